@@ -1,0 +1,52 @@
+use std::path::PathBuf;
+
+/// Errors of the artifact layer. Every variant names the file it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// An operating-system error while reading or writing `path`.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A directory without `manifest.json`.
+    #[error(
+        "{path}: not an aeclust artifact (no manifest.json); run the stage that makes it first"
+    )]
+    NotArtifact { path: PathBuf },
+    /// A manifest that cannot be parsed or does not fit the schema.
+    #[error("{path}: invalid manifest: {message}")]
+    Manifest { path: PathBuf, message: String },
+    /// An artifact made by another stage than the one required.
+    #[error("{path}: is a `{found}` artifact, expected a {expected} artifact")]
+    WrongStage {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    /// A file whose bytes do not match the SHA-256 recorded in its manifest.
+    #[error("{path}: content does not match the SHA-256 in its manifest (modified or corrupt); rerun the stage that made it")]
+    Corrupt { path: PathBuf },
+    /// A safetensors file that cannot be parsed.
+    #[error("{path}: not a valid safetensors file: {message}")]
+    Safetensors { path: PathBuf, message: String },
+    /// A tensor that is missing or has the wrong dtype or shape.
+    #[error("{path}: tensor `{name}`: {message}")]
+    Tensor {
+        path: PathBuf,
+        name: String,
+        message: String,
+    },
+}
+
+/// Result alias for the artifact layer.
+pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;
+
+impl ArtifactError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

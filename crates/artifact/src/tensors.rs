@@ -1,0 +1,258 @@
+//! Typed reading and writing of named tensors in safetensors files.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+
+use crate::{ArtifactError, Result};
+
+/// A scalar type that can be stored in a safetensors file.
+pub trait Element: Copy + Send + Sync + 'static {
+    /// The safetensors dtype.
+    const DTYPE: Dtype;
+    /// Decodes a little-endian element.
+    fn from_le(bytes: &[u8]) -> Self;
+    /// Appends the little-endian bytes of `self`.
+    fn extend_le(self, out: &mut Vec<u8>);
+}
+
+macro_rules! element {
+    ($t:ty, $d:ident) => {
+        impl Element for $t {
+            const DTYPE: Dtype = Dtype::$d;
+            fn from_le(bytes: &[u8]) -> Self {
+                <$t>::from_le_bytes(bytes.try_into().expect("element width"))
+            }
+            fn extend_le(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+        }
+    };
+}
+element!(u8, U8);
+element!(u32, U32);
+element!(i64, I64);
+element!(f32, F32);
+element!(f64, F64);
+
+/// A dense row-major tensor: shape and data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor<T> {
+    /// Dimensions, outermost first.
+    pub shape: Vec<usize>,
+    /// Row-major elements; `data.len()` is the product of `shape`.
+    pub data: Vec<T>,
+}
+
+impl<T: Element> Tensor<T> {
+    /// Builds a tensor; panics when `data` does not fill `shape` (a programming error).
+    pub fn new(shape: Vec<usize>, data: Vec<T>) -> Self {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "tensor data does not fill its shape {shape:?}"
+        );
+        Self { shape, data }
+    }
+}
+
+/// A safetensors file read into memory, validated once.
+#[derive(Debug)]
+pub struct TensorFile {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl TensorFile {
+    /// Reads and validates `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| ArtifactError::io(path, e))?;
+        SafeTensors::deserialize(&bytes).map_err(|e| ArtifactError::Safetensors {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn parsed(&self) -> SafeTensors<'_> {
+        SafeTensors::deserialize(&self.bytes).expect("validated in open")
+    }
+
+    /// Names of the tensors in the file, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .parsed()
+            .names()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The free-form string metadata of the file header.
+    pub fn metadata(&self) -> HashMap<String, String> {
+        SafeTensors::read_metadata(&self.bytes)
+            .ok()
+            .and_then(|(_, m)| m.metadata().clone())
+            .unwrap_or_default()
+    }
+
+    fn err(&self, name: &str, message: String) -> ArtifactError {
+        ArtifactError::Tensor {
+            path: self.path.clone(),
+            name: name.to_string(),
+            message,
+        }
+    }
+
+    /// Shape of tensor `name`.
+    pub fn shape(&self, name: &str) -> Result<Vec<usize>> {
+        let parsed = self.parsed();
+        let view = parsed
+            .tensor(name)
+            .map_err(|_| self.err(name, "missing".into()))?;
+        Ok(view.shape().to_vec())
+    }
+
+    /// Reads tensor `name` as `T`; checks its dtype and, when given, its rank.
+    pub fn read<T: Element>(&self, name: &str, rank: Option<usize>) -> Result<Tensor<T>> {
+        let parsed = self.parsed();
+        let view = parsed.tensor(name).map_err(|_| {
+            self.err(
+                name,
+                format!("missing (file holds: {})", self.names().join(", ")),
+            )
+        })?;
+        if view.dtype() != T::DTYPE {
+            return Err(self.err(
+                name,
+                format!("dtype {:?}, expected {:?}", view.dtype(), T::DTYPE),
+            ));
+        }
+        let shape = view.shape().to_vec();
+        if let Some(rank) = rank {
+            if shape.len() != rank {
+                return Err(self.err(name, format!("shape {shape:?}, expected rank {rank}")));
+            }
+        }
+        let width = std::mem::size_of::<T>();
+        let data = view.data().chunks_exact(width).map(T::from_le).collect();
+        Ok(Tensor { shape, data })
+    }
+}
+
+/// Collects named tensors and writes them to one safetensors file atomically.
+#[derive(Debug, Default)]
+pub struct TensorWriter {
+    entries: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+    metadata: HashMap<String, String>,
+}
+
+impl TensorWriter {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds tensor `name`; panics when `data` does not fill `shape` (a programming error).
+    pub fn add<T: Element>(&mut self, name: &str, shape: &[usize], data: &[T]) -> &mut Self {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "tensor `{name}` data does not fill its shape {shape:?}"
+        );
+        let mut bytes = Vec::with_capacity(std::mem::size_of_val(data));
+        for &x in data {
+            x.extend_le(&mut bytes);
+        }
+        self.entries
+            .push((name.to_string(), T::DTYPE, shape.to_vec(), bytes));
+        self
+    }
+
+    /// Adds a string entry to the file header's metadata.
+    pub fn metadata(&mut self, key: &str, value: &str) -> &mut Self {
+        self.metadata.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Writes the file through a temporary name and a rename.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let views = self
+            .entries
+            .iter()
+            .map(|(name, dtype, shape, bytes)| {
+                TensorView::new(*dtype, shape.clone(), bytes)
+                    .map(|v| (name.clone(), v))
+                    .map_err(|e| ArtifactError::Tensor {
+                        path: path.to_path_buf(),
+                        name: name.clone(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let metadata = (!self.metadata.is_empty()).then(|| self.metadata.clone());
+        let bytes =
+            safetensors::serialize(views, metadata).map_err(|e| ArtifactError::Safetensors {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+        let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+        std::fs::write(&tmp, bytes).map_err(|e| ArtifactError::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            ArtifactError::io(path, e)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_checks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.safetensors");
+        TensorWriter::new()
+            .add("images", &[2, 2, 2], &[0u8, 1, 2, 3, 4, 5, 6, 255])
+            .add("codes", &[2, 3], &[1.5f32, -2.0, 0.0, 3.25, 1e-8, 7.0])
+            .metadata("kind", "demo")
+            .write(&path)
+            .unwrap();
+        let file = TensorFile::open(&path).unwrap();
+        assert_eq!(file.names(), vec!["codes", "images"]);
+        assert_eq!(file.metadata()["kind"], "demo");
+        let images = file.read::<u8>("images", Some(3)).unwrap();
+        assert_eq!(images.shape, vec![2, 2, 2]);
+        assert_eq!(images.data[7], 255);
+        let codes = file.read::<f32>("codes", None).unwrap();
+        assert_eq!(codes.data, vec![1.5, -2.0, 0.0, 3.25, 1e-8, 7.0]);
+
+        let err = file.read::<f32>("images", None).unwrap_err().to_string();
+        assert!(err.contains("t.safetensors") && err.contains("`images`") && err.contains("dtype"));
+        let err = file.read::<u8>("images", Some(2)).unwrap_err().to_string();
+        assert!(err.contains("rank 2"), "{err}");
+        let err = file.read::<u8>("labels", None).unwrap_err().to_string();
+        assert!(err.contains("`labels`: missing"), "{err}");
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("bad.safetensors");
+        std::fs::write(&path, b"definitely not safetensors").unwrap();
+        let err = TensorFile::open(&path).unwrap_err().to_string();
+        assert!(err.contains("bad.safetensors") && err.contains("not a valid safetensors"));
+    }
+}
