@@ -1,0 +1,156 @@
+//! `aeclust-cluster`: K-Means or a Gaussian mixture on a dataset or codes artifact.
+
+use std::path::PathBuf;
+
+use aeclust_cluster::stage::{run, ClusterParams, Method, Precision};
+use aeclust_cluster::CovarianceType;
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MethodArg {
+    Kmeans,
+    Gmm,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum CovArg {
+    Full,
+    Diag,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum PrecisionArg {
+    F32,
+    F64,
+}
+
+/// Fits K-Means or a GMM on the train split of a features artifact (a dataset: pixels
+/// scaled to [0, 1]; or a codes artifact), predicts train and test, and writes the
+/// parameters, the assignments and summary.json.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// A dataset or codes artifact directory.
+    #[arg(long)]
+    features: PathBuf,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Clustering method.
+    #[arg(long, value_enum, default_value = "kmeans")]
+    method: MethodArg,
+    /// Number of clusters (components).
+    #[arg(long, default_value_t = 10)]
+    k: usize,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 72)]
+    seed: u64,
+    /// Maximum iterations per restart.
+    #[arg(long, default_value_t = 500)]
+    max_iter: usize,
+    /// Restarts; the best objective wins.
+    #[arg(long, default_value_t = 1)]
+    n_init: usize,
+    /// GMM covariance shape.
+    #[arg(long, value_enum, default_value = "full")]
+    covariance: CovArg,
+    /// GMM: added to every covariance diagonal.
+    #[arg(long, default_value_t = 1e-6)]
+    reg_covar: f64,
+    /// Tolerance (default: 1e-4 relative centre shift for K-Means, 1e-3 log-likelihood
+    /// change for GMM, as scikit-learn).
+    #[arg(long)]
+    tol: Option<f64>,
+    /// Arithmetic precision (default: f32 for K-Means, f64 for GMM).
+    #[arg(long, value_enum)]
+    precision: Option<PrecisionArg>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Rebuild even when an identical artifact exists.
+    #[arg(long)]
+    force: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    aeclust_artifact::cli::report(run_cli(Args::parse()))
+}
+
+fn run_cli(args: Args) -> Result<()> {
+    if let Some(t) = args.threads {
+        anyhow::ensure!(t >= 1, "--threads must be at least 1");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build_global()
+            .context("setting up the thread pool")?;
+    }
+    let method = match args.method {
+        MethodArg::Kmeans => Method::Kmeans,
+        MethodArg::Gmm => Method::Gmm,
+    };
+    let params = ClusterParams {
+        method,
+        k: args.k,
+        seed: args.seed,
+        max_iter: args.max_iter,
+        n_init: args.n_init,
+        covariance: match args.covariance {
+            CovArg::Full => CovarianceType::Full,
+            CovArg::Diag => CovarianceType::Diag,
+        },
+        reg_covar: args.reg_covar,
+        tol: args.tol.unwrap_or(match method {
+            Method::Kmeans => 1e-4,
+            Method::Gmm => 1e-3,
+        }),
+        precision: match (args.precision, method) {
+            (Some(PrecisionArg::F32), _) | (None, Method::Kmeans) => Precision::F32,
+            (Some(PrecisionArg::F64), _) | (None, Method::Gmm) => Precision::F64,
+        },
+    };
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("template"));
+    let name = match method {
+        Method::Kmeans => "k-means: inertia",
+        Method::Gmm => "gmm: mean log-likelihood",
+    };
+    let outcome = run(&params, &args.features, &args.out, args.force, &mut |e| {
+        bar.set_message(format!(
+            "run {} iteration {} {name} {:.6e}",
+            e.run + 1,
+            e.iteration,
+            e.objective
+        ));
+        bar.tick();
+    })
+    .with_context(|| format!("clustering {} failed", args.features.display()))?;
+    bar.finish_and_clear();
+    let s = &outcome.manifest.info;
+    if outcome.cached {
+        println!(
+            "cluster: reused {} (same features and parameters; --force refits)",
+            args.out.display()
+        );
+    } else {
+        println!(
+            "cluster: wrote {} in {:.2} s",
+            args.out.display(),
+            outcome.manifest.wall_seconds
+        );
+    }
+    println!(
+        "  {:?} k={} on {} ({} dims, {} constant dropped): {} iterations, converged {}, fit {:.2} s, {:.3} s/iteration",
+        params.method,
+        params.k,
+        s["features"]["kind"].as_str().unwrap_or("?"),
+        s["features"]["dim"],
+        s["features"]["constant_dims_dropped"],
+        s["n_iter"],
+        s["converged"],
+        s["fit_seconds"].as_f64().unwrap_or(f64::NAN),
+        s["seconds_per_iteration_median"].as_f64().unwrap_or(f64::NAN),
+    );
+    Ok(())
+}

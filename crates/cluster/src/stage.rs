@@ -1,0 +1,374 @@
+//! The clustering stage: features artifact in, `clustering` artifact out.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use aeclust_artifact::kinds::{self, Features};
+use aeclust_artifact::{CacheStatus, Element, Manifest, Stage, TensorWriter};
+use linfa::{Float, ParamGuard};
+use ndarray::{Array1, Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::{ClusterError, CovarianceType, GaussianMixture, IterationEvent, KMeans, Result};
+
+/// Clustering method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// K-Means.
+    Kmeans,
+    /// Gaussian mixture.
+    Gmm,
+}
+
+/// Floating-point precision of the fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit.
+    F32,
+    /// 64-bit.
+    F64,
+}
+
+/// Parameters of the clustering stage (canonical: all of them enter the cache key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterParams {
+    /// Method.
+    pub method: Method,
+    /// Number of clusters / components.
+    pub k: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Maximum iterations per restart.
+    pub max_iter: usize,
+    /// Restarts.
+    pub n_init: usize,
+    /// GMM covariance shape.
+    pub covariance: CovarianceType,
+    /// GMM covariance regularisation.
+    pub reg_covar: f64,
+    /// Convergence tolerance (K-Means: relative centre shift; GMM: log-likelihood change).
+    pub tol: f64,
+    /// Precision of the arithmetic.
+    pub precision: Precision,
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub struct StageOutcome {
+    /// The clustering artifact's manifest.
+    pub manifest: Manifest,
+    /// True when an existing artifact was reused.
+    pub cached: bool,
+}
+
+/// Names of the files a clustering artifact holds.
+pub const MODEL_FILE: &str = "model.safetensors";
+/// Assignments and labels per split.
+pub const ASSIGNMENTS_FILE: &str = "assignments.safetensors";
+/// Summary JSON.
+pub const SUMMARY_FILE: &str = "summary.json";
+
+fn to_array<F: Float>(f: &Features, keep: &[usize]) -> Array2<F> {
+    let n = f.len();
+    let mut out = Array2::zeros((n, keep.len()));
+    for (i, mut row) in out.outer_iter_mut().enumerate() {
+        let src = &f.values[i * f.dim..(i + 1) * f.dim];
+        for (o, &j) in row.iter_mut().zip(keep) {
+            *o = F::cast(src[j]);
+        }
+    }
+    out
+}
+
+/// Columns that are not constant on `f`.
+fn varying_columns(f: &Features) -> Vec<usize> {
+    let first = &f.values[..f.dim];
+    let mut varies = vec![false; f.dim];
+    for row in f.values.chunks_exact(f.dim) {
+        for (j, (&v, &v0)) in row.iter().zip(first).enumerate() {
+            if v != v0 {
+                varies[j] = true;
+            }
+        }
+    }
+    (0..f.dim).filter(|&j| varies[j]).collect()
+}
+
+struct Fitted {
+    train: Vec<usize>,
+    test: Vec<usize>,
+    writer: TensorWriter,
+    summary: Value,
+}
+
+/// Expands parameters fitted on the kept columns back to all `dim` columns.
+fn expand_rows<F: Float + Element>(m: ArrayView2<F>, keep: &[usize], fill: &[f32]) -> Vec<F> {
+    let dim = fill.len();
+    let mut out = Vec::with_capacity(m.nrows() * dim);
+    for row in m.outer_iter() {
+        let mut full: Vec<F> = fill.iter().map(|&v| F::cast(v)).collect();
+        for (&j, &v) in keep.iter().zip(row.iter()) {
+            full[j] = v;
+        }
+        out.extend(full);
+    }
+    out
+}
+
+fn fit_typed<F: Float + Element>(
+    p: &ClusterParams,
+    train: &Features,
+    test: &Features,
+    keep: &[usize],
+    progress: &mut dyn FnMut(IterationEvent),
+) -> Result<Fitted> {
+    let x = to_array::<F>(train, keep);
+    let xt = to_array::<F>(test, keep);
+    let fill: Vec<f32> = train.values[..train.dim].to_vec();
+    let dim = train.dim;
+    let k = p.k;
+    let mut iter_times = Vec::new();
+    let mut last = Instant::now();
+    let mut timed = |e: IterationEvent| {
+        iter_times.push(last.elapsed().as_secs_f64());
+        last = Instant::now();
+        progress(e);
+    };
+    let started = Instant::now();
+    let mut writer = TensorWriter::new();
+    let (train_labels, test_labels, mut summary) = match p.method {
+        Method::Kmeans => {
+            let model = KMeans::<F>::params(k)
+                .seed(p.seed)
+                .max_iter(p.max_iter)
+                .n_init(p.n_init)
+                .tolerance(F::cast(p.tol))
+                .check()?
+                .fit_with_progress(x.view(), &mut timed)?;
+            let fit_seconds = started.elapsed().as_secs_f64();
+            let (train_labels, _) = model.assign(x.view());
+            let (test_labels, _) = model.assign(xt.view());
+            writer.add(
+                "centroids",
+                &[k, dim],
+                &expand_rows(model.centroids().view(), keep, &fill),
+            );
+            let summary = json!({
+                "fit_seconds": fit_seconds,
+                "n_iter": model.n_iter(),
+                "converged": model.converged(),
+                "inertia": model.inertia().to_f64(),
+                "inertia_per_run": model.inertia_per_run().iter().map(|v| v.to_f64()).collect::<Vec<_>>(),
+                "best_run": model.best_run(),
+            });
+            (train_labels, test_labels, summary)
+        }
+        Method::Gmm => {
+            let model = GaussianMixture::<F>::params(k)
+                .covariance_type(p.covariance)
+                .reg_covar(F::cast(p.reg_covar))
+                .tolerance(F::cast(p.tol))
+                .max_iter(p.max_iter)
+                .n_init(p.n_init)
+                .seed(p.seed)
+                .check()?
+                .fit_with_progress(x.view(), &mut timed)?;
+            let fit_seconds = started.elapsed().as_secs_f64();
+            let predict = |data: &Array2<F>| -> Vec<usize> {
+                use linfa::traits::Predict;
+                let labels: Array1<usize> = model.predict(data);
+                labels.to_vec()
+            };
+            let (train_labels, test_labels) = (predict(&x), predict(&xt));
+            writer.add("weights", &[k], model.weights().as_slice().unwrap());
+            writer.add(
+                "means",
+                &[k, dim],
+                &expand_rows(model.means().view(), keep, &fill),
+            );
+            let reg = F::cast(p.reg_covar);
+            match p.covariance {
+                CovarianceType::Full => {
+                    let covs = model.covariances();
+                    let mut full = vec![F::zero(); k * dim * dim];
+                    for c in 0..k {
+                        let block = &mut full[c * dim * dim..(c + 1) * dim * dim];
+                        for j in 0..dim {
+                            block[j * dim + j] = reg; // dropped constant columns
+                        }
+                        for (a, &ja) in keep.iter().enumerate() {
+                            for (b, &jb) in keep.iter().enumerate() {
+                                block[ja * dim + jb] = covs[[c, a, b]];
+                            }
+                        }
+                    }
+                    writer.add("covariances", &[k, dim, dim], &full);
+                }
+                _ => {
+                    let covs = model
+                        .covariances()
+                        .view()
+                        .into_dimensionality::<ndarray::Ix2>()
+                        .expect("diag covariances are [K, D]");
+                    let fill_reg = vec![p.reg_covar as f32; dim];
+                    writer.add(
+                        "covariances",
+                        &[k, dim],
+                        &expand_rows(covs, keep, &fill_reg),
+                    );
+                }
+            }
+            let score_train = model.score(x.view());
+            let summary = json!({
+                "fit_seconds": fit_seconds,
+                "n_iter": model.n_iter(),
+                "converged": model.converged(),
+                "lower_bound": model.lower_bound(),
+                "log_likelihood_history": model.log_likelihood_history(),
+                "mean_log_likelihood_train": score_train,
+                "mean_log_likelihood_test": model.score(xt.view()),
+                "bic": model.bic(x.view()),
+                "aic": model.aic(x.view()),
+                "n_parameters": model.n_parameters(),
+                "best_run": model.best_run(),
+            });
+            (train_labels, test_labels, summary)
+        }
+    };
+    let mut sorted = iter_times.clone();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    summary["seconds_per_iteration_median"] = json!(sorted.get(sorted.len() / 2));
+    summary["iteration_seconds"] = json!(iter_times);
+    let keep_u32: Vec<u32> = keep.iter().map(|&j| j as u32).collect();
+    writer.add("kept_dims", &[keep.len()], &keep_u32);
+    Ok(Fitted {
+        train: train_labels,
+        test: test_labels,
+        writer,
+        summary,
+    })
+}
+
+/// Runs the clustering stage: fits on the train split of `features`, predicts train and
+/// test, and writes the artifact to `out` (reused when unchanged unless `force`).
+pub fn run(
+    params: &ClusterParams,
+    features: &Path,
+    out: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(IterationEvent),
+) -> Result<StageOutcome> {
+    let source = aeclust_artifact::open_artifact(features, &[kinds::DATASET, kinds::CODES])?;
+    let inputs: Vec<PathBuf> = kinds::SPLITS
+        .iter()
+        .map(|s| kinds::split_file(features, s))
+        .collect();
+    let stage = Stage::new(
+        kinds::CLUSTERING,
+        env!("CARGO_PKG_VERSION"),
+        params,
+        &inputs,
+        out,
+    )?;
+    if !force {
+        if let CacheStatus::Hit(manifest) = stage.cache_status() {
+            return Ok(StageOutcome {
+                manifest: *manifest,
+                cached: true,
+            });
+        }
+    }
+    let (train, _, train_path) = Features::load(features, "train")?;
+    let (test, _, test_path) = Features::load(features, "test")?;
+    if train.dim != test.dim {
+        return Err(ClusterError::InvalidData(format!(
+            "{}: {} features per row, but {} has {}",
+            test_path.display(),
+            test.dim,
+            train_path.display(),
+            train.dim
+        )));
+    }
+    if params.k > train.len() {
+        return Err(ClusterError::InvalidParams(format!(
+            "--k {} is larger than the {} training samples in {}",
+            params.k,
+            train.len(),
+            train_path.display()
+        )));
+    }
+    let keep = varying_columns(&train);
+    if keep.is_empty() {
+        return Err(ClusterError::InvalidData(format!(
+            "{}: every feature is constant; nothing to cluster",
+            train_path.display()
+        )));
+    }
+    let fitted = match params.precision {
+        Precision::F32 => fit_typed::<f32>(params, &train, &test, &keep, progress)?,
+        Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
+    };
+    let as_u32 = |v: &[usize]| v.iter().map(|&l| l as u32).collect::<Vec<u32>>();
+    let mut summary = fitted.summary;
+    let counts = |labels: &[usize]| {
+        let mut c = vec![0usize; params.k];
+        labels.iter().for_each(|&l| c[l] += 1);
+        c
+    };
+    let extra = json!({
+        "method": params.method,
+        "params": params,
+        "features": {
+            "path": features.display().to_string(),
+            "kind": train.kind,
+            "stage": source.stage,
+            "cache_key": source.cache_key,
+            "dim": train.dim,
+            "dims_used": keep.len(),
+            "constant_dims_dropped": train.dim - keep.len(),
+        },
+        "n_train": train.len(),
+        "n_test": test.len(),
+        "cluster_sizes_train": counts(&fitted.train),
+        "threads": rayon::current_num_threads(),
+    });
+    if let (Value::Object(s), Value::Object(e)) = (&mut summary, extra) {
+        s.extend(e);
+    }
+    let staging = stage.staging()?;
+    fitted.writer.write(&staging.file(MODEL_FILE))?;
+    TensorWriter::new()
+        .add(
+            "train_assignments",
+            &[fitted.train.len()],
+            &as_u32(&fitted.train),
+        )
+        .add("train_labels", &[train.len()], &train.labels)
+        .add(
+            "test_assignments",
+            &[fitted.test.len()],
+            &as_u32(&fitted.test),
+        )
+        .add("test_labels", &[test.len()], &test.labels)
+        .write(&staging.file(ASSIGNMENTS_FILE))?;
+    let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
+    std::fs::write(staging.file(SUMMARY_FILE), text + "\n").map_err(|e| {
+        aeclust_artifact::ArtifactError::Io {
+            path: staging.file(SUMMARY_FILE),
+            source: e,
+        }
+    })?;
+    let manifest = staging.commit(
+        &stage,
+        &[MODEL_FILE, ASSIGNMENTS_FILE, SUMMARY_FILE],
+        summary,
+        json!({ "threads": rayon::current_num_threads() }),
+    )?;
+    Ok(StageOutcome {
+        manifest,
+        cached: false,
+    })
+}

@@ -1,0 +1,163 @@
+//! The `aeclust-cluster` binary on small artifacts it builds itself: success, cache, and
+//! every bad input (clear error, non-zero exit, no artifact).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aeclust_artifact::kinds::{split_file, CodesSplit, CODES};
+use aeclust_artifact::Stage;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster");
+
+/// A codes artifact with two well-separated groups; `edit` may change the splits.
+fn codes_artifact(
+    root: &Path,
+    name: &str,
+    edit: impl FnOnce(&mut CodesSplit, &mut CodesSplit),
+) -> PathBuf {
+    let dir = root.join(name);
+    let make = |n: usize| {
+        let mut codes = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..n {
+            let g = i % 2;
+            let base = if g == 0 { 0.0 } else { 5.0 };
+            codes.extend([
+                base + (i % 7) as f32 * 0.1,
+                base - (i % 5) as f32 * 0.1,
+                1.0,
+            ]);
+            labels.push(g as u8);
+        }
+        CodesSplit {
+            codes,
+            labels,
+            dim: 3,
+        }
+    };
+    let (mut train, mut test) = (make(40), make(10));
+    edit(&mut train, &mut test);
+    let stage = Stage::new(CODES, "test", &name, &[], &dir).unwrap();
+    let staging = stage.staging().unwrap();
+    train.write(&split_file(staging.path(), "train")).unwrap();
+    test.write(&split_file(staging.path(), "test")).unwrap();
+    staging
+        .commit(
+            &stage,
+            &["train.safetensors", "test.safetensors"],
+            Default::default(),
+            Default::default(),
+        )
+        .unwrap();
+    dir
+}
+
+fn run(features: &Path, out: &Path, extra: &[&str]) -> (bool, String) {
+    let o = Command::new(BIN)
+        .args([
+            "--features",
+            features.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+fn rejected(features: &Path, out: &Path, extra: &[&str], says: &str) {
+    let (ok, text) = run(features, out, extra);
+    assert!(!ok, "expected failure: {text}");
+    assert!(text.contains(says), "should say `{says}`: {text}");
+    assert!(!out.exists(), "no artifact may be written");
+}
+
+#[test]
+fn kmeans_and_gmm_write_artifacts_and_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let codes = codes_artifact(tmp.path(), "codes", |_, _| {});
+    for method in ["kmeans", "gmm"] {
+        let out = tmp.path().join(method);
+        let (ok, text) = run(&codes, &out, &["--method", method, "--k", "2"]);
+        assert!(ok, "{text}");
+        assert!(text.contains("1 constant dropped"), "{text}");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        assert_eq!(summary["cluster_sizes_train"], serde_json::json!([20, 20]));
+        let model = aeclust_artifact::TensorFile::open(&out.join("model.safetensors")).unwrap();
+        if method == "gmm" {
+            assert_eq!(model.shape("covariances").unwrap(), vec![2, 3, 3]);
+            assert!(summary["bic"].is_number());
+        } else {
+            assert_eq!(model.shape("centroids").unwrap(), vec![2, 3]);
+        }
+        let (ok, text) = run(&codes, &out, &["--method", method, "--k", "2"]);
+        assert!(ok && text.contains("reused"), "{text}");
+        let (ok, text) = run(
+            &codes,
+            &out,
+            &["--method", method, "--k", "2", "--seed", "3"],
+        );
+        assert!(ok && text.contains("wrote"), "changed seed refits: {text}");
+    }
+}
+
+#[test]
+fn bad_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = codes_artifact(tmp.path(), "good", |_, _| {});
+    let out = tmp.path().join("out");
+    rejected(&good, &out, &["--k", "0"], "at least 1");
+    rejected(
+        &good,
+        &out,
+        &["--k", "41"],
+        "larger than the 40 training samples",
+    );
+    rejected(
+        &good,
+        &out,
+        &["--method", "gmm", "--reg-covar=-1"],
+        "reg_covar",
+    );
+    let nan = codes_artifact(tmp.path(), "nan", |train, _| train.codes[4] = f32::NAN);
+    rejected(&nan, &out, &[], "non-finite value NaN at row 1, column 1");
+    let inf = codes_artifact(tmp.path(), "inf", |_, test| test.codes[0] = f32::INFINITY);
+    rejected(&inf, &out, &[], "non-finite value inf at row 0, column 0");
+    let mismatch = codes_artifact(tmp.path(), "mismatch", |_, test| {
+        test.codes.truncate(20);
+        test.dim = 2;
+    });
+    rejected(&mismatch, &out, &[], "2 features per row");
+    let plain = tmp.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    rejected(&plain, &out, &[], "not an aeclust artifact");
+    // A directory from another stage.
+    rejected(&tmp.path().join("nowhere"), &out, &[], "nowhere");
+    let clustering = tmp.path().join("clustering");
+    assert!(run(&good, &clustering, &["--k", "2"]).0);
+    rejected(
+        &clustering,
+        &out,
+        &[],
+        "is a `clustering` artifact, expected a dataset or codes artifact",
+    );
+    // Duplicated points: singular covariances without regularisation.
+    let dup = codes_artifact(tmp.path(), "dup", |train, _| {
+        for row in train.codes.chunks_exact_mut(3) {
+            let g = if row[0] < 2.5 { 0.0 } else { 5.0 };
+            row.copy_from_slice(&[g, g * 2.0, (g + 1.0) * ((row[1] * 10.0).round() % 2.0)]);
+        }
+    });
+    rejected(
+        &dup,
+        &out,
+        &["--method", "gmm", "--k", "2", "--reg-covar", "0"],
+        "--reg-covar",
+    );
+}
