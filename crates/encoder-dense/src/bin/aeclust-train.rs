@@ -1,0 +1,181 @@
+//! `aeclust-train`: trains the dense autoencoder on a dataset artifact.
+
+use std::path::PathBuf;
+
+use aeclust_encoder_dense::train::{run, ArchitectureChoice, EpochRecord, TrainObserver};
+use aeclust_encoder_dense::{runtime, Loss, OptimizerKind, TrainConfig};
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LossArg {
+    Bce,
+    Mse,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OptArg {
+    Adam,
+    Adamw,
+}
+
+/// Trains the dense deep autoencoder (default: the study's 784-900-480-240-120 encoder with
+/// a mirrored decoder) and writes model.safetensors, config.json and history.json.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Dataset artifact directory.
+    #[arg(long, default_value = "artifacts/dataset")]
+    data: PathBuf,
+    /// Output directory.
+    #[arg(long, default_value = "artifacts/model")]
+    out: PathBuf,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Seed of the initialisation, validation split and shuffles.
+    #[arg(long, default_value_t = 72)]
+    seed: u64,
+    /// Encoder widths after the input; the decoder mirrors them.
+    #[arg(long, value_delimiter = ',', default_value = "900,480,240,120")]
+    layers: Vec<usize>,
+    /// Default code layer for aeclust-encode (1-based; 3 = the study's 240-d codes).
+    #[arg(long, default_value_t = 3)]
+    code_layer: usize,
+    /// Samples per step.
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    lr: f64,
+    /// Reconstruction loss.
+    #[arg(long, value_enum, default_value = "bce")]
+    loss: LossArg,
+    /// Optimiser.
+    #[arg(long, value_enum, default_value = "adam")]
+    optimizer: OptArg,
+    /// Decoupled weight decay (AdamW).
+    #[arg(long, default_value_t = 1e-2)]
+    weight_decay: f64,
+    /// Fraction of the training images held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    val_split: f64,
+    /// cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Retrain even when an identical artifact exists.
+    #[arg(long)]
+    force: bool,
+}
+
+struct Bars {
+    bar: Option<ProgressBar>,
+    epochs: usize,
+}
+
+impl TrainObserver for Bars {
+    fn epoch_start(&mut self, epoch: usize, batches: usize) {
+        let bar = ProgressBar::new(batches as u64);
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "epoch {epoch:>3}/{} [{{bar:30}}] {{pos}}/{{len}} {{msg}}",
+                self.epochs
+            ))
+            .expect("template")
+            .progress_chars("=> "),
+        );
+        self.bar = Some(bar);
+    }
+    fn batch(&mut self, done: usize, loss: f64, sps: f64) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            bar.set_message(format!("loss {loss:.4}  {sps:.0} samples/s"));
+        }
+    }
+    fn epoch_end(&mut self, r: &EpochRecord) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        println!(
+            "epoch {:>3}/{}: train loss {:.4}, validation loss {}, {:.1} s, {:.0} samples/s",
+            r.epoch,
+            self.epochs,
+            r.train_loss,
+            r.val_loss.map_or("-".into(), |v| format!("{v:.4}")),
+            r.seconds,
+            r.samples_per_second
+        );
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    runtime::configure(args.threads);
+    aeclust_artifact::cli::report(run_cli(args))
+}
+
+fn run_cli(args: Args) -> Result<()> {
+    let device = runtime::device(&args.device)?;
+    let arch = ArchitectureChoice {
+        layers: args.layers.clone(),
+        loss: match args.loss {
+            LossArg::Bce => Loss::Bce,
+            LossArg::Mse => Loss::Mse,
+        },
+        code_layer: args.code_layer,
+    };
+    let optimizer = match args.optimizer {
+        OptArg::Adam => OptimizerKind::Adam,
+        OptArg::Adamw => OptimizerKind::Adamw,
+    };
+    let train = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr: args.lr,
+        seed: args.seed,
+        val_split: args.val_split,
+        optimizer,
+        weight_decay: if optimizer == OptimizerKind::Adamw {
+            args.weight_decay
+        } else {
+            0.0
+        },
+    };
+    let mut bars = Bars {
+        bar: None,
+        epochs: args.epochs,
+    };
+    let outcome = run(
+        &args.data, &args.out, &arch, &train, &device, args.force, &mut bars,
+    )
+    .with_context(|| format!("training on {} failed", args.data.display()))?;
+    let info = &outcome.manifest.info;
+    if outcome.cached {
+        println!(
+            "train: reused {} (same data and parameters; --force retrains)",
+            args.out.display()
+        );
+    } else {
+        println!(
+            "train: wrote {} in {:.1} s ({} threads)",
+            args.out.display(),
+            outcome.manifest.wall_seconds,
+            runtime::threads()
+        );
+    }
+    println!(
+        "  final train loss {:.4}, validation loss {}, median {:.0} samples/s",
+        info["final_train_loss"].as_f64().unwrap_or(f64::NAN),
+        info["final_val_loss"]
+            .as_f64()
+            .map_or("-".into(), |v| format!("{v:.4}")),
+        info["samples_per_second_median"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+    );
+    Ok(())
+}

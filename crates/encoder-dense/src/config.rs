@@ -1,0 +1,185 @@
+//! Model and training settings. `ModelConfig` is saved as `config.json` beside the
+//! weights, so a model can be rebuilt from its artifact alone.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{EncoderError, Result};
+
+/// Reconstruction loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loss {
+    /// Mean per-pixel binary cross-entropy on the sigmoid output (the study's
+    /// "categorical cross entropy"), computed from logits in a stable form.
+    Bce,
+    /// Mean squared error of the sigmoid output.
+    Mse,
+}
+
+/// Optimiser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam (Keras defaults: β = 0.9, 0.999, ε = 1e-7).
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+}
+
+/// Everything needed to rebuild the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    /// Image height of the training data.
+    pub height: usize,
+    /// Image width of the training data.
+    pub width: usize,
+    /// Encoder widths after the input, e.g. `[900, 480, 240, 120]`; the decoder mirrors
+    /// them back to `height * width`.
+    pub encoder_layers: Vec<usize>,
+    /// Hidden activation (always `relu`); the output is `sigmoid`.
+    pub hidden_activation: String,
+    /// Output activation.
+    pub output_activation: String,
+    /// Loss the model was trained with.
+    pub loss: Loss,
+    /// Default code layer for `encode`: the output of this encoder layer (1-based).
+    pub code_layer: usize,
+}
+
+impl ModelConfig {
+    /// The study's model for `height`×`width` images: 900-480-240-120, codes from layer 3.
+    pub fn paper(height: usize, width: usize) -> Self {
+        Self {
+            height,
+            width,
+            encoder_layers: vec![900, 480, 240, 120],
+            hidden_activation: "relu".into(),
+            output_activation: "sigmoid".into(),
+            loss: Loss::Bce,
+            code_layer: 3,
+        }
+    }
+
+    /// Input size (pixels).
+    pub fn input_dim(&self) -> usize {
+        self.height * self.width
+    }
+
+    /// (in, out) of every dense layer, encoder then decoder.
+    pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        let mut widths = vec![self.input_dim()];
+        widths.extend(&self.encoder_layers);
+        let mut mirror: Vec<usize> = self.encoder_layers.iter().rev().skip(1).copied().collect();
+        mirror.push(self.input_dim());
+        widths.extend(mirror);
+        widths.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        if self.input_dim() == 0 {
+            return Err(EncoderError::InvalidParams("images have 0 pixels".into()));
+        }
+        if self.encoder_layers.is_empty() || self.encoder_layers.contains(&0) {
+            return Err(EncoderError::InvalidParams(format!(
+                "--layers {:?}: need at least one layer, each at least 1 wide",
+                self.encoder_layers
+            )));
+        }
+        if self.code_layer == 0 || self.code_layer > self.encoder_layers.len() {
+            return Err(EncoderError::InvalidParams(format!(
+                "code layer {} does not exist (the encoder has layers 1..={})",
+                self.code_layer,
+                self.encoder_layers.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Training settings (all enter the cache key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Samples per step.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Seed of the weight initialisation, the validation split and the shuffles.
+    pub seed: u64,
+    /// Fraction of the training split held out for validation.
+    pub val_split: f64,
+    /// Optimiser.
+    pub optimizer: OptimizerKind,
+    /// Decoupled weight decay (AdamW only).
+    pub weight_decay: f64,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 20,
+            batch_size: 256,
+            lr: 1e-3,
+            seed: 72,
+            val_split: 0.1,
+            optimizer: OptimizerKind::Adam,
+            weight_decay: 0.0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(EncoderError::InvalidParams(m));
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return bad("--batch-size must be at least 1".into());
+        }
+        if !self.lr.is_finite() || self.lr <= 0.0 {
+            return bad(format!("--lr must be a positive number, got {}", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.val_split) {
+            return bad(format!(
+                "--val-split must be in [0, 1), got {}",
+                self.val_split
+            ));
+        }
+        if !self.weight_decay.is_finite() || self.weight_decay < 0.0 {
+            return bad(format!(
+                "--weight-decay must be >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paper_layers_mirror() {
+        let c = ModelConfig::paper(28, 28);
+        assert_eq!(
+            c.layer_shapes(),
+            vec![
+                (784, 900),
+                (900, 480),
+                (480, 240),
+                (240, 120),
+                (120, 240),
+                (240, 480),
+                (480, 900),
+                (900, 784)
+            ]
+        );
+        let params: usize = c.layer_shapes().iter().map(|(i, o)| i * o + o).sum();
+        assert_eq!(params, 2_567_344, "the study's parameter count");
+    }
+}

@@ -1,0 +1,21 @@
+//! The dense deep autoencoder of the reference study, trained with candle on the CPU
+//! (or CUDA with the `cuda` feature), and the `train` / `encode` stages around it.
+//!
+//! - [`config`]: the model and training settings, saved as `config.json`.
+//! - [`model`]: the network (dense layers, ReLU, sigmoid output) and its losses.
+//! - [`optim`]: an in-place Adam/AdamW step (one fused pass per parameter).
+//! - [`train`]: the training loop and the `model` artifact.
+//! - [`encode`]: the `codes` artifact from a model and a dataset.
+//! - [`runtime`]: allocator and thread settings that make candle fast on a CPU.
+
+pub mod config;
+pub mod encode;
+mod error;
+pub mod model;
+pub mod optim;
+pub mod runtime;
+pub mod train;
+
+pub use config::{Loss, ModelConfig, OptimizerKind, TrainConfig};
+pub use error::{EncoderError, Result};
+pub use model::Autoencoder;

@@ -1,0 +1,166 @@
+//! Adam / AdamW applied in place: one fused pass over each parameter, its gradient and
+//! its two moment buffers, instead of a dozen allocating tensor ops per step.
+
+use std::sync::Mutex;
+
+use candle_core::backprop::GradStore;
+use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
+use rayon::prelude::*;
+
+use crate::{EncoderError, Result};
+
+/// Adam with Keras' defaults (β₁ 0.9, β₂ 0.999, ε 1e-7) and optional decoupled weight
+/// decay (AdamW).
+#[derive(Debug)]
+pub struct Adam {
+    vars: Vec<Var>,
+    moments: Vec<(Vec<f32>, Vec<f32>)>,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    weight_decay: f64,
+    step: u64,
+}
+
+struct Step<'a> {
+    moments: Mutex<&'a mut (Vec<f32>, Vec<f32>)>,
+    lr_t: f32,
+    decay: f32,
+    beta1: f32,
+    beta2: f32,
+    eps: f32,
+}
+
+const CHUNK: usize = 1 << 15;
+
+impl InplaceOp2 for Step<'_> {
+    fn name(&self) -> &'static str {
+        "adam-step"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &mut CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<()> {
+        let (CpuStorage::F32(param), CpuStorage::F32(grad)) = (s1, s2) else {
+            candle_core::bail!("adam-step: f32 parameters and gradients only")
+        };
+        let (Some((p0, p1)), Some((g0, g1))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
+        else {
+            candle_core::bail!("adam-step: contiguous tensors only")
+        };
+        let mut guard = self.moments.lock().expect("not poisoned");
+        let (m, v) = &mut **guard;
+        let (b1, b2, eps, lr_t, decay) = (self.beta1, self.beta2, self.eps, self.lr_t, self.decay);
+        param[p0..p1]
+            .par_chunks_mut(CHUNK)
+            .zip(grad[g0..g1].par_chunks(CHUNK))
+            .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+            .for_each(|((p, g), (m, v))| {
+                for i in 0..p.len() {
+                    let gi = g[i];
+                    let mi = b1 * m[i] + (1.0 - b1) * gi;
+                    let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+                    m[i] = mi;
+                    v[i] = vi;
+                    p[i] = p[i] * decay - lr_t * mi / (vi.sqrt() + eps);
+                }
+            });
+        Ok(())
+    }
+}
+
+impl Adam {
+    /// An optimiser over `vars` with learning rate `lr` and weight decay (0 for Adam).
+    pub fn new(vars: Vec<Var>, lr: f64, weight_decay: f64) -> Self {
+        let moments = vars
+            .iter()
+            .map(|v| {
+                let n = v.as_tensor().elem_count();
+                (vec![0.0; n], vec![0.0; n])
+            })
+            .collect();
+        Self {
+            vars,
+            moments,
+            lr,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-7,
+            weight_decay,
+            step: 0,
+        }
+    }
+
+    /// Applies one step from the gradients in `grads`.
+    pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+        self.step += 1;
+        let t = self.step as i32;
+        // Keras' form: the bias correction folded into the step size.
+        let lr_t = self.lr * (1.0 - self.beta2.powi(t)).sqrt() / (1.0 - self.beta1.powi(t));
+        let decay = 1.0 - self.lr * self.weight_decay;
+        for (var, moments) in self.vars.iter().zip(self.moments.iter_mut()) {
+            let Some(grad) = grads.get(var.as_tensor()) else {
+                continue;
+            };
+            let grad = grad.contiguous()?;
+            if !var.as_tensor().device().is_cpu() {
+                return Err(EncoderError::InvalidParams(
+                    "the in-place Adam step runs on the CPU only".into(),
+                ));
+            }
+            let op = Step {
+                moments: Mutex::new(moments),
+                lr_t: lr_t as f32,
+                decay: decay as f32,
+                beta1: self.beta1 as f32,
+                beta2: self.beta2 as f32,
+                eps: self.eps as f32,
+            };
+            var.as_tensor().inplace_op2(&grad, &op)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor};
+
+    #[test]
+    fn matches_the_textbook_update() {
+        let dev = Device::Cpu;
+        let w = Var::new(&[1.0f32, -2.0, 0.5], &dev).unwrap();
+        let mut opt = Adam::new(vec![w.clone()], 0.1, 0.0);
+        let target = Tensor::new(&[0.0f32, 0.0, 0.0], &dev).unwrap();
+        let (mut m, mut v) = ([0.0f64; 3], [0.0f64; 3]);
+        let mut p = [1.0f64, -2.0, 0.5];
+        for t in 1..=3 {
+            let loss = w
+                .as_tensor()
+                .sub(&target)
+                .unwrap()
+                .sqr()
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            opt.step(&loss.backward().unwrap()).unwrap();
+            for i in 0..3 {
+                let g = 2.0 * p[i];
+                m[i] = 0.9 * m[i] + 0.1 * g;
+                v[i] = 0.999 * v[i] + 0.001 * g * g;
+                let lr_t = 0.1 * (1.0 - 0.999f64.powi(t)).sqrt() / (1.0 - 0.9f64.powi(t));
+                p[i] -= lr_t * m[i] / (v[i].sqrt() + 1e-7);
+            }
+        }
+        let got = w.as_tensor().to_vec1::<f32>().unwrap();
+        for i in 0..3 {
+            assert!((f64::from(got[i]) - p[i]).abs() < 1e-5, "{got:?} vs {p:?}");
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The training loop and the `model` artifact.
+
+use std::path::Path;
+use std::time::Instant;
+
+use aeclust_artifact::kinds::{self, split_file, ImageSplit};
+use aeclust_artifact::{open_artifact, ArtifactError, CacheStatus, Manifest, Stage};
+use candle_core::{Device, Tensor};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::optim::Adam;
+use crate::{Autoencoder, EncoderError, Loss, ModelConfig, OptimizerKind, Result, TrainConfig};
+
+/// File names inside a model artifact.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The model configuration.
+pub const CONFIG_FILE: &str = "config.json";
+/// Per-epoch losses and speed.
+pub const HISTORY_FILE: &str = "history.json";
+
+/// One epoch of training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss over the epoch's batches.
+    pub train_loss: f64,
+    /// Mean loss on the validation split after the epoch (NaN without validation).
+    pub val_loss: Option<f64>,
+    /// Wall seconds of the training pass.
+    pub seconds: f64,
+    /// Training samples per second.
+    pub samples_per_second: f64,
+}
+
+/// Receives training progress; the binary draws progress bars with it.
+pub trait TrainObserver {
+    /// An epoch with `batches` steps starts.
+    fn epoch_start(&mut self, _epoch: usize, _batches: usize) {}
+    /// A step finished: steps done, running mean loss, samples per second so far.
+    fn batch(&mut self, _done: usize, _running_loss: f64, _samples_per_second: f64) {}
+    /// An epoch finished.
+    fn epoch_end(&mut self, _record: &EpochRecord) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl TrainObserver for Silent {}
+
+/// The architecture choices a user makes; the image size comes from the data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchitectureChoice {
+    /// Encoder widths, e.g. `[900, 480, 240, 120]`.
+    pub layers: Vec<usize>,
+    /// Loss.
+    pub loss: Loss,
+    /// Default code layer (1-based).
+    pub code_layer: usize,
+}
+
+impl Default for ArchitectureChoice {
+    fn default() -> Self {
+        let p = ModelConfig::paper(1, 1);
+        Self {
+            layers: p.encoder_layers,
+            loss: p.loss,
+            code_layer: p.code_layer,
+        }
+    }
+}
+
+/// What [`run`] did.
+#[derive(Debug)]
+pub struct TrainOutcome {
+    /// The model artifact's manifest.
+    pub manifest: Manifest,
+    /// True when an existing artifact was reused.
+    pub cached: bool,
+}
+
+/// Pixels of `split` as f32 in [0, 1].
+pub fn scaled_pixels(split: &ImageSplit) -> Vec<f32> {
+    split.images.iter().map(|&p| f32::from(p) / 255.0).collect()
+}
+
+fn batch_tensor(data: &[f32], dim: usize, idx: &[usize], device: &Device) -> Result<Tensor> {
+    let mut buf = Vec::with_capacity(idx.len() * dim);
+    for &i in idx {
+        buf.extend_from_slice(&data[i * dim..(i + 1) * dim]);
+    }
+    Ok(Tensor::from_vec(buf, (idx.len(), dim), device)?)
+}
+
+/// Mean loss of `model` on the rows `idx` of `data`, in batches, without training.
+pub fn evaluate_loss(
+    model: &Autoencoder,
+    data: &[f32],
+    idx: &[usize],
+    batch: usize,
+) -> Result<f64> {
+    let dim = model.config().input_dim();
+    let mut total = 0.0;
+    for chunk in idx.chunks(batch.max(1)) {
+        let x = batch_tensor(data, dim, chunk, model.device())?;
+        let loss = model.loss(&x)?.detach().to_scalar::<f32>()?;
+        total += f64::from(loss) * chunk.len() as f64;
+    }
+    Ok(total / idx.len().max(1) as f64)
+}
+
+enum Optimizer {
+    InPlace(Adam),
+    Candle(candle_nn::AdamW),
+}
+
+/// Trains on the train split of the dataset artifact `data` and writes the model artifact
+/// to `out`; reuses an identical one unless `force`.
+pub fn run(
+    data: &Path,
+    out: &Path,
+    arch: &ArchitectureChoice,
+    train: &TrainConfig,
+    device: &Device,
+    force: bool,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome> {
+    train.validate()?;
+    let dataset = open_artifact(data, &[kinds::DATASET])?;
+    let train_file = split_file(data, "train");
+    let shape = &dataset.info["image_shape"];
+    let (h, w) = (
+        shape[0].as_u64().unwrap_or(0) as usize,
+        shape[1].as_u64().unwrap_or(0) as usize,
+    );
+    let config = ModelConfig {
+        encoder_layers: arch.layers.clone(),
+        loss: arch.loss,
+        code_layer: arch.code_layer,
+        ..ModelConfig::paper(h, w)
+    };
+    config.validate()?;
+    let params = json!({ "model": config, "train": train });
+    let stage = Stage::new(
+        kinds::MODEL,
+        env!("CARGO_PKG_VERSION"),
+        &params,
+        std::slice::from_ref(&train_file),
+        out,
+    )?;
+    if !force {
+        if let CacheStatus::Hit(manifest) = stage.cache_status() {
+            return Ok(TrainOutcome {
+                manifest: *manifest,
+                cached: true,
+            });
+        }
+    }
+    let split = ImageSplit::read(&train_file)?;
+    if (split.height, split.width) != (h, w) {
+        return Err(EncoderError::InvalidInput(format!(
+            "{}: images are {}x{} but the manifest says {h}x{w}",
+            train_file.display(),
+            split.height,
+            split.width
+        )));
+    }
+    let n = split.len();
+    let dim = config.input_dim();
+    let pixels = scaled_pixels(&split);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(train.seed);
+    let model = Autoencoder::init(&config, train.seed, device)?;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut rng);
+    let n_val = ((n as f64) * train.val_split).round() as usize;
+    let (val_idx, train_idx) = order.split_at(n_val.min(n.saturating_sub(1)));
+    let (val_idx, mut train_idx) = (val_idx.to_vec(), train_idx.to_vec());
+    if train_idx.is_empty() {
+        return Err(EncoderError::InvalidInput(format!(
+            "{}: no training samples left after the validation split",
+            train_file.display()
+        )));
+    }
+    let vars: Vec<candle_core::Var> = model.vars().into_iter().cloned().collect();
+    let weight_decay = match train.optimizer {
+        OptimizerKind::Adam => 0.0,
+        OptimizerKind::Adamw => train.weight_decay,
+    };
+    let mut optimizer = if device.is_cpu() {
+        Optimizer::InPlace(Adam::new(vars, train.lr, weight_decay))
+    } else {
+        Optimizer::Candle(candle_nn::optim::Optimizer::new(
+            vars,
+            candle_nn::ParamsAdamW {
+                lr: train.lr,
+                weight_decay,
+                eps: 1e-7,
+                ..Default::default()
+            },
+        )?)
+    };
+    let mut history = Vec::new();
+    let batches = train_idx.len().div_ceil(train.batch_size);
+    for epoch in 1..=train.epochs {
+        train_idx.shuffle(&mut rng);
+        observer.epoch_start(epoch, batches);
+        let started = Instant::now();
+        let mut sum = 0.0f64;
+        let mut seen = 0usize;
+        for (b, chunk) in train_idx.chunks(train.batch_size).enumerate() {
+            let x = batch_tensor(&pixels, dim, chunk, device)?;
+            let loss = model.loss(&x)?;
+            let value = f64::from(loss.to_scalar::<f32>()?);
+            if !value.is_finite() {
+                return Err(EncoderError::Diverged(format!(
+                    "the loss became {value} at epoch {epoch}, batch {}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
+                    b + 1,
+                    out.display()
+                )));
+            }
+            let grads = loss.backward()?;
+            match &mut optimizer {
+                Optimizer::InPlace(adam) => adam.step(&grads)?,
+                Optimizer::Candle(adamw) => candle_nn::optim::Optimizer::step(adamw, &grads)?,
+            }
+            sum += value * chunk.len() as f64;
+            seen += chunk.len();
+            observer.batch(
+                b + 1,
+                sum / seen as f64,
+                seen as f64 / started.elapsed().as_secs_f64(),
+            );
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let val_loss = if val_idx.is_empty() {
+            None
+        } else {
+            Some(evaluate_loss(&model, &pixels, &val_idx, 1024)?)
+        };
+        if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
+            return Err(EncoderError::Diverged(format!(
+                "the loss became {v} on the validation split after epoch {epoch}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
+                out.display()
+            )));
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss: sum / seen as f64,
+            val_loss,
+            seconds,
+            samples_per_second: seen as f64 / seconds,
+        };
+        observer.epoch_end(&record);
+        history.push(record);
+    }
+
+    let staging = stage.staging()?;
+    model.save(&staging.file(WEIGHTS_FILE))?;
+    let write_json = |name: &str, value: &serde_json::Value| -> Result<()> {
+        let path = staging.file(name);
+        let text = serde_json::to_string_pretty(value).expect("serialises") + "\n";
+        std::fs::write(&path, text).map_err(|e| ArtifactError::Io { path, source: e })?;
+        Ok(())
+    };
+    write_json(CONFIG_FILE, &serde_json::to_value(&config).expect("config"))?;
+    write_json(HISTORY_FILE, &json!({ "epochs": history }))?;
+    let mut speeds: Vec<f64> = history.iter().map(|r| r.samples_per_second).collect();
+    speeds.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let last = history.last().expect("epochs >= 1");
+    let info = json!({
+        "config": config,
+        "train": train,
+        "dataset": { "path": data.display().to_string(), "cache_key": dataset.cache_key },
+        "n_train": train_idx.len(),
+        "n_val": val_idx.len(),
+        "final_train_loss": last.train_loss,
+        "final_val_loss": last.val_loss,
+        "samples_per_second_median": speeds[speeds.len() / 2],
+        "device": format!("{device:?}"),
+        "parameters": config.layer_shapes().iter().map(|(i, o)| i * o + o).sum::<usize>(),
+    });
+    let manifest = staging.commit(
+        &stage,
+        &[WEIGHTS_FILE, CONFIG_FILE, HISTORY_FILE],
+        info,
+        json!({ "threads": crate::runtime::threads(), "device": format!("{device:?}") }),
+    )?;
+    Ok(TrainOutcome {
+        manifest,
+        cached: false,
+    })
+}

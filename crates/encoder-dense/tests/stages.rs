@@ -1,0 +1,341 @@
+//! Training and encoding on the committed real-data subset, and every bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aeclust_artifact::kinds::{split_file, CodesSplit, ImageSplit};
+use aeclust_dataset::{ClassNames, DatasetParams, Input};
+use aeclust_encoder_dense::train::{self, ArchitectureChoice, Silent};
+use aeclust_encoder_dense::{encode, Autoencoder, Loss, ModelConfig, TrainConfig};
+use candle_core::{Device, Tensor};
+
+const TRAIN: &str = env!("CARGO_BIN_EXE_aeclust-train");
+const ENCODE: &str = env!("CARGO_BIN_EXE_aeclust-encode");
+
+fn subset_dataset(root: &Path, limit: Option<usize>) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/fashion-mnist-subset");
+    let out = root.join("dataset");
+    aeclust_dataset::run(
+        &DatasetParams {
+            input: Input::Idx { dir: src },
+            limit,
+            class_names: ClassNames::Auto,
+        },
+        &out,
+        false,
+    )
+    .unwrap();
+    out
+}
+
+fn small_arch() -> ArchitectureChoice {
+    ArchitectureChoice {
+        layers: vec![128, 64, 32, 16],
+        loss: Loss::Bce,
+        code_layer: 3,
+    }
+}
+
+fn config(epochs: usize) -> TrainConfig {
+    TrainConfig {
+        epochs,
+        batch_size: 128,
+        ..TrainConfig::default()
+    }
+}
+
+fn one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+#[test]
+fn training_lowers_the_loss_and_encoding_writes_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset_dataset(tmp.path(), None);
+    let model = tmp.path().join("model");
+    let out = train::run(
+        &data,
+        &model,
+        &small_arch(),
+        &config(4),
+        &Device::Cpu,
+        false,
+        &mut Silent,
+    )
+    .unwrap();
+    let history: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("history.json")).unwrap())
+            .unwrap();
+    let epochs = history["epochs"].as_array().unwrap();
+    assert_eq!(epochs.len(), 4);
+    let first = epochs[0]["train_loss"].as_f64().unwrap();
+    let last = epochs[3]["train_loss"].as_f64().unwrap();
+    let val_first = epochs[0]["val_loss"].as_f64().unwrap();
+    let val_last = epochs[3]["val_loss"].as_f64().unwrap();
+    assert!(last < first * 0.9, "train loss {first} -> {last}");
+    assert!(
+        val_last < val_first,
+        "validation loss {val_first} -> {val_last}"
+    );
+    assert_eq!(out.manifest.info["n_val"], 200);
+
+    // Cached rerun.
+    let again = train::run(
+        &data,
+        &model,
+        &small_arch(),
+        &config(4),
+        &Device::Cpu,
+        false,
+        &mut Silent,
+    )
+    .unwrap();
+    assert!(again.cached);
+
+    let codes = tmp.path().join("codes");
+    let enc = encode::run(&model, &data, &codes, None, &Device::Cpu, false).unwrap();
+    assert!(!enc.cached);
+    let train_codes = CodesSplit::read(&split_file(&codes, "train")).unwrap();
+    assert_eq!((train_codes.len(), train_codes.dim), (2000, 32));
+    let test_codes = CodesSplit::read(&split_file(&codes, "test")).unwrap();
+    assert_eq!((test_codes.len(), test_codes.dim), (500, 32));
+    let images = ImageSplit::read(&split_file(&data, "test")).unwrap();
+    assert_eq!(test_codes.labels, images.labels);
+    assert!(
+        encode::run(&model, &data, &codes, None, &Device::Cpu, false)
+            .unwrap()
+            .cached
+    );
+    // The bottleneck layer gives 16-d codes.
+    let bottleneck = tmp.path().join("codes4");
+    encode::run(&model, &data, &bottleneck, Some(4), &Device::Cpu, false).unwrap();
+    assert_eq!(
+        CodesSplit::read(&split_file(&bottleneck, "test"))
+            .unwrap()
+            .dim,
+        16
+    );
+}
+
+#[test]
+fn save_load_round_trip_reproduces_encoder_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = ModelConfig {
+        encoder_layers: vec![20, 10, 5],
+        code_layer: 2,
+        ..ModelConfig::paper(4, 6)
+    };
+    let model = Autoencoder::init(&cfg, 3, &Device::Cpu).unwrap();
+    let path = tmp.path().join("m.safetensors");
+    model.save(&path).unwrap();
+    let loaded = Autoencoder::load(&cfg, &path, &Device::Cpu).unwrap();
+    let x = Tensor::rand(0f32, 1f32, (7, 24), &Device::Cpu).unwrap();
+    for layer in 1..=3 {
+        let a = model
+            .encode(&x, layer)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let b = loaded
+            .encode(&x, layer)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(a, b, "layer {layer}");
+    }
+    let wrong = ModelConfig {
+        encoder_layers: vec![20, 11, 5],
+        ..cfg
+    };
+    let err = Autoencoder::load(&wrong, &path, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("m.safetensors") && err.contains("encoder.1.weight"),
+        "{err}"
+    );
+}
+
+#[test]
+fn same_seed_same_weights_on_one_thread() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset_dataset(tmp.path(), Some(300));
+    let train_once = |name: &str, seed: u64| {
+        let dir = tmp.path().join(name);
+        let cfg = TrainConfig { seed, ..config(2) };
+        one_thread(|| {
+            train::run(
+                &data,
+                &dir,
+                &small_arch(),
+                &cfg,
+                &Device::Cpu,
+                false,
+                &mut Silent,
+            )
+            .unwrap()
+        });
+        std::fs::read(dir.join("model.safetensors")).unwrap()
+    };
+    let a = train_once("a", 5);
+    let b = train_once("b", 5);
+    let c = train_once("c", 6);
+    assert_eq!(a, b, "same seed, same bytes");
+    assert_ne!(a, c, "another seed, other weights");
+}
+
+fn as_refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(|s| s.as_str()).collect()
+}
+
+fn cli(bin: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(bin).args(args).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+fn rejected(bin: &str, args: &[&str], out: &Path, says: &str) {
+    let (ok, text) = cli(bin, args);
+    assert!(!ok, "expected failure: {text}");
+    assert!(text.contains(says), "should say `{says}`: {text}");
+    assert!(
+        !out.exists(),
+        "no artifact may be written at {}",
+        out.display()
+    );
+}
+
+#[test]
+fn bad_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset_dataset(tmp.path(), Some(200));
+    let d = data.to_str().unwrap();
+    let out = tmp.path().join("out");
+    let o = out.to_str().unwrap();
+    let train_args = |extra: &[&str]| -> Vec<String> {
+        let epochs: &[&str] = if extra.contains(&"--epochs") {
+            &[]
+        } else {
+            &["--epochs", "1"]
+        };
+        ["--data", d, "--out", o, "--layers", "16,8,4"]
+            .iter()
+            .chain(epochs)
+            .chain(extra.iter())
+            .map(|s| s.to_string())
+            .collect()
+    };
+    rejected(
+        TRAIN,
+        &as_refs(&train_args(&["--epochs", "0"])),
+        &out,
+        "--epochs must be at least 1",
+    );
+    rejected(
+        TRAIN,
+        &as_refs(&train_args(&["--batch-size", "0"])),
+        &out,
+        "--batch-size must be at least 1",
+    );
+    rejected(
+        TRAIN,
+        &as_refs(&train_args(&["--lr", "-0.1"])),
+        &out,
+        "--lr must be a positive number",
+    );
+    rejected(
+        TRAIN,
+        &as_refs(&train_args(&["--code-layer", "4"])),
+        &out,
+        "code layer 4 does not exist",
+    );
+    rejected(
+        TRAIN,
+        &as_refs(&train_args(&["--lr", "1e30"])),
+        &out,
+        "training diverged: the loss became NaN",
+    );
+    // A data directory that is not a dataset artifact.
+    let plain = tmp.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    rejected(
+        TRAIN,
+        &["--data", plain.to_str().unwrap(), "--out", o],
+        &out,
+        "not an aeclust artifact",
+    );
+
+    // A valid model, then encode errors.
+    let model = tmp.path().join("model");
+    let m = model.to_str().unwrap();
+    let (ok, text) = cli(
+        TRAIN,
+        &[
+            "--data", d, "--out", m, "--layers", "16,8,4", "--epochs", "1",
+        ],
+    );
+    assert!(ok, "{text}");
+    rejected(
+        ENCODE,
+        &["--model", m, "--data", d, "--out", o, "--layer", "4"],
+        &out,
+        "--layer 4 does not exist",
+    );
+    rejected(
+        ENCODE,
+        &["--model", d, "--data", d, "--out", o],
+        &out,
+        "is a `dataset` artifact, expected a model artifact",
+    );
+    rejected(
+        ENCODE,
+        &[
+            "--model",
+            tmp.path().join("missing").to_str().unwrap(),
+            "--data",
+            d,
+            "--out",
+            o,
+        ],
+        &out,
+        "missing",
+    );
+    // A dataset of another image size than the model's.
+    let other = tmp.path().join("other");
+    let stage = aeclust_artifact::Stage::new("dataset", "t", &1, &[], &other).unwrap();
+    let staging = stage.staging().unwrap();
+    for split in ["train", "test"] {
+        ImageSplit {
+            images: vec![0; 2 * 16],
+            labels: vec![0, 1],
+            height: 4,
+            width: 4,
+        }
+        .write(&split_file(staging.path(), split))
+        .unwrap();
+    }
+    staging
+        .commit(
+            &stage,
+            &["train.safetensors", "test.safetensors"],
+            serde_json::json!({ "image_shape": [4, 4] }),
+            Default::default(),
+        )
+        .unwrap();
+    rejected(
+        ENCODE,
+        &["--model", m, "--data", other.to_str().unwrap(), "--out", o],
+        &out,
+        "the model takes 28x28 images (784 inputs)",
+    );
+}
