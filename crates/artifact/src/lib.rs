@@ -38,3 +38,12 @@ pub fn open_artifact(dir: &std::path::Path, expected: &[&str]) -> Result<Manifes
     }
     Ok(manifest)
 }
+
+/// `path` made absolute (symlinks resolved) for cross-references between artifacts, so
+/// a later stage finds it from any working directory; `path` as given if that fails.
+pub fn canonical(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -322,7 +322,7 @@ pub fn run(
         "method": params.method,
         "params": params,
         "features": {
-            "path": features.display().to_string(),
+            "path": aeclust_artifact::canonical(features),
             "kind": train.kind,
             "stage": source.stage,
             "cache_key": source.cache_key,

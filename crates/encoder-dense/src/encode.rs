@@ -132,8 +132,8 @@ pub fn run(
         "layer": layer,
         "dim": dim,
         "counts": counts,
-        "model": { "path": model_dir.display().to_string(), "cache_key": model_manifest.cache_key },
-        "dataset": { "path": data.display().to_string(), "cache_key": dataset.cache_key },
+        "model": { "path": aeclust_artifact::canonical(model_dir), "cache_key": model_manifest.cache_key },
+        "dataset": { "path": aeclust_artifact::canonical(data), "cache_key": dataset.cache_key },
         "classes": dataset.info["classes"],
     });
     let manifest = staging.commit(

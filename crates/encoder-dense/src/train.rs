@@ -273,7 +273,7 @@ pub fn run(
     let info = json!({
         "config": config,
         "train": train,
-        "dataset": { "path": data.display().to_string(), "cache_key": dataset.cache_key },
+        "dataset": { "path": aeclust_artifact::canonical(data), "cache_key": dataset.cache_key },
         "n_train": train_idx.len(),
         "n_val": val_idx.len(),
         "final_train_loss": last.train_loss,

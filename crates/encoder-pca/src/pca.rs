@@ -1,0 +1,191 @@
+//! PCA by subspace iteration on the covariance matrix, with a Rayleigh–Ritz step solved
+//! by Jacobi rotations.
+
+use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+
+/// A fitted PCA: mean, components (rows, by decreasing variance) and their variances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pca {
+    /// Feature means [D].
+    pub mean: Array1<f64>,
+    /// Principal axes [K, D], orthonormal rows.
+    pub components: Array2<f64>,
+    /// Variance along each axis [K].
+    pub explained_variance: Array1<f64>,
+    /// Total variance of the data.
+    pub total_variance: f64,
+    /// Scale each projection to unit variance.
+    pub whiten: bool,
+}
+
+/// Removes from column `j` its components along columns `0..j`, twice.
+fn project_out_previous(q: &mut Array2<f64>, j: usize) {
+    for _pass in 0..2 {
+        for i in 0..j {
+            let p = q.column(j).dot(&q.column(i));
+            let ci = q.column(i).to_owned();
+            q.column_mut(j).scaled_add(-p, &ci);
+        }
+    }
+}
+
+/// Modified Gram–Schmidt, applied twice ("twice is enough") so that the columns stay
+/// orthonormal even when some are nearly dependent; a column that vanishes (the data's
+/// null space) is replaced by a fresh unit vector orthogonal to the others.
+fn orthonormalise_columns(q: &mut Array2<f64>) {
+    let d = q.nrows();
+    for j in 0..q.ncols() {
+        let before = q.column(j).dot(&q.column(j)).sqrt();
+        project_out_previous(q, j);
+        let mut norm = q.column(j).dot(&q.column(j)).sqrt();
+        let mut fresh = 0;
+        while norm <= 1e-10 * before.max(1e-300) && fresh < d {
+            q.column_mut(j).fill(0.0);
+            q[[(j + fresh) % d, j]] = 1.0;
+            project_out_previous(q, j);
+            norm = q.column(j).dot(&q.column(j)).sqrt();
+            fresh += 1;
+        }
+        q.column_mut(j)
+            .mapv_inplace(|v| v / norm.max(f64::MIN_POSITIVE));
+    }
+}
+
+/// Eigen-decomposition of a small symmetric matrix (cyclic Jacobi); eigenvalues descending.
+fn symmetric_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
+    let n = a.nrows();
+    let mut v = Array2::<f64>::eye(n);
+    for _sweep in 0..100 {
+        let off: f64 = (0..n)
+            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[[i, j]] * a[[i, j]])
+            .sum();
+        if off < 1e-22 * a.iter().map(|x| x * x).sum::<f64>().max(1e-300) {
+            break;
+        }
+        for p in 0..n {
+            for q in (p + 1)..n {
+                if a[[p, q]].abs() < 1e-300 {
+                    continue;
+                }
+                let theta = (a[[q, q]] - a[[p, p]]) / (2.0 * a[[p, q]]);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let t = if theta == 0.0 { 1.0 } else { t };
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..n {
+                    let (akp, akq) = (a[[k, p]], a[[k, q]]);
+                    a[[k, p]] = c * akp - s * akq;
+                    a[[k, q]] = s * akp + c * akq;
+                }
+                for k in 0..n {
+                    let (apk, aqk) = (a[[p, k]], a[[q, k]]);
+                    a[[p, k]] = c * apk - s * aqk;
+                    a[[q, k]] = s * apk + c * aqk;
+                }
+                for k in 0..n {
+                    let (vkp, vkq) = (v[[k, p]], v[[k, q]]);
+                    v[[k, p]] = c * vkp - s * vkq;
+                    v[[k, q]] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&i, &j| {
+        a[[j, j]]
+            .partial_cmp(&a[[i, i]])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    let values = Array1::from_iter(order.iter().map(|&i| a[[i, i]]));
+    let vectors = v.select(Axis(1), &order);
+    (values, vectors)
+}
+
+impl Pca {
+    /// Fits `n_components` axes on the rows of `x` [N, D].
+    pub fn fit(x: ArrayView2<f64>, n_components: usize, whiten: bool) -> Self {
+        let (n, d) = x.dim();
+        let k = n_components.min(d);
+        let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
+        let centred = &x - &mean;
+        let cov = centred.t().dot(&centred) / (n.max(2) - 1) as f64;
+        let total_variance = cov.diag().sum();
+        // Subspace iteration with oversampling, then Rayleigh–Ritz.
+        let m = (k + 10).min(d);
+        let mut q = Array2::from_shape_fn((d, m), |(i, j)| {
+            (((i * 31 + j * 17) % 97) as f64 - 48.0) / 48.0 + if i == j { 1.0 } else { 0.0 }
+        });
+        orthonormalise_columns(&mut q);
+        for _ in 0..150 {
+            q = cov.dot(&q);
+            orthonormalise_columns(&mut q);
+        }
+        let small = q.t().dot(&cov).dot(&q);
+        let (values, vectors) = symmetric_eigen(small);
+        let axes = q.dot(&vectors); // [D, m]
+        let components = axes.slice(s![.., ..k]).t().to_owned();
+        Self {
+            mean,
+            components,
+            explained_variance: values.slice(s![..k]).mapv(|v| v.max(0.0)),
+            total_variance,
+            whiten,
+        }
+    }
+
+    /// Projects rows of `x` [N, D] on the axes [N, K].
+    pub fn transform(&self, x: ArrayView2<f64>) -> Array2<f64> {
+        let mut z = (&x - &self.mean).dot(&self.components.t());
+        if self.whiten {
+            for (mut col, &var) in z.axis_iter_mut(Axis(1)).zip(self.explained_variance.iter()) {
+                let sd = var.sqrt().max(1e-12);
+                col.mapv_inplace(|v| v / sd);
+            }
+        }
+        z
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovers_axes_and_variances() {
+        // Data with variances 9, 4, 1 along three orthogonal (rotated) axes, 0 on a fourth.
+        let n = 400;
+        let axes = ndarray::array![
+            [0.5, 0.5, 0.5, 0.5],
+            [0.5, -0.5, 0.5, -0.5],
+            [0.5, 0.5, -0.5, -0.5]
+        ];
+        let mut x = Array2::zeros((n, 4));
+        for i in 0..n {
+            let t = i as f64 / n as f64 * std::f64::consts::TAU;
+            let coords = [
+                3.0 * 2f64.sqrt() * t.sin(),
+                2.0 * 2f64.sqrt() * (2.0 * t).sin(),
+                2f64.sqrt() * (3.0 * t).cos(),
+            ];
+            for (c, &v) in coords.iter().enumerate() {
+                x.row_mut(i).scaled_add(v, &axes.row(c));
+            }
+        }
+        let pca = Pca::fit(x.view(), 2, false);
+        let ev = &pca.explained_variance;
+        assert!(
+            (ev[0] - 9.0).abs() < 0.1 && (ev[1] - 4.0).abs() < 0.1,
+            "{ev}"
+        );
+        assert!((pca.components.row(0).dot(&axes.row(0)).abs() - 1.0).abs() < 1e-6);
+        assert!((pca.components.row(1).dot(&axes.row(1)).abs() - 1.0).abs() < 1e-6);
+        let white = Pca {
+            whiten: true,
+            ..pca
+        };
+        let z = white.transform(x.view());
+        let var0 = z.column(0).mapv(|v| v * v).sum() / (n - 1) as f64;
+        assert!((var0 - 1.0).abs() < 1e-6, "{var0}");
+    }
+}

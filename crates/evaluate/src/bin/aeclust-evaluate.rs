@@ -1,0 +1,48 @@
+//! `aeclust-evaluate`: metrics, pictures and a report for clustering artifacts.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+/// Scores clustering artifacts against the labels (accuracy after Hungarian mapping,
+/// purity, NMI, ARI, confusion matrices) and writes report.json, report.md and PNG
+/// pictures. Clusterings that share a directory name (e.g. `seed-72/gmm-codes` and
+/// `seed-1/gmm-codes`) are summarised as mean ± std over their seeds.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Output directory of the report.
+    #[arg(long, default_value = "artifacts/report")]
+    out: PathBuf,
+    /// Rebuild even when an identical report exists.
+    #[arg(long)]
+    force: bool,
+    /// Clustering artifact directories.
+    #[arg(required = true)]
+    clusterings: Vec<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    aeclust_artifact::cli::report(run_cli(Args::parse()))
+}
+
+fn run_cli(args: Args) -> Result<()> {
+    let outcome = aeclust_evaluate::run(&args.clusterings, &args.out, args.force)
+        .context("evaluation failed")?;
+    if outcome.cached {
+        println!(
+            "evaluate: reused {} (same clusterings; --force rebuilds)",
+            args.out.display()
+        );
+    } else {
+        println!(
+            "evaluate: wrote {} in {:.1} s",
+            args.out.display(),
+            outcome.manifest.wall_seconds
+        );
+    }
+    println!("\n{}", outcome.table);
+    println!("report: {}", args.out.join("report.md").display());
+    Ok(())
+}

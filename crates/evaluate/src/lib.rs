@@ -1,0 +1,28 @@
+//! The evaluation stage: clustering artifacts in, a report out (`report.json`,
+//! `report.md` and PNG pictures). Metrics live in [`metrics`]; the pictures in [`plots`].
+
+pub mod metrics;
+pub mod plots;
+pub mod projection;
+mod report;
+
+pub use report::{run, EvaluateOutcome, PAPER_RESULTS};
+
+use std::path::PathBuf;
+
+/// Errors of the evaluation stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Input artifacts that do not fit together.
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    /// A picture could not be drawn.
+    #[error("{path}: drawing failed: {message}")]
+    Plot { path: PathBuf, message: String },
+    /// No clustering given.
+    #[error("no clustering artifact given")]
+    NoInput,
+    /// Artifact layer errors.
+    #[error(transparent)]
+    Artifact(#[from] aeclust_artifact::ArtifactError),
+}

@@ -1,0 +1,365 @@
+//! The report's pictures (PNG, plotters): confusion heatmaps, loss curves, cluster
+//! montages and 2-D scatters.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::ReportError;
+
+type Result<T> = std::result::Result<T, ReportError>;
+
+fn plot_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
+    move |e| ReportError::Plot {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Ten distinguishable colours (matplotlib's tab10), then plotters' palette.
+pub fn cluster_colour(i: usize) -> RGBColor {
+    const TAB10: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    if i < TAB10.len() {
+        let (r, g, b) = TAB10[i];
+        RGBColor(r, g, b)
+    } else {
+        let c = Palette99::pick(i).to_rgba();
+        RGBColor(c.0, c.1, c.2)
+    }
+}
+
+fn blue_scale(t: f64) -> RGBColor {
+    let t = t.clamp(0.0, 1.0);
+    let lerp = |a: f64, b: f64| (a + (b - a) * t).round() as u8;
+    RGBColor(lerp(247.0, 8.0), lerp(251.0, 48.0), lerp(255.0, 107.0))
+}
+
+/// A confusion-matrix heatmap: rows = true classes, columns = clusters labelled with the
+/// class they map to, counts in the cells, a colour bar.
+pub fn confusion_heatmap(
+    path: &Path,
+    title: &str,
+    matrix: &[Vec<i64>],
+    row_labels: &[String],
+    col_labels: &[String],
+) -> Result<()> {
+    let cell = 58i32;
+    let left = 120i32;
+    let top = 60i32;
+    let bottom_labels = 120i32;
+    let rows = matrix.len() as i32;
+    let cols = matrix.first().map_or(0, |r| r.len()) as i32;
+    let width = (left + cols * cell + 110) as u32;
+    let height = (top + rows * cell + bottom_labels + 30) as u32;
+    let err = plot_err(path);
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let max = matrix.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
+    let centre = Pos::new(HPos::Center, VPos::Center);
+    root.draw(&Text::new(
+        title.to_string(),
+        (width as i32 / 2, 22),
+        ("sans-serif", 20).into_font().color(&BLACK).pos(centre),
+    ))
+    .map_err(&err)?;
+    for (r, row) in matrix.iter().enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            let (x0, y0) = (left + c as i32 * cell, top + r as i32 * cell);
+            let t = v as f64 / max;
+            root.draw(&Rectangle::new(
+                [(x0, y0), (x0 + cell, y0 + cell)],
+                blue_scale(t).filled(),
+            ))
+            .map_err(&err)?;
+            let colour = if t > 0.5 { WHITE } else { BLACK };
+            root.draw(&Text::new(
+                v.to_string(),
+                (x0 + cell / 2, y0 + cell / 2),
+                ("sans-serif", 13).into_font().color(&colour).pos(centre),
+            ))
+            .map_err(&err)?;
+        }
+    }
+    // Grid outline.
+    root.draw(&Rectangle::new(
+        [(left, top), (left + cols * cell, top + rows * cell)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(&err)?;
+    let right_aligned = Pos::new(HPos::Right, VPos::Center);
+    for (r, label) in row_labels.iter().enumerate() {
+        root.draw(&Text::new(
+            label.clone(),
+            (left - 8, top + r as i32 * cell + cell / 2),
+            ("sans-serif", 13)
+                .into_font()
+                .color(&BLACK)
+                .pos(right_aligned),
+        ))
+        .map_err(&err)?;
+    }
+    for (c, label) in col_labels.iter().enumerate() {
+        root.draw(&Text::new(
+            label.clone(),
+            (left + c as i32 * cell + cell / 2, top + rows * cell + 8),
+            ("sans-serif", 13)
+                .into_font()
+                .transform(FontTransform::Rotate90)
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(&err)?;
+    }
+    root.draw(&Text::new(
+        "true class",
+        (14, top + rows * cell / 2),
+        ("sans-serif", 14)
+            .into_font()
+            .transform(FontTransform::Rotate270)
+            .color(&BLACK)
+            .pos(centre),
+    ))
+    .map_err(&err)?;
+    root.draw(&Text::new(
+        "cluster (→ mapped class)",
+        (left + cols * cell / 2, height as i32 - 16),
+        ("sans-serif", 14).into_font().color(&BLACK).pos(centre),
+    ))
+    .map_err(&err)?;
+    // Colour bar.
+    let bar_x = left + cols * cell + 30;
+    let bar_h = rows * cell;
+    for i in 0..bar_h {
+        let t = 1.0 - i as f64 / bar_h.max(1) as f64;
+        root.draw(&Rectangle::new(
+            [(bar_x, top + i), (bar_x + 18, top + i + 1)],
+            blue_scale(t).filled(),
+        ))
+        .map_err(&err)?;
+    }
+    root.draw(&Rectangle::new(
+        [(bar_x, top), (bar_x + 18, top + bar_h)],
+        BLACK.stroke_width(1),
+    ))
+    .map_err(&err)?;
+    let left_aligned = Pos::new(HPos::Left, VPos::Center);
+    for (v, y) in [(max as i64, top), (0, top + bar_h)] {
+        root.draw(&Text::new(
+            v.to_string(),
+            (bar_x + 24, y),
+            ("sans-serif", 12)
+                .into_font()
+                .color(&BLACK)
+                .pos(left_aligned),
+        ))
+        .map_err(&err)?;
+    }
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
+/// Training and validation loss per epoch.
+pub fn loss_curves(path: &Path, title: &str, train: &[f64], val: &[Option<f64>]) -> Result<()> {
+    let err = plot_err(path);
+    let root = BitMapBackend::new(path, (760, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let all: Vec<f64> = train
+        .iter()
+        .copied()
+        .chain(val.iter().flatten().copied())
+        .filter(|v| v.is_finite())
+        .collect();
+    let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let pad = ((hi - lo) * 0.08).max(1e-3);
+    let epochs = train.len().max(2) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(1f64..epochs, (lo - pad)..(hi + pad))
+        .map_err(&err)?;
+    chart
+        .configure_mesh()
+        .x_desc("epoch")
+        .y_desc("loss (mean per pixel)")
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.3}"))
+        .draw()
+        .map_err(&err)?;
+    let series = |values: Vec<(f64, f64)>, colour: RGBColor, label: &str| {
+        (values, colour, label.to_string())
+    };
+    let lines = [
+        series(
+            train
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i as f64 + 1.0, v))
+                .collect(),
+            cluster_colour(0),
+            "train",
+        ),
+        series(
+            val.iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| (i as f64 + 1.0, v)))
+                .collect(),
+            cluster_colour(1),
+            "validation",
+        ),
+    ];
+    for (points, colour, label) in lines {
+        if points.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .map_err(&err)?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+            });
+        chart
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, colour.filled())),
+            )
+            .map_err(&err)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(&err)?;
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
+/// Sample images per cluster: one row per cluster, its label at the left.
+pub fn montage(
+    path: &Path,
+    title: &str,
+    rows: &[(String, Vec<&[u8]>)],
+    height: usize,
+    width: usize,
+) -> Result<()> {
+    let err = plot_err(path);
+    let scale = 2i32;
+    let per_row = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(1) as i32;
+    let (ih, iw) = (height as i32 * scale, width as i32 * scale);
+    let left = 250i32;
+    let top = 50i32;
+    let gap = 4i32;
+    let w = (left + per_row * (iw + gap) + 10) as u32;
+    let h = (top + rows.len() as i32 * (ih + gap) + 10) as u32;
+    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    root.draw(&Text::new(
+        title.to_string(),
+        (w as i32 / 2, 22),
+        ("sans-serif", 20)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))
+    .map_err(&err)?;
+    for (r, (label, images)) in rows.iter().enumerate() {
+        let y0 = top + r as i32 * (ih + gap);
+        root.draw(&Text::new(
+            label.clone(),
+            (8, y0 + ih / 2),
+            ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center)),
+        ))
+        .map_err(&err)?;
+        for (c, img) in images.iter().enumerate() {
+            let x0 = left + c as i32 * (iw + gap);
+            for (p, &v) in img.iter().enumerate() {
+                let (py, px) = ((p / width) as i32, (p % width) as i32);
+                let colour = RGBColor(255 - v, 255 - v, 255 - v);
+                for dy in 0..scale {
+                    for dx in 0..scale {
+                        root.draw_pixel((x0 + px * scale + dx, y0 + py * scale + dy), &colour)
+                            .map_err(&err)?;
+                    }
+                }
+            }
+        }
+    }
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
+/// 2-D scatter of points coloured by cluster, with a legend.
+pub fn scatter(
+    path: &Path,
+    title: &str,
+    points: &[(f64, f64)],
+    clusters: &[usize],
+    legend: &[String],
+) -> Result<()> {
+    let err = plot_err(path);
+    let root = BitMapBackend::new(path, (900, 720)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let range = |f: &dyn Fn(&(f64, f64)) -> f64| {
+        let lo = points.iter().map(f).fold(f64::INFINITY, f64::min);
+        let hi = points.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+        let pad = ((hi - lo) * 0.04).max(1e-6);
+        (lo - pad)..(hi + pad)
+    };
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(56)
+        .build_cartesian_2d(range(&|p| p.0), range(&|p| p.1))
+        .map_err(&err)?;
+    chart
+        .configure_mesh()
+        .x_desc("principal component 1")
+        .y_desc("principal component 2")
+        .draw()
+        .map_err(&err)?;
+    for (k, label) in legend.iter().enumerate() {
+        let colour = cluster_colour(k);
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .zip(clusters)
+                    .filter(|(_, &c)| c == k)
+                    .map(|(&p, _)| Circle::new(p, 2, colour.mix(0.55).filled())),
+            )
+            .map_err(&err)?
+            .label(label.clone())
+            .legend(move |(x, y)| Circle::new((x + 8, y), 5, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(&err)?;
+    root.present().map_err(&err)?;
+    Ok(())
+}
