@@ -11,6 +11,7 @@
 pub mod config;
 pub mod encode;
 mod error;
+mod fused;
 pub mod model;
 pub mod optim;
 pub mod runtime;

@@ -22,6 +22,16 @@ impl Dense {
         Ok(x.matmul(&self.weight.as_tensor().t()?)?
             .broadcast_add(self.bias.as_tensor())?)
     }
+
+    /// `relu(x·Wᵀ + b)`, fused into one pass (and one in the backward) on the CPU.
+    fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
+        let y = x.matmul(&self.weight.as_tensor().t()?)?;
+        if y.device().is_cpu() {
+            Ok(y.apply_op2(self.bias.as_tensor(), crate::fused::BiasRelu)?)
+        } else {
+            Ok(y.broadcast_add(self.bias.as_tensor())?.relu()?)
+        }
+    }
 }
 
 /// The dense autoencoder: `encoder.0..` then `decoder.0..`.
@@ -97,10 +107,11 @@ impl Autoencoder {
         let last = self.layers.len() - 1;
         let mut h = x.clone();
         for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
-            if i != last {
-                h = h.relu()?;
-            }
+            h = if i == last {
+                layer.forward(&h)?
+            } else {
+                layer.forward_relu(&h)?
+            };
         }
         Ok(h)
     }
@@ -121,7 +132,7 @@ impl Autoencoder {
         }
         let mut h = x.clone();
         for l in &self.layers[..layer] {
-            h = l.forward(&h)?.relu()?;
+            h = l.forward_relu(&h)?;
         }
         Ok(h)
     }
@@ -130,6 +141,9 @@ impl Autoencoder {
     pub fn loss(&self, x: &Tensor) -> Result<Tensor> {
         let logits = self.forward_logits(x)?;
         match self.config.loss {
+            Loss::Bce if logits.device().is_cpu() => {
+                Ok(logits.apply_op2(x, crate::fused::BceWithLogits)?)
+            }
             Loss::Bce => bce_with_logits(&logits, x),
             Loss::Mse => Ok(candle_nn::ops::sigmoid(&logits)?
                 .sub(x)?

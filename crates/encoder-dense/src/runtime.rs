@@ -21,26 +21,13 @@ pub fn configure(threads: Option<usize>) {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global();
-    tune_allocator();
+    aeclust_artifact::cli::tune_allocator();
 }
 
 /// Number of worker threads in use.
 pub fn threads() -> usize {
     rayon::current_num_threads()
 }
-
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_allocator() {
-    // SAFETY: mallopt only changes allocator parameters; called before threads start.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
-        libc::mallopt(libc::M_TOP_PAD, 256 << 20);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_allocator() {}
 
 /// The candle device named `cpu` or `cuda` (the latter needs the `cuda` feature).
 pub fn device(name: &str) -> crate::Result<candle_core::Device> {
