@@ -1,6 +1,26 @@
 //! What every stage binary shares at its edge.
 
+use std::path::Path;
 use std::process::ExitCode;
+
+use crate::Outcome;
+
+/// Prints the one-line result of a stage: `WHAT: reused OUT (HINT; --force rebuilds)` or
+/// `WHAT: wrote OUT in S s`.
+pub fn announce(what: &str, out: &Path, outcome: &Outcome, hint: &str) {
+    if outcome.cached {
+        println!(
+            "{what}: reused {} ({hint}; --force rebuilds)",
+            out.display()
+        );
+    } else {
+        println!(
+            "{what}: wrote {} in {:.2} s",
+            out.display(),
+            outcome.manifest.wall_seconds
+        );
+    }
+}
 
 /// Prints an error (with its chain, `{:#}`) as one `error:` line and turns the result
 /// into the process exit code. Stage binaries end with `report(run(args))`.

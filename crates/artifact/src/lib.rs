@@ -22,7 +22,7 @@ pub mod tensors;
 pub use error::{ArtifactError, Result};
 pub use hash::{sha256_bytes, sha256_file};
 pub use manifest::{FileRecord, Manifest, MANIFEST_FILE, SCHEMA_VERSION};
-pub use stage::{CacheStatus, Stage, Staging};
+pub use stage::{CacheStatus, Outcome, Stage, Staging};
 pub use tensors::{Element, Tensor, TensorFile, TensorWriter};
 
 /// Directory of an artifact that other stages read: checks that it exists and holds a

@@ -31,6 +31,25 @@ pub struct Stage {
     started: Instant,
 }
 
+/// What running a stage did: the artifact's manifest, and whether it was reused.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The manifest of the artifact now in the output directory.
+    pub manifest: Manifest,
+    /// True when an intact earlier artifact with the same key was reused.
+    pub cached: bool,
+}
+
+impl Outcome {
+    /// A freshly built artifact.
+    pub fn built(manifest: Manifest) -> Self {
+        Self {
+            manifest,
+            cached: false,
+        }
+    }
+}
+
 /// Whether an existing artifact can be reused.
 #[derive(Debug, Clone)]
 pub enum CacheStatus {
@@ -119,6 +138,20 @@ impl Stage {
         match manifest.verify_outputs(&self.out_dir) {
             Ok(()) => CacheStatus::Hit(Box::new(manifest)),
             Err(e) => CacheStatus::Miss(format!("earlier outputs damaged ({e})")),
+        }
+    }
+
+    /// The intact earlier artifact to reuse, unless `force` asks for a rebuild.
+    pub fn reuse(&self, force: bool) -> Option<Outcome> {
+        if force {
+            return None;
+        }
+        match self.cache_status() {
+            CacheStatus::Hit(manifest) => Some(Outcome {
+                manifest: *manifest,
+                cached: true,
+            }),
+            CacheStatus::Miss(_) => None,
         }
     }
 

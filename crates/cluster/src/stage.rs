@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{self, Features};
-use aeclust_artifact::{CacheStatus, Element, Manifest, Stage, TensorWriter};
+use aeclust_artifact::{Element, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
 use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -53,15 +53,6 @@ pub struct ClusterParams {
     pub tol: f64,
     /// Precision of the arithmetic.
     pub precision: Precision,
-}
-
-/// What [`run`] did.
-#[derive(Debug)]
-pub struct StageOutcome {
-    /// The clustering artifact's manifest.
-    pub manifest: Manifest,
-    /// True when an existing artifact was reused.
-    pub cached: bool,
 }
 
 /// Names of the files a clustering artifact holds.
@@ -260,7 +251,7 @@ pub fn run(
     out: &Path,
     force: bool,
     progress: &mut dyn FnMut(IterationEvent),
-) -> Result<StageOutcome> {
+) -> Result<Outcome> {
     let source = aeclust_artifact::open_artifact(features, &[kinds::DATASET, kinds::CODES])?;
     let inputs: Vec<PathBuf> = kinds::SPLITS
         .iter()
@@ -273,13 +264,8 @@ pub fn run(
         &inputs,
         out,
     )?;
-    if !force {
-        if let CacheStatus::Hit(manifest) = stage.cache_status() {
-            return Ok(StageOutcome {
-                manifest: *manifest,
-                cached: true,
-            });
-        }
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
     }
     let (train, _, train_path) = Features::load(features, "train")?;
     let (test, _, test_path) = Features::load(features, "test")?;
@@ -367,8 +353,5 @@ pub fn run(
         summary,
         json!({ "threads": rayon::current_num_threads() }),
     )?;
-    Ok(StageOutcome {
-        manifest,
-        cached: false,
-    })
+    Ok(Outcome::built(manifest))
 }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::{self, split_file, ImageSplit};
-use aeclust_artifact::{sha256_bytes, CacheStatus, Manifest, Stage};
+use aeclust_artifact::{sha256_bytes, Outcome, Stage};
 use serde::Serialize;
 use serde_json::json;
 
@@ -49,15 +49,6 @@ pub struct DatasetParams {
     pub limit: Option<usize>,
     /// Class naming.
     pub class_names: ClassNames,
-}
-
-/// What [`run`] did.
-#[derive(Debug)]
-pub struct StageOutcome {
-    /// The artifact's manifest.
-    pub manifest: Manifest,
-    /// True when an existing artifact was reused.
-    pub cached: bool,
 }
 
 #[derive(Serialize)]
@@ -161,7 +152,7 @@ fn resolve_class_names(
 
 /// Runs the dataset stage into `out`; reuses an intact artifact with the same key unless
 /// `force`.
-pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<StageOutcome> {
+pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
     if params.limit == Some(0) {
         return Err(DatasetError::Params(
             "--limit must be at least 1 (it keeps the first N images of each split)".into(),
@@ -205,13 +196,8 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<StageOutco
         &files,
         out,
     )?;
-    if !force {
-        if let CacheStatus::Hit(manifest) = stage.cache_status() {
-            return Ok(StageOutcome {
-                manifest: *manifest,
-                cached: true,
-            });
-        }
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
     }
 
     let mut sources = Vec::new();
@@ -269,8 +255,5 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<StageOutco
         info,
         json!({}),
     )?;
-    Ok(StageOutcome {
-        manifest,
-        cached: false,
-    })
+    Ok(Outcome::built(manifest))
 }

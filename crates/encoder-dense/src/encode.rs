@@ -3,21 +3,12 @@
 use std::path::Path;
 
 use aeclust_artifact::kinds::{self, split_file, CodesSplit, ImageSplit};
-use aeclust_artifact::{open_artifact, ArtifactError, CacheStatus, Manifest, Stage};
+use aeclust_artifact::{open_artifact, ArtifactError, Outcome, Stage};
 use candle_core::{Device, Tensor};
 use serde_json::json;
 
 use crate::train::{scaled_pixels, CONFIG_FILE, WEIGHTS_FILE};
 use crate::{Autoencoder, EncoderError, ModelConfig, Result};
-
-/// What [`run`] did.
-#[derive(Debug)]
-pub struct EncodeOutcome {
-    /// The codes artifact's manifest.
-    pub manifest: Manifest,
-    /// True when an existing artifact was reused.
-    pub cached: bool,
-}
 
 /// Reads `config.json` of a model artifact.
 pub fn read_config(model_dir: &Path) -> Result<ModelConfig> {
@@ -67,7 +58,7 @@ pub fn run(
     layer: Option<usize>,
     device: &Device,
     force: bool,
-) -> Result<EncodeOutcome> {
+) -> Result<Outcome> {
     let model_manifest = open_artifact(model_dir, &[kinds::MODEL])?;
     let dataset = open_artifact(data, &[kinds::DATASET])?;
     let config = read_config(model_dir)?;
@@ -108,13 +99,8 @@ pub fn run(
         &inputs,
         out,
     )?;
-    if !force {
-        if let CacheStatus::Hit(manifest) = stage.cache_status() {
-            return Ok(EncodeOutcome {
-                manifest: *manifest,
-                cached: true,
-            });
-        }
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
     }
     let model = Autoencoder::load(&config, &inputs[0], device)?;
     let staging = stage.staging()?;
@@ -142,8 +128,5 @@ pub fn run(
         info,
         json!({ "threads": crate::runtime::threads(), "device": format!("{device:?}") }),
     )?;
-    Ok(EncodeOutcome {
-        manifest,
-        cached: false,
-    })
+    Ok(Outcome::built(manifest))
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{self, split_file, ImageSplit};
-use aeclust_artifact::{open_artifact, ArtifactError, CacheStatus, Manifest, Stage};
+use aeclust_artifact::{open_artifact, ArtifactError, Outcome, Stage};
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -73,15 +73,6 @@ impl Default for ArchitectureChoice {
     }
 }
 
-/// What [`run`] did.
-#[derive(Debug)]
-pub struct TrainOutcome {
-    /// The model artifact's manifest.
-    pub manifest: Manifest,
-    /// True when an existing artifact was reused.
-    pub cached: bool,
-}
-
 /// Pixels of `split` as f32 in [0, 1].
 pub fn scaled_pixels(split: &ImageSplit) -> Vec<f32> {
     split.images.iter().map(|&p| f32::from(p) / 255.0).collect()
@@ -127,7 +118,7 @@ pub fn run(
     device: &Device,
     force: bool,
     observer: &mut dyn TrainObserver,
-) -> Result<TrainOutcome> {
+) -> Result<Outcome> {
     train.validate()?;
     let dataset = open_artifact(data, &[kinds::DATASET])?;
     let train_file = split_file(data, "train");
@@ -151,13 +142,8 @@ pub fn run(
         std::slice::from_ref(&train_file),
         out,
     )?;
-    if !force {
-        if let CacheStatus::Hit(manifest) = stage.cache_status() {
-            return Ok(TrainOutcome {
-                manifest: *manifest,
-                cached: true,
-            });
-        }
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
     }
     let split = ImageSplit::read(&train_file)?;
     if (split.height, split.width) != (h, w) {
@@ -288,8 +274,5 @@ pub fn run(
         info,
         json!({ "threads": crate::runtime::threads(), "device": format!("{device:?}") }),
     )?;
-    Ok(TrainOutcome {
-        manifest,
-        cached: false,
-    })
+    Ok(Outcome::built(manifest))
 }

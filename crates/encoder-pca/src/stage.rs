@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use aeclust_artifact::kinds::{self, split_file, CodesSplit, FeatureKind, Features};
-use aeclust_artifact::{canonical, open_artifact, CacheStatus, Manifest, Stage};
+use aeclust_artifact::{canonical, open_artifact, Outcome, Stage};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -27,12 +27,7 @@ fn as_array(f: &Features) -> Array2<f64> {
 
 /// Fits PCA on the train split of `features` (a dataset or codes artifact), projects both
 /// splits and writes a codes artifact to `out` (reused when unchanged unless `force`).
-pub fn run(
-    params: &PcaParams,
-    features: &Path,
-    out: &Path,
-    force: bool,
-) -> Result<(Manifest, bool)> {
+pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Result<Outcome> {
     if params.components == 0 {
         return Err(PcaError::InvalidParams(
             "--components must be at least 1".into(),
@@ -50,10 +45,8 @@ pub fn run(
         &inputs,
         out,
     )?;
-    if !force {
-        if let CacheStatus::Hit(m) = stage.cache_status() {
-            return Ok((*m, true));
-        }
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
     }
     let (train, _, train_path) = Features::load(features, "train")?;
     let (test, _, _) = Features::load(features, "test")?;
@@ -109,5 +102,5 @@ pub fn run(
         info,
         json!({}),
     )?;
-    Ok((manifest, false))
+    Ok(Outcome::built(manifest))
 }

@@ -6,7 +6,7 @@ pub mod plots;
 pub mod projection;
 mod report;
 
-pub use report::{run, EvaluateOutcome, PAPER_RESULTS};
+pub use report::{run, PAPER_RESULTS};
 
 use std::path::PathBuf;
 

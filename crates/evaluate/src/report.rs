@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::{self, split_file, Features, ImageSplit};
 use aeclust_artifact::{
-    open_artifact, sha256_file, ArtifactError, CacheStatus, Manifest, Stage, TensorFile,
+    open_artifact, sha256_file, ArtifactError, Manifest, Outcome, Stage, TensorFile,
 };
 use serde_json::{json, Value};
 
@@ -21,17 +21,6 @@ pub const PAPER_RESULTS: [(&str, &str, f64); 3] = [
     ("kmeans", "codes", 0.56),
     ("gmm", "codes", 0.61),
 ];
-
-/// What [`run`] did.
-#[derive(Debug)]
-pub struct EvaluateOutcome {
-    /// The report artifact's manifest.
-    pub manifest: Manifest,
-    /// True when an existing report was reused.
-    pub cached: bool,
-    /// The Markdown summary table.
-    pub table: String,
-}
 
 /// Per split: cluster ids and true labels.
 type SplitAssignments = BTreeMap<&'static str, (Vec<usize>, Vec<u8>)>;
@@ -215,7 +204,8 @@ fn write_text(path: &Path, text: &str) -> Result<()> {
 
 /// Evaluates the clustering artifacts `dirs` and writes the report to `out` (reused when
 /// nothing changed unless `force`).
-pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<EvaluateOutcome> {
+/// The report's summary table (Markdown) is in `manifest.info["table"]`.
+pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
     if dirs.is_empty() {
         return Err(ReportError::NoInput);
     }
@@ -246,18 +236,8 @@ pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<EvaluateOutcome>
         &files,
         out,
     )?;
-    if !force {
-        if let CacheStatus::Hit(manifest) = stage.cache_status() {
-            let table = manifest.info["table"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            return Ok(EvaluateOutcome {
-                manifest: *manifest,
-                cached: true,
-                table,
-            });
-        }
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
     }
     let staging = stage.staging()?;
     let mut outputs: Vec<String> = Vec::new();
@@ -550,11 +530,7 @@ pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<EvaluateOutcome>
         json!({ "table": table, "groups": group_json }),
         json!({}),
     )?;
-    Ok(EvaluateOutcome {
-        manifest,
-        cached: false,
-        table,
-    })
+    Ok(Outcome::built(manifest))
 }
 
 fn classes_or_numbers(classes: &[(u8, String)], m: &SplitMetrics) -> Vec<String> {

@@ -130,18 +130,12 @@ fn run_cli(args: Args) -> Result<()> {
     .with_context(|| format!("clustering {} failed", args.features.display()))?;
     bar.finish_and_clear();
     let s = &outcome.manifest.info;
-    if outcome.cached {
-        println!(
-            "cluster: reused {} (same features and parameters; --force refits)",
-            args.out.display()
-        );
-    } else {
-        println!(
-            "cluster: wrote {} in {:.2} s",
-            args.out.display(),
-            outcome.manifest.wall_seconds
-        );
-    }
+    aeclust_artifact::cli::announce(
+        "cluster",
+        &args.out,
+        &outcome,
+        "same features and parameters",
+    );
     println!(
         "  {:?} k={} on {} ({} dims, {} constant dropped): {} iterations, converged {}, fit {:.2} s, {:.3} s/iteration",
         params.method,

@@ -82,18 +82,7 @@ fn run_cli(args: Args) -> Result<()> {
     };
     let outcome = run(&params, &args.out, args.force).context("dataset stage failed")?;
     let info = &outcome.manifest.info;
-    if outcome.cached {
-        println!(
-            "dataset: reused {} (same inputs and parameters; --force rebuilds)",
-            args.out.display()
-        );
-    } else {
-        println!(
-            "dataset: wrote {} in {:.2} s",
-            args.out.display(),
-            outcome.manifest.wall_seconds
-        );
-    }
+    aeclust_artifact::cli::announce("dataset", &args.out, &outcome, "same inputs and parameters");
     println!(
         "  train {} images, test {} images, {}x{}, {} classes{}",
         info["splits"]["train"]["count"],

@@ -53,18 +53,7 @@ fn run_cli(args: Args) -> Result<()> {
     )
     .with_context(|| format!("encoding {} failed", args.data.display()))?;
     let info = &outcome.manifest.info;
-    if outcome.cached {
-        println!(
-            "encode: reused {} (same model, data and layer; --force re-encodes)",
-            args.out.display()
-        );
-    } else {
-        println!(
-            "encode: wrote {} in {:.1} s",
-            args.out.display(),
-            outcome.manifest.wall_seconds
-        );
-    }
+    aeclust_artifact::cli::announce("encode", &args.out, &outcome, "same model, data and layer");
     println!(
         "  layer {}: train {}x{}, test {}x{}",
         info["layer"], info["counts"]["train"], info["dim"], info["counts"]["test"], info["dim"]

@@ -154,19 +154,7 @@ fn run_cli(args: Args) -> Result<()> {
     )
     .with_context(|| format!("training on {} failed", args.data.display()))?;
     let info = &outcome.manifest.info;
-    if outcome.cached {
-        println!(
-            "train: reused {} (same data and parameters; --force retrains)",
-            args.out.display()
-        );
-    } else {
-        println!(
-            "train: wrote {} in {:.1} s ({} threads)",
-            args.out.display(),
-            outcome.manifest.wall_seconds,
-            runtime::threads()
-        );
-    }
+    aeclust_artifact::cli::announce("train", &args.out, &outcome, "same data and parameters");
     println!(
         "  final train loss {:.4}, validation loss {}, median {:.0} samples/s",
         info["final_train_loss"].as_f64().unwrap_or(f64::NAN),

@@ -40,20 +40,15 @@ fn run_cli(args: Args) -> Result<()> {
         components: args.components,
         whiten: args.whiten,
     };
-    let (manifest, cached) = run(&params, &args.data, &args.out, args.force)
+    let outcome = run(&params, &args.data, &args.out, args.force)
         .with_context(|| format!("PCA of {} failed", args.data.display()))?;
-    if cached {
-        println!(
-            "encode-pca: reused {} (same input and parameters; --force recomputes)",
-            args.out.display()
-        );
-    } else {
-        println!(
-            "encode-pca: wrote {} in {:.1} s",
-            args.out.display(),
-            manifest.wall_seconds
-        );
-    }
+    aeclust_artifact::cli::announce(
+        "encode-pca",
+        &args.out,
+        &outcome,
+        "same input and parameters",
+    );
+    let manifest = outcome.manifest;
     println!(
         "  {} components{}, {:.1} % of the variance",
         args.components,

@@ -30,19 +30,11 @@ fn main() -> std::process::ExitCode {
 fn run_cli(args: Args) -> Result<()> {
     let outcome = aeclust_evaluate::run(&args.clusterings, &args.out, args.force)
         .context("evaluation failed")?;
-    if outcome.cached {
-        println!(
-            "evaluate: reused {} (same clusterings; --force rebuilds)",
-            args.out.display()
-        );
-    } else {
-        println!(
-            "evaluate: wrote {} in {:.1} s",
-            args.out.display(),
-            outcome.manifest.wall_seconds
-        );
-    }
-    println!("\n{}", outcome.table);
+    aeclust_artifact::cli::announce("evaluate", &args.out, &outcome, "same clusterings");
+    println!(
+        "\n{}",
+        outcome.manifest.info["table"].as_str().unwrap_or_default()
+    );
     println!("report: {}", args.out.join("report.md").display());
     Ok(())
 }
