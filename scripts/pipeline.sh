@@ -11,7 +11,7 @@
 #   --seeds A,B,...   run the whole pipeline per seed; the report gives mean ± std
 #   --encoder NAME    dense (default) or pca
 #   --gmm-components N  PCA components (whitened) the GMM sees (default 30)
-#   --gmm-n-init N    GMM restarts, best likelihood wins (default 5)
+#   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
 #   --threads N       worker threads (default: all cores)
 #   --force           rebuild every stage
 # Environment: AECLUST_BIN=DIR uses prebuilt stage binaries from DIR (no cargo build).
@@ -24,7 +24,7 @@ EPOCHS=20
 SEEDS=72
 ENCODER=dense
 GMM_COMPONENTS=30
-GMM_N_INIT=5
+GMM_N_INIT=10
 THREADS=()
 FORCE=()
 while [ $# -gt 0 ]; do

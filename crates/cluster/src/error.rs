@@ -20,3 +20,13 @@ pub enum ClusterError {
 
 /// Result alias for this crate.
 pub type Result<T, E = ClusterError> = std::result::Result<T, E>;
+
+/// Checks that a real-valued setting is finite and not negative.
+pub(crate) fn check_non_negative<F: linfa::Float>(name: &str, value: F) -> Result<()> {
+    if !value.is_finite() || value < F::zero() {
+        return Err(ClusterError::InvalidParams(format!(
+            "{name} must be finite and >= 0, got {value}"
+        )));
+    }
+    Ok(())
+}

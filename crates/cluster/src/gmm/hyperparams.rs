@@ -123,18 +123,8 @@ impl<F: Float> ParamGuard for GmmParams<F> {
                 "n_init and max_iter must be at least 1".into(),
             ));
         }
-        if !p.reg_covar.is_finite() || p.reg_covar < F::zero() {
-            return Err(ClusterError::InvalidParams(format!(
-                "reg_covar must be finite and >= 0, got {}",
-                p.reg_covar
-            )));
-        }
-        if !p.tolerance.is_finite() || p.tolerance < F::zero() {
-            return Err(ClusterError::InvalidParams(format!(
-                "tolerance must be finite and >= 0, got {}",
-                p.tolerance
-            )));
-        }
+        crate::error::check_non_negative("reg_covar", p.reg_covar)?;
+        crate::error::check_non_negative("tolerance", p.tolerance)?;
         Ok(p)
     }
 

@@ -123,12 +123,7 @@ impl<F: Float> ParamGuard for KMeansParams<F> {
                 )));
             }
         }
-        if !p.tolerance.is_finite() || p.tolerance < F::zero() {
-            return Err(ClusterError::InvalidParams(format!(
-                "tolerance must be finite and >= 0, got {}",
-                p.tolerance
-            )));
-        }
+        crate::error::check_non_negative("tolerance", p.tolerance)?;
         Ok(p)
     }
 
