@@ -1,0 +1,70 @@
+//! `aeclust-encode-pca` on a small artifact it builds itself: codes out, cache, bad input.
+
+use std::process::Command;
+
+use aeclust_artifact::kinds::{split_file, CodesSplit, ImageSplit};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aeclust-encode-pca");
+
+fn run(args: &[&str]) -> (bool, String) {
+    let o = Command::new(BIN).args(args).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+#[test]
+fn encodes_pixels_and_rejects_bad_parameters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dataset");
+    let stage = aeclust_artifact::Stage::new("dataset", "t", &0, &[], &data).unwrap();
+    let staging = stage.staging().unwrap();
+    for (split, n) in [("train", 30usize), ("test", 8)] {
+        ImageSplit {
+            images: (0..n * 12).map(|i| ((i * 37) % 251) as u8).collect(),
+            labels: (0..n).map(|i| (i % 3) as u8).collect(),
+            height: 3,
+            width: 4,
+        }
+        .write(&split_file(staging.path(), split))
+        .unwrap();
+    }
+    staging
+        .commit(
+            &stage,
+            &["train.safetensors", "test.safetensors"],
+            serde_json::json!({ "classes": [{"label": 0, "name": "a"}] }),
+            Default::default(),
+        )
+        .unwrap();
+    let d = data.to_str().unwrap();
+    let out = tmp.path().join("codes");
+    let o = out.to_str().unwrap();
+    for (args, says) in [
+        (vec!["--components", "0"], "--components must be at least 1"),
+        (
+            vec!["--components", "13"],
+            "--components 13 exceeds the 12 feature dimensions",
+        ),
+    ] {
+        let mut full = vec!["--data", d, "--out", o];
+        full.extend(args);
+        let (ok, text) = run(&full);
+        assert!(!ok && text.contains(says), "{text}");
+        assert!(!out.exists());
+    }
+    let (ok, text) = run(&["--data", d, "--out", o, "--components", "4", "--whiten"]);
+    assert!(ok, "{text}");
+    let test = CodesSplit::read(&split_file(&out, "test")).unwrap();
+    assert_eq!((test.len(), test.dim), (8, 4));
+    let train = CodesSplit::read(&split_file(&out, "train")).unwrap();
+    // Whitened: unit variance on the training split.
+    let var: f64 = (0..30)
+        .map(|i| f64::from(train.codes[i * 4]).powi(2))
+        .sum::<f64>()
+        / 29.0;
+    assert!((var - 1.0).abs() < 1e-3, "{var}");
+    let (ok, text) = run(&["--data", d, "--out", o, "--components", "4", "--whiten"]);
+    assert!(ok && text.contains("reused"), "{text}");
+}

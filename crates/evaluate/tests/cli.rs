@@ -1,0 +1,46 @@
+//! `aeclust-evaluate` refuses inputs that are not clustering artifacts, with no report.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aeclust-evaluate");
+
+fn run(args: &[&str]) -> (bool, String) {
+    let o = Command::new(BIN).args(args).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("report");
+    let o = out.to_str().unwrap();
+    let (ok, err) = run(&["--out", o]);
+    assert!(!ok && err.contains("required"), "{err}");
+    let plain = tmp.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let (ok, err) = run(&["--out", o, plain.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("plain") && err.contains("not an aeclust artifact"),
+        "{err}"
+    );
+    let missing = tmp.path().join("missing");
+    let (ok, err) = run(&["--out", o, missing.to_str().unwrap()]);
+    assert!(!ok && err.contains("missing"), "{err}");
+    // An artifact of another stage.
+    let other = tmp.path().join("codes");
+    let stage = aeclust_artifact::Stage::new("codes", "t", &0, &[], &other).unwrap();
+    stage
+        .staging()
+        .unwrap()
+        .commit(&stage, &[], Default::default(), Default::default())
+        .unwrap();
+    let (ok, err) = run(&["--out", o, other.to_str().unwrap()]);
+    assert!(
+        !ok && err.contains("is a `codes` artifact, expected a clustering artifact"),
+        "{err}"
+    );
+    assert!(!out.exists(), "no report may be written");
+}
