@@ -25,8 +25,9 @@ speeds=()
 for run in $(seq "$RUNS"); do
   /usr/bin/time -f "%M" -o "$OUT/rss" "$B/aeclust-train" --data "$OUT/dataset" --out "$OUT/model" \
     --epochs "$EPOCHS" --threads "$THREADS" --force > "$OUT/log"
-  while read -r s; do speeds+=("$s"); done < <(grep -o '[0-9]* samples/s' "$OUT/log" | grep -v median | awk '{print $1}')
-  echo "run $run: $(grep -o '[0-9]* samples/s' "$OUT/log" | grep -v median | tr '\n' ' ')peak RSS $(( $(cat "$OUT/rss") / 1024 )) MiB"
+  epoch_speeds=$(grep '^epoch' "$OUT/log" | grep -o '[0-9]* samples/s' | awk '{print $1}')
+  while read -r s; do speeds+=("$s"); done <<< "$epoch_speeds"
+  echo "run $run: epochs at $(echo $epoch_speeds) samples/s, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MiB"
 done
 median=$(printf '%s\n' "${speeds[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "train: median $median samples/s over ${#speeds[@]} epochs ($RUNS runs x $EPOCHS epochs, $THREADS threads, batch 256, 784-900-480-240-120 + mirror)"
