@@ -84,17 +84,22 @@ pub(crate) fn row_norms<F: Float>(x: ArrayView2<F>) -> Vec<F> {
     out
 }
 
-fn argmin_row<F: Float>(dots: &[F], c_sq: &[F]) -> (usize, F) {
+/// Nearest and second-nearest centre from `c_sq − 2·x·c` values: (index, value, second value).
+fn argmin_row<F: Float>(dots: &[F], c_sq: &[F]) -> (usize, F, F) {
     let mut best = 0;
     let mut best_val = F::infinity();
+    let mut second_val = F::infinity();
     for (j, (&d, &c)) in dots.iter().zip(c_sq).enumerate() {
         let v = c - (d + d);
         if v < best_val {
+            second_val = best_val;
             best_val = v;
             best = j;
+        } else if v < second_val {
+            second_val = v;
         }
     }
-    (best, best_val)
+    (best, best_val, second_val)
 }
 
 /// Labels and squared distances to the nearest centroid, blocked and parallel.
@@ -119,7 +124,7 @@ fn assign_all<F: Float>(
             let mut dots = Array2::zeros((lab.len(), k));
             matmul_into(rows, ct, dots.view_mut(), false, Parallelism::None);
             for (i, row) in dots.outer_iter().enumerate() {
-                let (j, v) = argmin_row(row.as_slice().unwrap(), &c_sq);
+                let (j, v, _) = argmin_row(row.as_slice().unwrap(), &c_sq);
                 lab[i] = j;
                 dst[i] = (x_sq[start + i] + v).max(F::zero());
             }
@@ -163,6 +168,7 @@ fn lloyd_pass<F: Float>(
     centers: ArrayView2<F>,
     labels: &mut [usize],
     dist: &mut [F],
+    lower: &mut [F],
 ) -> Pass<F> {
     let (k, d) = centers.dim();
     let c_sq = row_norms(centers);
@@ -170,19 +176,21 @@ fn lloyd_pass<F: Float>(
     labels
         .par_chunks_mut(BLOCK)
         .zip(dist.par_chunks_mut(BLOCK))
+        .zip(lower.par_chunks_mut(BLOCK))
         .enumerate()
         .fold(
             || (Pass::new(k, d), Array2::zeros((BLOCK, k))),
-            |(mut pass, mut dots), (b, (lab, dst))| {
+            |(mut pass, mut dots), (b, ((lab, dst), low))| {
                 let start = b * BLOCK;
                 let len = lab.len();
                 let rows = x.slice(s![start..start + len, ..]);
                 let mut dots_view = dots.slice_mut(s![..len, ..]);
                 matmul_into(rows, ct, dots_view.view_mut(), false, Parallelism::None);
                 for i in 0..len {
-                    let (j, v) = argmin_row(dots_view.row(i).as_slice().unwrap(), &c_sq);
+                    let (j, v, v2) = argmin_row(dots_view.row(i).as_slice().unwrap(), &c_sq);
                     let dd = (x_sq[start + i] + v).max(F::zero());
                     dst[i] = dd;
+                    low[i] = (x_sq[start + i] + v2).max(F::zero()).sqrt();
                     pass.inertia += dd.to_f64().unwrap_or(f64::NAN);
                     if lab[i] != j {
                         pass.changed += 1;
@@ -271,12 +279,17 @@ fn kmeans_plus_plus<F: Float>(
 
 /// Moves empty clusters onto the samples farthest from their centres (scikit-learn's
 /// strategy), updating sums and counts.
-fn relocate_empty<F: Float>(x: ArrayView2<F>, pass: &mut Pass<F>, labels: &[usize], dist: &[F]) {
+fn relocate_empty<F: Float>(
+    x: ArrayView2<F>,
+    pass: &mut Pass<F>,
+    labels: &mut [usize],
+    dist: &[F],
+) -> bool {
     let empty: Vec<usize> = (0..pass.counts.len())
         .filter(|&j| pass.counts[j] == 0)
         .collect();
     if empty.is_empty() {
-        return;
+        return false;
     }
     let mut order: Vec<usize> = (0..dist.len()).collect();
     order.sort_unstable_by(|&a, &b| {
@@ -295,7 +308,9 @@ fn relocate_empty<F: Float>(x: ArrayView2<F>, pass: &mut Pass<F>, labels: &[usiz
         pass.counts[old] -= 1;
         pass.sums.row_mut(j).assign(&row);
         pass.counts[j] = 1;
+        labels[i] = j;
     }
+    true
 }
 
 struct RunResult<F> {
@@ -303,6 +318,142 @@ struct RunResult<F> {
     inertia: F,
     n_iter: usize,
     converged: bool,
+}
+
+fn dot<F: Float>(a: &[F], b: &[F]) -> F {
+    // Eight independent accumulators so that the compiler vectorises the reduction.
+    let mut acc = [F::zero(); 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    let mut total = acc.iter().fold(F::zero(), |s, &v| s + v);
+    for (&x, &y) in ra.iter().zip(rb) {
+        total += x * y;
+    }
+    total
+}
+
+/// Half the distance from each centre to its nearest other centre: a sample closer than
+/// that to its centre cannot be closer to any other (Hamerly's test).
+fn half_separation<F: Float>(centers: ArrayView2<F>, c_sq: &[F]) -> Vec<F> {
+    let k = centers.nrows();
+    (0..k)
+        .map(|j| {
+            let cj = centers.row(j);
+            let cj = cj.as_slice().expect("contiguous centres");
+            (0..k)
+                .filter(|&o| o != j)
+                .map(|o| {
+                    let co = centers.row(o);
+                    let d2 = c_sq[j] + c_sq[o]
+                        - F::cast(2.0) * dot(cj, co.as_slice().expect("contiguous"));
+                    d2.max(F::zero()).sqrt()
+                })
+                .fold(F::infinity(), F::min)
+                * F::cast(0.5)
+        })
+        .collect()
+}
+
+/// A Lloyd pass with Hamerly's bounds: rows whose upper bound (distance to the assigned
+/// centre) is below both their lower bound (distance to any other centre) and half the
+/// centre separation keep their label without a distance computation, and the sums are
+/// updated incrementally from the rows that moved. Same result as a full pass.
+#[allow(clippy::too_many_arguments)]
+fn bounded_pass<F: Float>(
+    x: ArrayView2<F>,
+    x_sq: &[F],
+    centers: ArrayView2<F>,
+    c_sq: &[F],
+    labels: &mut [usize],
+    upper: &mut [F],
+    lower: &mut [F],
+    pass: &mut Pass<F>,
+) {
+    let (k, d) = centers.dim();
+    let half_sep = half_separation(centers, c_sq);
+    let rows_of = |i: usize| x.row(i);
+    let delta = labels
+        .par_chunks_mut(BLOCK)
+        .zip(upper.par_chunks_mut(BLOCK))
+        .zip(lower.par_chunks_mut(BLOCK))
+        .enumerate()
+        .fold(
+            || (Array2::<F>::zeros((k, d)), vec![0i64; k], 0usize, 0.0f64),
+            |(mut sums, mut counts, mut moved, mut inertia), (b, ((lab, up), low))| {
+                // 1. Bounds, then one exact distance to tighten the upper bound.
+                let mut todo = Vec::new();
+                for i in 0..lab.len() {
+                    let g = b * BLOCK + i;
+                    let a = lab[i];
+                    let m = half_sep[a].max(low[i]);
+                    if up[i] > m {
+                        let row = rows_of(g);
+                        let ca = centers.row(a);
+                        let da = x_sq[g] + c_sq[a]
+                            - F::cast(2.0)
+                                * dot(
+                                    row.as_slice().expect("contiguous rows"),
+                                    ca.as_slice().expect("contiguous"),
+                                );
+                        up[i] = da.max(F::zero()).sqrt();
+                        if up[i] > m {
+                            todo.push(i);
+                        }
+                    }
+                }
+                // 2. The rows that may move: distances to every centre as one gemm.
+                if !todo.is_empty() {
+                    let global: Vec<usize> = todo.iter().map(|&i| b * BLOCK + i).collect();
+                    let rows = x.select(Axis(0), &global);
+                    let dots = matmul(rows.view(), centers.t(), Parallelism::None);
+                    for (t, &i) in todo.iter().enumerate() {
+                        let g = global[t];
+                        let a = lab[i];
+                        let (best, bv, sv) = argmin_row(dots.row(t).as_slice().unwrap(), c_sq);
+                        up[i] = (x_sq[g] + bv).max(F::zero()).sqrt();
+                        low[i] = (x_sq[g] + sv).max(F::zero()).sqrt();
+                        if best != a {
+                            lab[i] = best;
+                            moved += 1;
+                            counts[a] -= 1;
+                            counts[best] += 1;
+                            let row = rows.row(t);
+                            let row = row.as_slice().expect("owned rows");
+                            let mut s_old = sums.row_mut(a);
+                            let s_old = s_old.as_slice_mut().expect("owned");
+                            s_old.iter_mut().zip(row).for_each(|(s, &v)| *s -= v);
+                            let mut s_new = sums.row_mut(best);
+                            let s_new = s_new.as_slice_mut().expect("owned");
+                            s_new.iter_mut().zip(row).for_each(|(s, &v)| *s += v);
+                        }
+                    }
+                }
+                for &u in up.iter() {
+                    let u = u.to_f64().unwrap_or(f64::NAN);
+                    inertia += u * u;
+                }
+                (sums, counts, moved, inertia)
+            },
+        )
+        .reduce(
+            || (Array2::<F>::zeros((k, d)), vec![0i64; k], 0usize, 0.0f64),
+            |mut a, b| {
+                a.0 += &b.0;
+                a.1.iter_mut().zip(b.1).for_each(|(x, y)| *x += y);
+                (a.0, a.1, a.2 + b.2, a.3 + b.3)
+            },
+        );
+    pass.sums += &delta.0;
+    for (c, dc) in pass.counts.iter_mut().zip(delta.1) {
+        *c = (*c as i64 + dc) as usize;
+    }
+    pass.changed = delta.2;
+    pass.inertia = delta.3;
 }
 
 fn lloyd<F: Float>(
@@ -316,39 +467,85 @@ fn lloyd<F: Float>(
 ) -> RunResult<F> {
     let n = x.nrows();
     let mut labels = vec![usize::MAX; n];
-    let mut dist = vec![F::zero(); n];
+    let mut upper = vec![F::zero(); n];
+    let mut lower = vec![F::zero(); n];
     let mut converged = false;
     let mut n_iter = 0;
+    // The first pass is exact and blocked (gemm); it sets labels, sums and both bounds.
+    let mut pass = lloyd_pass(x, x_sq, centers.view(), &mut labels, &mut upper, &mut lower);
+    upper.iter_mut().for_each(|u| *u = u.sqrt());
     for iteration in 1..=params.max_iter {
         n_iter = iteration;
-        let mut pass = lloyd_pass(x, x_sq, centers.view(), &mut labels, &mut dist);
+        if iteration > 1 {
+            let c_sq = row_norms(centers.view());
+            bounded_pass(
+                x,
+                x_sq,
+                centers.view(),
+                &c_sq,
+                &mut labels,
+                &mut upper,
+                &mut lower,
+                &mut pass,
+            );
+        }
         progress(IterationEvent {
             run,
             iteration,
             objective: pass.inertia,
         });
-        relocate_empty(x, &mut pass, &labels, &dist);
-        let mut new_centers = pass.sums;
+        if pass.counts.contains(&0) {
+            let dist: Vec<F> = upper.iter().map(|&u| u * u).collect();
+            if relocate_empty(x, &mut pass, &mut labels, &dist) {
+                // Bounds no longer hold for the moved samples: recompute everything.
+                upper.iter_mut().for_each(|u| *u = F::infinity());
+                lower.iter_mut().for_each(|l| *l = F::zero());
+            }
+        }
+        let mut new_centers = pass.sums.clone();
         for (j, mut row) in new_centers.outer_iter_mut().enumerate() {
             let c = F::cast(pass.counts[j].max(1));
             row.mapv_inplace(|v| v / c);
         }
-        let shift: f64 = (&new_centers - &centers)
-            .iter()
-            .map(|v| {
-                let v = v.to_f64().unwrap_or(f64::NAN);
-                v * v
+        let shifts: Vec<F> = new_centers
+            .outer_iter()
+            .zip(centers.outer_iter())
+            .map(|(a, b)| {
+                a.iter()
+                    .zip(b.iter())
+                    .fold(F::zero(), |s, (&p, &q)| s + (p - q) * (p - q))
+                    .sqrt()
             })
+            .collect();
+        let shift: f64 = shifts
+            .iter()
+            .map(|s| s.to_f64().unwrap_or(f64::NAN).powi(2))
             .sum();
         centers = new_centers;
-        if pass.changed == 0 && iteration > 1 {
+        if (pass.changed == 0 && iteration > 1) || shift <= tol {
             converged = true;
             break;
         }
-        if shift <= tol {
-            converged = true;
-            break;
+        // Move the bounds with the centres (Hamerly): the assigned centre moved by its
+        // shift, any other by at most the largest shift of the others.
+        let (mut max1, mut max2, mut arg1) = (F::zero(), F::zero(), 0);
+        for (j, &s) in shifts.iter().enumerate() {
+            if s > max1 {
+                max2 = max1;
+                max1 = s;
+                arg1 = j;
+            } else if s > max2 {
+                max2 = s;
+            }
         }
+        upper
+            .par_iter_mut()
+            .zip(lower.par_iter_mut())
+            .zip(labels.par_iter())
+            .for_each(|((u, l), &a)| {
+                *u += shifts[a];
+                *l -= if a == arg1 { max2 } else { max1 };
+            });
     }
     let (_, dist) = assign_all(x, x_sq, centers.view());
     let inertia = dist
