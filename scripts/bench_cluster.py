@@ -29,7 +29,7 @@ def ours(features, method, threads, seed=72, extra=()):
                "--method", method, "--threads", str(threads), "--seed", str(seed), *extra]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         s = json.load(open(os.path.join(out, "summary.json")))
-        return s["fit_seconds"], s["n_iter"], s["seconds_per_iteration_median"]
+        return s["fit_seconds"], s["n_iter"], s["seconds_per_iteration_median"], s["params"]["precision"]
 
 
 def main():
@@ -77,7 +77,7 @@ def main():
     codes = load_file(os.path.join(a.codes, "train.safetensors"))["codes"].astype(np.float64)
     rows = [ours(a.codes, "gmm", a.threads) for _ in range(min(a.runs, 3))]
     g_iter = statistics.median(r[2] for r in rows)
-    print(f"gmm full codes {codes.shape[0]}x{codes.shape[1]} f64: aeclust {g_iter:.3f} s/EM iteration "
+    print(f"gmm full codes {codes.shape[0]}x{codes.shape[1]} ({rows[0][3]}): aeclust {g_iter:.3f} s/EM iteration "
           f"({rows[0][1]} iterations, fit {statistics.median(r[0] for r in rows):.1f} s incl. K-Means init)")
     with threadpool_limits(a.threads):
         t = time.perf_counter()
@@ -87,7 +87,7 @@ def main():
             warnings.simplefilter("ignore")
             g.fit(codes)
         total = time.perf_counter() - t
-    print(f"gmm full codes: scikit-learn {total / a.sklearn_gmm_iters:.3f} s/EM iteration "
+    print(f"gmm full codes (float64): scikit-learn {total / a.sklearn_gmm_iters:.3f} s/EM iteration "
           f"(upper bound: includes its K-Means init, {a.sklearn_gmm_iters} iterations timed)")
 
 
