@@ -212,7 +212,10 @@ fn fit_typed<F: Float + Element>(
                     );
                 }
             }
+            // One E-step for the training likelihood; BIC and AIC follow from it.
             let score_train = model.score(x.view());
+            let n = x.nrows() as f64;
+            let n_params = model.n_parameters() as f64;
             let summary = json!({
                 "fit_seconds": fit_seconds,
                 "n_iter": model.n_iter(),
@@ -221,8 +224,8 @@ fn fit_typed<F: Float + Element>(
                 "log_likelihood_history": model.log_likelihood_history(),
                 "mean_log_likelihood_train": score_train,
                 "mean_log_likelihood_test": model.score(xt.view()),
-                "bic": model.bic(x.view()),
-                "aic": model.aic(x.view()),
+                "bic": -2.0 * score_train * n + n_params * n.ln(),
+                "aic": -2.0 * score_train * n + 2.0 * n_params,
                 "n_parameters": model.n_parameters(),
                 "best_run": model.best_run(),
             });
