@@ -459,7 +459,19 @@ pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
             Some(p) => p.clone(),
             None => {
                 let (f, _, _) = Features::load(&input.features_dir, "test")?;
-                let p = projection::first_two_components(&f.values, f.len(), f.dim);
+                let from_pca = input.features.info["encoder"]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("pca"));
+                let p = if from_pca && f.dim >= 2 {
+                    // PCA codes are already principal components, in order; when they
+                    // are whitened a second PCA of them would pick arbitrary directions.
+                    f.values
+                        .chunks_exact(f.dim)
+                        .map(|r| (f64::from(r[0]), f64::from(r[1])))
+                        .collect()
+                } else {
+                    projection::first_two_components(&f.values, f.len(), f.dim)
+                };
                 projections.insert(input.features_dir.clone(), p.clone());
                 p
             }
