@@ -36,6 +36,8 @@ pub struct IterationEvent {
     pub run: usize,
     /// Iteration number (1-based) within the run.
     pub iteration: usize,
-    /// K-Means: inertia before the update; GMM: mean log-likelihood per sample.
+    /// K-Means: inertia against the centres before the update (exact in the first
+    /// iteration, then the upper bound that Hamerly's bounds give); GMM: mean
+    /// log-likelihood per sample.
     pub objective: f64,
 }
