@@ -6,7 +6,7 @@ use std::time::Instant;
 use aeclust_artifact::kinds::{self, Features};
 use aeclust_artifact::{Element, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -168,12 +168,9 @@ fn fit_typed<F: Float + Element>(
                 .check()?
                 .fit_with_progress(x.view(), &mut timed)?;
             let fit_seconds = started.elapsed().as_secs_f64();
-            let predict = |data: &Array2<F>| -> Vec<usize> {
-                use linfa::traits::Predict;
-                let labels: Array1<usize> = model.predict(data);
-                labels.to_vec()
-            };
-            let (train_labels, test_labels) = (predict(&x), predict(&xt));
+            // One E-step per split gives the likelihood and the assignments.
+            let (score_train, train_labels) = model.score_and_predict(x.view());
+            let (score_test, test_labels) = model.score_and_predict(xt.view());
             writer.add("weights", &[k], model.weights().as_slice().unwrap());
             writer.add(
                 "means",
@@ -212,8 +209,6 @@ fn fit_typed<F: Float + Element>(
                     );
                 }
             }
-            // One E-step for the training likelihood; BIC and AIC follow from it.
-            let score_train = model.score(x.view());
             let n = x.nrows() as f64;
             let n_params = model.n_parameters() as f64;
             let summary = json!({
@@ -223,7 +218,7 @@ fn fit_typed<F: Float + Element>(
                 "lower_bound": model.lower_bound(),
                 "log_likelihood_history": model.log_likelihood_history(),
                 "mean_log_likelihood_train": score_train,
-                "mean_log_likelihood_test": model.score(xt.view()),
+                "mean_log_likelihood_test": score_test,
                 "bic": -2.0 * score_train * n + n_params * n.ln(),
                 "aic": -2.0 * score_train * n + 2.0 * n_params,
                 "n_parameters": model.n_parameters(),

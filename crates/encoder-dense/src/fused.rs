@@ -14,6 +14,22 @@ fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout, op: &str) -> candle_core::Result
     Ok(&v[start..end])
 }
 
+/// `f(a, b)` element by element over two contiguous f32 tensors of `l1`'s shape.
+fn zip_map(
+    op: &str,
+    (s1, l1): (&CpuStorage, &Layout),
+    (s2, l2): (&CpuStorage, &Layout),
+    f: impl Fn(f32, f32) -> f32,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let a = f32_slice(s1, l1, op)?;
+    let b = f32_slice(s2, l2, op)?;
+    if a.len() != b.len() {
+        candle_core::bail!("{op}: {} elements against {}", a.len(), b.len())
+    }
+    let out = a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect();
+    Ok((CpuStorage::F32(out), l1.shape().clone()))
+}
+
 /// `relu(x + bias)` for `x` [B, N] and `bias` [N].
 pub struct BiasRelu;
 
@@ -70,14 +86,13 @@ impl CustomOp2 for ReluMask {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = f32_slice(s1, l1, self.name())?;
-        let r = f32_slice(s2, l2, self.name())?;
-        let out = g
-            .iter()
-            .zip(r)
-            .map(|(&g, &r)| if r > 0.0 { g } else { 0.0 })
-            .collect();
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        zip_map(self.name(), (s1, l1), (s2, l2), |g, r| {
+            if r > 0.0 {
+                g
+            } else {
+                0.0
+            }
+        })
     }
 }
 
@@ -143,14 +158,10 @@ impl CustomOp2 for BceGrad {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let z = f32_slice(s1, l1, self.name())?;
-        let t = f32_slice(s2, l2, self.name())?;
-        let out = z
-            .iter()
-            .zip(t)
-            .map(|(&z, &t)| (1.0 / (1.0 + (-z).exp()) - t) * self.0)
-            .collect();
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
+        let scale = self.0;
+        zip_map(self.name(), (s1, l1), (s2, l2), |z, t| {
+            (1.0 / (1.0 + (-z).exp()) - t) * scale
+        })
     }
 }
 

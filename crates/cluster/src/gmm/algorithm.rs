@@ -100,6 +100,13 @@ impl<F: Float> GaussianMixture<F> {
         self.e_step(x).0
     }
 
+    /// [`score`](Self::score) and the most probable component of every row, from one
+    /// E-step.
+    pub fn score_and_predict(&self, x: ArrayView2<F>) -> (f64, Vec<usize>) {
+        let (score, log_resp) = self.e_step(x);
+        (score, argmax_rows(&log_resp))
+    }
+
     /// Bayesian information criterion on `x` (lower is better).
     pub fn bic(&self, x: ArrayView2<F>) -> f64 {
         let n = x.nrows() as f64;
@@ -300,6 +307,24 @@ impl<F: Float> GaussianMixture<F> {
     }
 }
 
+/// Index of the largest value of every row.
+fn argmax_rows<F: Float>(m: &Array2<F>) -> Vec<usize> {
+    m.outer_iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, F::neg_infinity()), |(bi, bv), (i, &v)| {
+                    if v > bv {
+                        (i, v)
+                    } else {
+                        (bi, bv)
+                    }
+                })
+                .0
+        })
+        .collect()
+}
+
 impl<F: Float> GmmValidParams<F> {
     /// Fits like [`Fit::fit`], calling `progress` after every EM iteration.
     pub fn fit_with_progress(
@@ -378,22 +403,7 @@ impl<F: Float, D: Data<Elem = F>> PredictInplace<ArrayBase<D, Ix2>, Array1<usize
 {
     fn predict_inplace(&self, x: &ArrayBase<D, Ix2>, y: &mut Array1<usize>) {
         assert_eq!(x.ncols(), self.means.ncols(), "feature dimension");
-        let logp = self.weighted_log_prob(x.view());
-        *y = logp
-            .outer_iter()
-            .map(|row| {
-                row.iter()
-                    .enumerate()
-                    .fold((0, F::neg_infinity()), |(bi, bv), (i, &v)| {
-                        if v > bv {
-                            (i, v)
-                        } else {
-                            (bi, bv)
-                        }
-                    })
-                    .0
-            })
-            .collect();
+        *y = Array1::from(argmax_rows(&self.weighted_log_prob(x.view())));
     }
 
     fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<usize> {
