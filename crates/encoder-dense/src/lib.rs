@@ -6,6 +6,7 @@
 //! - [`optim`]: an in-place Adam/AdamW step (one fused pass per parameter).
 //! - [`train`]: the training loop and the `model` artifact.
 //! - [`encode`]: the `codes` artifact from a model and a dataset.
+//! - `fused`: bias+ReLU and BCE-with-logits as single-pass CPU kernels (with backward).
 //! - [`runtime`]: allocator and thread settings that make candle fast on a CPU.
 
 pub mod config;
