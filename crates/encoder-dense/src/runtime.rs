@@ -42,3 +42,26 @@ pub fn device(name: &str) -> crate::Result<candle_core::Device> {
         ))),
     }
 }
+
+/// The command-line settings every candle binary shares (`#[command(flatten)]`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuntimeArgs {
+    /// cpu or cuda.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl RuntimeArgs {
+    /// [`configure`] with these threads; call first thing in `main`.
+    pub fn configure(&self) {
+        configure(self.threads);
+    }
+
+    /// The selected device.
+    pub fn device(&self) -> crate::Result<candle_core::Device> {
+        device(&self.device)
+    }
+}

@@ -24,12 +24,8 @@ struct Args {
     /// 3 = 240-d for the study's model; 4 = the 120-d bottleneck).
     #[arg(long)]
     layer: Option<usize>,
-    /// cpu or cuda.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    runtime: runtime::RuntimeArgs,
     /// Re-encode even when an identical artifact exists.
     #[arg(long)]
     force: bool,
@@ -37,12 +33,12 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    runtime::configure(args.threads);
+    args.runtime.configure();
     aeclust_artifact::cli::report(run_cli(args))
 }
 
 fn run_cli(args: Args) -> Result<()> {
-    let device = runtime::device(&args.device)?;
+    let device = args.runtime.device()?;
     let outcome = encode::run(
         &args.model,
         &args.data,

@@ -61,12 +61,8 @@ struct Args {
     /// Fraction of the training images held out for validation.
     #[arg(long, default_value_t = 0.1)]
     val_split: f64,
-    /// cpu or cuda.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
+    #[command(flatten)]
+    runtime: runtime::RuntimeArgs,
     /// Retrain even when an identical artifact exists.
     #[arg(long)]
     force: bool,
@@ -114,12 +110,12 @@ impl TrainObserver for Bars {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    runtime::configure(args.threads);
+    args.runtime.configure();
     aeclust_artifact::cli::report(run_cli(args))
 }
 
 fn run_cli(args: Args) -> Result<()> {
-    let device = runtime::device(&args.device)?;
+    let device = args.runtime.device()?;
     let arch = ArchitectureChoice {
         layers: args.layers.clone(),
         loss: match args.loss {
