@@ -78,7 +78,7 @@ for seed in "${seed_list[@]}"; do
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
   else
-    "$BIN/aeclust-encode-pca" --data "$OUT/dataset" --out "$run/codes" --seed "$seed" "${FORCE[@]}"
+    "$BIN/aeclust-encode-pca" --data "$OUT/dataset" --out "$run/codes" "${FORCE[@]}"
   fi
   "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
   "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"

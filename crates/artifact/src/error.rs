@@ -27,6 +27,21 @@ pub enum ArtifactError {
     /// A file whose bytes do not match the SHA-256 recorded in its manifest.
     #[error("{path}: content does not match the SHA-256 in its manifest (modified or corrupt); rerun the stage that made it")]
     Corrupt { path: PathBuf },
+    /// A file of an input artifact changed after the artifact was written.
+    #[error("{path}: changed after its artifact was written (its {what} differs from the record in {manifest}); refusing to use it. Rebuild it with `{producer} --out {artifact} --force` (or rerun the pipeline)", manifest = artifact.join(crate::MANIFEST_FILE).display(), artifact = artifact.display())]
+    Modified {
+        path: PathBuf,
+        artifact: PathBuf,
+        what: &'static str,
+        producer: String,
+    },
+    /// A file an artifact does not record among its outputs.
+    #[error("{artifact}: the artifact has no file `{name}` (it holds: {holds})")]
+    MissingFile {
+        artifact: PathBuf,
+        name: String,
+        holds: String,
+    },
     /// A safetensors file that cannot be parsed.
     #[error("{path}: not a valid safetensors file: {message}")]
     Safetensors { path: PathBuf, message: String },
@@ -43,7 +58,8 @@ pub enum ArtifactError {
 pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;
 
 impl ArtifactError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    /// An I/O error about `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
             source,

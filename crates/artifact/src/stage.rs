@@ -1,34 +1,42 @@
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::{sha256_bytes, sha256_file, ArtifactError, FileRecord, Manifest, Result};
-use crate::{MANIFEST_FILE, SCHEMA_VERSION};
+use crate::kinds::ArtifactInfo;
+use crate::process::{code_fingerprint, process_alive, program_name, OutputLock};
+use crate::{sha256_bytes, sha256_file, ArtifactError, FileRecord, InputFile, Manifest, Result};
+use crate::{Environment, MANIFEST_FILE, SCHEMA_VERSION};
 
-/// One run of a stage: its identity (name, params, input hashes) and its output directory.
+/// One run of a stage: its identity (kind, params, code, inputs) and its output directory.
+/// While it exists it holds an exclusive lock on the output directory, so concurrent runs
+/// into the same output take turns.
 ///
 /// ```no_run
 /// # use aeclust_artifact::*;
+/// # use aeclust_artifact::kinds::ReportInfo;
 /// # fn main() -> Result<()> {
-/// let stage = Stage::new("dataset", "0.1.0", &serde_json::json!({"limit": 10}),
-///                        &["in.idx".into()], "artifacts/dataset".as_ref())?;
-/// if let CacheStatus::Hit(_) = stage.cache_status() { return Ok(()); }
+/// let stage = Stage::new("report", "0.1.0", &serde_json::json!({"limit": 10}),
+///                        &[InputFile::external("in.bin")], "artifacts/report".as_ref())?;
+/// if let Some(outcome) = stage.reuse(false) { return Ok(()); }
 /// let staging = stage.staging()?;
-/// std::fs::write(staging.file("train.bin"), b"...").unwrap();
-/// staging.commit(&stage, &["train.bin"], serde_json::json!({}), serde_json::json!({}))?;
+/// std::fs::write(staging.file("report.md"), b"...").unwrap();
+/// staging.commit(&stage, &["report.md"], &ReportInfo::default(), Environment::here())?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
 pub struct Stage {
     name: String,
     tool_version: String,
+    fingerprint: String,
     params: Value,
     inputs: Vec<FileRecord>,
     key: String,
     out_dir: PathBuf,
     started: Instant,
+    _lock: Arc<OutputLock>,
 }
 
 /// What running a stage did: the artifact's manifest, and whether it was reused.
@@ -59,13 +67,74 @@ pub enum CacheStatus {
     Miss(String),
 }
 
+/// The parent directory of `out` (`.` for a bare name) and its last component.
+pub(crate) fn parent_and_base(out: &Path) -> (PathBuf, String) {
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let base = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "artifact".into());
+    (parent, base)
+}
+
+/// Removes the staging directories that runs into `out` left when they died (their
+/// process is gone); those of live processes are never touched.
+fn sweep_dead_stagings(out: &Path) -> Vec<PathBuf> {
+    let (parent, base) = parent_and_base(out);
+    let prefix = format!(".{base}.staging-");
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !process_alive(pid) && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed.push(entry.path());
+        }
+    }
+    removed
+}
+
 impl Stage {
-    /// Describes a run and hashes its input files.
+    /// Describes a run: takes the output directory's lock (waiting for a concurrent run
+    /// of the same output), sweeps staging directories of dead runs, and hashes the
+    /// inputs, checking every file of an input artifact against that artifact's
+    /// manifest. The cache key covers the kind, the schema and tool versions, the
+    /// running program's code fingerprint, the params, the input hashes and the keys of
+    /// the input artifacts.
     pub fn new(
         name: &str,
         tool_version: &str,
         params: &impl Serialize,
-        inputs: &[PathBuf],
+        inputs: &[InputFile],
+        out_dir: &Path,
+    ) -> Result<Self> {
+        Self::with_fingerprint(
+            name,
+            tool_version,
+            code_fingerprint(),
+            params,
+            inputs,
+            out_dir,
+        )
+    }
+
+    /// [`Stage::new`] with an explicit code fingerprint instead of the executable's hash.
+    pub fn with_fingerprint(
+        name: &str,
+        tool_version: &str,
+        fingerprint: &str,
+        params: &impl Serialize,
+        inputs: &[InputFile],
         out_dir: &Path,
     ) -> Result<Self> {
         let started = Instant::now();
@@ -73,39 +142,37 @@ impl Stage {
             path: out_dir.join(MANIFEST_FILE),
             message: format!("parameters do not serialise: {e}"),
         })?;
+        let lock = OutputLock::acquire(out_dir)?;
+        for dead in sweep_dead_stagings(out_dir) {
+            eprintln!("removed {} (left by a run that died)", dead.display());
+        }
         let inputs = inputs
             .iter()
-            .map(|p| {
-                let bytes = std::fs::metadata(p)
-                    .map_err(|e| ArtifactError::io(p, e))?
-                    .len();
-                Ok(FileRecord {
-                    path: p.display().to_string(),
-                    sha256: sha256_file(p)?,
-                    bytes,
-                })
-            })
+            .map(InputFile::hash)
             .collect::<Result<Vec<_>>>()?;
         let key_source = json!({
             "stage": name,
             "schema_version": SCHEMA_VERSION,
             "tool_version": tool_version,
+            "code_fingerprint": fingerprint,
             "params": params,
-            "inputs": inputs.iter().map(|r| &r.sha256).collect::<Vec<_>>(),
+            "inputs": inputs.iter().map(|r| (&r.sha256, &r.artifact_key)).collect::<Vec<_>>(),
         });
         let key = sha256_bytes(key_source.to_string().as_bytes());
         Ok(Self {
             name: name.to_string(),
             tool_version: tool_version.to_string(),
+            fingerprint: fingerprint.to_string(),
             params,
             inputs,
             key,
             out_dir: out_dir.to_path_buf(),
             started,
+            _lock: Arc::new(lock),
         })
     }
 
-    /// The cache key: SHA-256 of stage, schema, tool version, params and input hashes.
+    /// The cache key.
     pub fn key(&self) -> &str {
         &self.key
     }
@@ -113,6 +180,11 @@ impl Stage {
     /// The canonical parameters as recorded in the manifest.
     pub fn params(&self) -> &Value {
         &self.params
+    }
+
+    /// The input records (paths, hashes, sizes), verified.
+    pub fn inputs(&self) -> &[FileRecord] {
+        &self.inputs
     }
 
     /// The output directory.
@@ -133,7 +205,7 @@ impl Stage {
             return CacheStatus::Miss(format!("directory holds a `{}` artifact", manifest.stage));
         }
         if manifest.cache_key != self.key {
-            return CacheStatus::Miss("parameters, inputs or tool version changed".into());
+            return CacheStatus::Miss("parameters, inputs or code changed".into());
         }
         match manifest.verify_outputs(&self.out_dir) {
             Ok(()) => CacheStatus::Hit(Box::new(manifest)),
@@ -162,7 +234,8 @@ impl Stage {
 }
 
 /// A temporary directory that becomes the artifact only on [`Staging::commit`].
-/// Dropped without commit, it is removed and the previous artifact stays as it was.
+/// Dropped without commit, it is removed and the previous artifact stays as it was; left
+/// behind by a killed process, it is removed by the next run into the same output.
 #[derive(Debug)]
 pub struct Staging {
     dir: PathBuf,
@@ -188,15 +261,8 @@ impl Staging {
                 ));
             }
         }
-        let parent = match final_dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let (parent, base) = parent_and_base(final_dir);
         std::fs::create_dir_all(&parent).map_err(|e| ArtifactError::io(&parent, e))?;
-        let base = final_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "artifact".into());
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
@@ -220,14 +286,32 @@ impl Staging {
         self.dir.join(name)
     }
 
-    /// Hashes `outputs`, writes the manifest and atomically replaces the output directory.
-    pub fn commit(
+    /// Writes `value` as pretty JSON to the output file `name`.
+    pub fn write_json(&self, name: &str, value: &impl Serialize) -> Result<()> {
+        let path = self.file(name);
+        let text = serde_json::to_string_pretty(value).map_err(|e| ArtifactError::Manifest {
+            path: path.clone(),
+            message: format!("does not serialise: {e}"),
+        })?;
+        std::fs::write(&path, text + "\n").map_err(|e| ArtifactError::io(&path, e))
+    }
+
+    /// Hashes `outputs`, writes the manifest with the typed `info` of the artifact's kind
+    /// and atomically replaces the output directory.
+    pub fn commit<T: ArtifactInfo>(
         mut self,
         stage: &Stage,
         outputs: &[&str],
-        info: Value,
-        environment: Value,
+        info: &T,
+        environment: Environment,
     ) -> Result<Manifest> {
+        let manifest_path = self.dir.join(MANIFEST_FILE);
+        if T::STAGE != stage.name {
+            return Err(ArtifactError::Manifest {
+                path: manifest_path,
+                message: format!("a `{}` stage cannot commit {} info", stage.name, T::STAGE),
+            });
+        }
         let outputs = outputs
             .iter()
             .map(|name| {
@@ -239,20 +323,20 @@ impl Staging {
                     path: name.to_string(),
                     sha256: sha256_file(&path)?,
                     bytes,
+                    artifact_key: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut env = json!({
-            "os": std::env::consts::OS,
-            "arch": std::env::consts::ARCH,
-        });
-        if let (Value::Object(base), Value::Object(extra)) = (&mut env, environment) {
-            base.extend(extra);
-        }
+        let info = serde_json::to_value(info).map_err(|e| ArtifactError::Manifest {
+            path: manifest_path.clone(),
+            message: format!("info does not serialise: {e}"),
+        })?;
         let manifest = Manifest {
             stage: stage.name.clone(),
             schema_version: SCHEMA_VERSION,
             tool_version: stage.tool_version.clone(),
+            producer: program_name(),
+            code_fingerprint: stage.fingerprint.clone(),
             cache_key: stage.key.clone(),
             params: stage.params.clone(),
             inputs: stage.inputs.clone(),
@@ -262,15 +346,14 @@ impl Staging {
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
-            environment: env,
+            environment,
             info,
         };
-        let manifest_path = self.dir.join(MANIFEST_FILE);
         let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises");
         std::fs::write(&manifest_path, text + "\n")
             .map_err(|e| ArtifactError::io(&manifest_path, e))?;
 
-        // Swap: old artifact aside, staging into place, old removed.
+        // Swap (under the output lock): old artifact aside, staging into place, old removed.
         let old = PathBuf::from(format!("{}-old", self.dir.display()));
         let had_old = self.final_dir.exists();
         if had_old {
@@ -302,16 +385,18 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::ReportInfo;
 
-    fn run(out: &Path, input: &Path, param: u32, fail: bool) -> Result<bool> {
-        let stage = Stage::new(
-            "demo",
+    fn run_with(out: &Path, input: &Path, param: u32, fail: bool, code: &str) -> Result<bool> {
+        let stage = Stage::with_fingerprint(
+            crate::kinds::REPORT,
             "0.0.1",
+            code,
             &json!({ "p": param }),
-            &[input.into()],
+            &[InputFile::external(input)],
             out,
         )?;
-        if let CacheStatus::Hit(_) = stage.cache_status() {
+        if stage.reuse(false).is_some() {
             return Ok(true);
         }
         let staging = stage.staging()?;
@@ -322,8 +407,17 @@ mod tests {
                 std::io::Error::other("simulated failure"),
             ));
         }
-        staging.commit(&stage, &["a.txt"], json!({}), json!({ "threads": 1 }))?;
+        staging.commit(
+            &stage,
+            &["a.txt"],
+            &ReportInfo::default(),
+            Environment::here().threads(1),
+        )?;
         Ok(false)
+    }
+
+    fn run(out: &Path, input: &Path, param: u32, fail: bool) -> Result<bool> {
+        run_with(out, input, param, fail, "code-a")
     }
 
     #[test]
@@ -349,9 +443,25 @@ mod tests {
             "damaged output reruns"
         );
         let m = Manifest::read_dir(&out).unwrap();
-        assert_eq!(m.stage, "demo");
+        assert_eq!(m.stage, "report");
         assert_eq!(m.outputs[0].path, "a.txt");
-        assert_eq!(m.environment["threads"], 1);
+        assert_eq!(m.environment.threads, Some(1));
+        assert_eq!(m.code_fingerprint, "code-a");
+    }
+
+    #[test]
+    fn changed_code_reruns_the_stage() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in.txt");
+        std::fs::write(&input, "hello").unwrap();
+        let out = tmp.path().join("out");
+        assert!(!run_with(&out, &input, 1, false, "code-a").unwrap());
+        assert!(run_with(&out, &input, 1, false, "code-a").unwrap());
+        assert!(
+            !run_with(&out, &input, 1, false, "code-b").unwrap(),
+            "another fingerprint is a miss"
+        );
+        assert_eq!(Manifest::read_dir(&out).unwrap().code_fingerprint, "code-b");
     }
 
     #[test]
@@ -370,9 +480,17 @@ mod tests {
             .unwrap()
             .verify_outputs(&out)
             .unwrap();
-        let entries: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
-        assert_eq!(entries.len(), 2, "only the input and the artifact remain");
-        // A failed first run leaves nothing at all.
+        let mut entries: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        entries.sort();
+        assert_eq!(
+            entries,
+            vec![".out.lock", "in.txt", "out"],
+            "only the input, the artifact and its lock file remain"
+        );
+        // A failed first run leaves no artifact at all.
         let fresh = tmp.path().join("fresh");
         assert!(run(&fresh, &input, 1, true).is_err());
         assert!(!fresh.exists());
@@ -389,5 +507,59 @@ mod tests {
         let err = run(&out, &input, 1, false).unwrap_err().to_string();
         assert!(err.contains("not an aeclust artifact"), "{err}");
         assert!(out.join("precious.txt").exists());
+    }
+
+    #[test]
+    fn dead_runs_stagings_are_swept_live_ones_kept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in.txt");
+        std::fs::write(&input, "hello").unwrap();
+        let out = tmp.path().join("out");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let dead = tmp.path().join(format!(".out.staging-{dead_pid}-123"));
+        let dead_old = tmp.path().join(format!(".out.staging-{dead_pid}-123-old"));
+        let live = tmp
+            .path()
+            .join(format!(".out.staging-{}-456", std::process::id()));
+        let other = tmp.path().join(format!(".other.staging-{dead_pid}-1"));
+        for d in [&dead, &dead_old, &live, &other] {
+            std::fs::create_dir(d).unwrap();
+            std::fs::write(d.join("half.bin"), b"half").unwrap();
+        }
+        run(&out, &input, 1, false).unwrap();
+        assert!(
+            !dead.exists() && !dead_old.exists(),
+            "dead run's staging swept"
+        );
+        assert!(live.exists(), "a live run's staging is never touched");
+        assert!(
+            other.exists(),
+            "another output's staging is not this run's business"
+        );
+    }
+
+    #[test]
+    fn concurrent_runs_into_one_output_take_turns() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in.txt");
+        std::fs::write(&input, "hello").unwrap();
+        let out = tmp.path().join("out");
+        let results: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| run(&out, &input, 1, false).unwrap()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            results.iter().filter(|hit| !**hit).count(),
+            1,
+            "one run builds, the others find its artifact: {results:?}"
+        );
+        Manifest::read_dir(&out)
+            .unwrap()
+            .verify_outputs(&out)
+            .unwrap();
     }
 }

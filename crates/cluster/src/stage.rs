@@ -1,66 +1,19 @@
 //! The clustering stage: features artifact in, `clustering` artifact out.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{self, Features};
-use aeclust_artifact::{Element, Outcome, Stage, TensorWriter};
+pub use aeclust_artifact::kinds::{ClusteringParams, Method, Precision};
+
+use aeclust_artifact::kinds::{
+    ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit, KMeansFit, Split,
+    CLUSTERING,
+};
+use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
 use ndarray::{Array2, ArrayView2};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
-use crate::{ClusterError, CovarianceType, GaussianMixture, IterationEvent, KMeans, Result};
-
-/// Clustering method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Method {
-    /// K-Means.
-    Kmeans,
-    /// Gaussian mixture.
-    Gmm,
-}
-
-/// Floating-point precision of the fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 32-bit.
-    F32,
-    /// 64-bit.
-    F64,
-}
-
-/// Parameters of the clustering stage (canonical: all of them enter the cache key).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ClusterParams {
-    /// Method.
-    pub method: Method,
-    /// Number of clusters / components.
-    pub k: usize,
-    /// Seed of every random choice.
-    pub seed: u64,
-    /// Maximum iterations per restart.
-    pub max_iter: usize,
-    /// Restarts.
-    pub n_init: usize,
-    /// GMM covariance shape.
-    pub covariance: CovarianceType,
-    /// GMM covariance regularisation.
-    pub reg_covar: f64,
-    /// Convergence tolerance (K-Means: relative centre shift; GMM: log-likelihood change).
-    pub tol: f64,
-    /// Precision of the arithmetic.
-    pub precision: Precision,
-}
-
-/// Names of the files a clustering artifact holds.
-pub const MODEL_FILE: &str = "model.safetensors";
-/// Assignments and labels per split.
-pub const ASSIGNMENTS_FILE: &str = "assignments.safetensors";
-/// Summary JSON.
-pub const SUMMARY_FILE: &str = "summary.json";
+use crate::{ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
 
 fn to_array<F: Float>(f: &Features, keep: &[usize]) -> Array2<F> {
     let n = f.len();
@@ -92,7 +45,9 @@ struct Fitted {
     train: Vec<usize>,
     test: Vec<usize>,
     writer: TensorWriter,
-    summary: Value,
+    fit: FitSummary,
+    kmeans: Option<KMeansFit>,
+    gmm: Option<GmmFit>,
 }
 
 /// Expands parameters fitted on the kept columns back to all `dim` columns.
@@ -110,7 +65,7 @@ fn expand_rows<F: Float + Element>(m: ArrayView2<F>, keep: &[usize], fill: &[f32
 }
 
 fn fit_typed<F: Float + Element>(
-    p: &ClusterParams,
+    p: &ClusteringParams,
     train: &Features,
     test: &Features,
     keep: &[usize],
@@ -129,8 +84,9 @@ fn fit_typed<F: Float + Element>(
         progress(e);
     };
     let started = Instant::now();
+    let fit_seconds;
     let mut writer = TensorWriter::new();
-    let (train_labels, test_labels, mut summary) = match p.method {
+    let (train_labels, test_labels, n_iter, converged, best_run, kmeans, gmm) = match p.method {
         Method::Kmeans => {
             let model = KMeans::<F>::params(k)
                 .seed(p.seed)
@@ -139,7 +95,7 @@ fn fit_typed<F: Float + Element>(
                 .tolerance(F::cast(p.tol))
                 .check()?
                 .fit_with_progress(x.view(), &mut timed)?;
-            let fit_seconds = started.elapsed().as_secs_f64();
+            fit_seconds = started.elapsed().as_secs_f64();
             let (train_labels, _) = model.assign(x.view());
             let (test_labels, _) = model.assign(xt.view());
             writer.add(
@@ -147,15 +103,23 @@ fn fit_typed<F: Float + Element>(
                 &[k, dim],
                 &expand_rows(model.centroids().view(), keep, &fill),
             );
-            let summary = json!({
-                "fit_seconds": fit_seconds,
-                "n_iter": model.n_iter(),
-                "converged": model.converged(),
-                "inertia": model.inertia().to_f64(),
-                "inertia_per_run": model.inertia_per_run().iter().map(|v| v.to_f64()).collect::<Vec<_>>(),
-                "best_run": model.best_run(),
-            });
-            (train_labels, test_labels, summary)
+            let fit = KMeansFit {
+                inertia: model.inertia().to_f64().unwrap_or(f64::NAN),
+                inertia_per_run: model
+                    .inertia_per_run()
+                    .iter()
+                    .map(|v| v.to_f64().unwrap_or(f64::NAN))
+                    .collect(),
+            };
+            (
+                train_labels,
+                test_labels,
+                model.n_iter(),
+                model.converged(),
+                model.best_run(),
+                Some(fit),
+                None,
+            )
         }
         Method::Gmm => {
             let model = GaussianMixture::<F>::params(k)
@@ -167,7 +131,7 @@ fn fit_typed<F: Float + Element>(
                 .seed(p.seed)
                 .check()?
                 .fit_with_progress(x.view(), &mut timed)?;
-            let fit_seconds = started.elapsed().as_secs_f64();
+            fit_seconds = started.elapsed().as_secs_f64();
             // One E-step per split gives the likelihood and the assignments.
             let (score_train, train_labels) = model.score_and_predict(x.view());
             let (score_test, test_labels) = model.score_and_predict(xt.view());
@@ -211,62 +175,69 @@ fn fit_typed<F: Float + Element>(
             }
             let n = x.nrows() as f64;
             let n_params = model.n_parameters() as f64;
-            let summary = json!({
-                "fit_seconds": fit_seconds,
-                "n_iter": model.n_iter(),
-                "converged": model.converged(),
-                "lower_bound": model.lower_bound(),
-                "log_likelihood_history": model.log_likelihood_history(),
-                "mean_log_likelihood_train": score_train,
-                "mean_log_likelihood_test": score_test,
-                "bic": -2.0 * score_train * n + n_params * n.ln(),
-                "aic": -2.0 * score_train * n + 2.0 * n_params,
-                "n_parameters": model.n_parameters(),
-                "best_run": model.best_run(),
-            });
-            (train_labels, test_labels, summary)
+            let fit = GmmFit {
+                lower_bound: model.lower_bound(),
+                log_likelihood_history: model.log_likelihood_history().to_vec(),
+                mean_log_likelihood_train: score_train,
+                mean_log_likelihood_test: score_test,
+                bic: -2.0 * score_train * n + n_params * n.ln(),
+                aic: -2.0 * score_train * n + 2.0 * n_params,
+                n_parameters: model.n_parameters(),
+            };
+            (
+                train_labels,
+                test_labels,
+                model.n_iter(),
+                model.converged(),
+                model.best_run(),
+                None,
+                Some(fit),
+            )
         }
     };
     let mut sorted = iter_times.clone();
-    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    summary["seconds_per_iteration_median"] = json!(sorted.get(sorted.len() / 2));
-    summary["iteration_seconds"] = json!(iter_times);
+    sorted.sort_by(f64::total_cmp);
+    let fit = FitSummary {
+        fit_seconds,
+        n_iter,
+        converged,
+        best_run,
+        seconds_per_iteration_median: sorted.get(sorted.len() / 2).copied(),
+        iteration_seconds: iter_times,
+    };
     let keep_u32: Vec<u32> = keep.iter().map(|&j| j as u32).collect();
     writer.add("kept_dims", &[keep.len()], &keep_u32);
     Ok(Fitted {
         train: train_labels,
         test: test_labels,
         writer,
-        summary,
+        fit,
+        kmeans,
+        gmm,
     })
 }
 
 /// Runs the clustering stage: fits on the train split of `features`, predicts train and
 /// test, and writes the artifact to `out` (reused when unchanged unless `force`).
 pub fn run(
-    params: &ClusterParams,
+    params: &ClusteringParams,
     features: &Path,
     out: &Path,
     force: bool,
     progress: &mut dyn FnMut(IterationEvent),
 ) -> Result<Outcome> {
-    let source = aeclust_artifact::open_artifact(features, &[kinds::DATASET, kinds::CODES])?;
-    let inputs: Vec<PathBuf> = kinds::SPLITS
+    let source = Artifact::open(features, &Features::KINDS)?;
+    let inputs = Split::ALL
         .iter()
-        .map(|s| kinds::split_file(features, s))
-        .collect();
-    let stage = Stage::new(
-        kinds::CLUSTERING,
-        env!("CARGO_PKG_VERSION"),
-        params,
-        &inputs,
-        out,
-    )?;
+        .map(|s| source.input(s.file_name()))
+        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
+    let stage = Stage::new(CLUSTERING, env!("CARGO_PKG_VERSION"), params, &inputs, out)?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let (train, _, train_path) = Features::load(features, "train")?;
-    let (test, _, test_path) = Features::load(features, "test")?;
+    let train = Features::load(&source, Split::Train)?;
+    let test = Features::load(&source, Split::Test)?;
+    let (train_path, test_path) = (inputs[0].path(), inputs[1].path());
     if train.dim != test.dim {
         return Err(ClusterError::InvalidData(format!(
             "{}: {} features per row, but {} has {}",
@@ -296,34 +267,30 @@ pub fn run(
         Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
     };
     let as_u32 = |v: &[usize]| v.iter().map(|&l| l as u32).collect::<Vec<u32>>();
-    let mut summary = fitted.summary;
-    let counts = |labels: &[usize]| {
-        let mut c = vec![0usize; params.k];
-        labels.iter().for_each(|&l| c[l] += 1);
-        c
-    };
-    let extra = json!({
-        "method": params.method,
-        "params": params,
-        "features": {
-            "path": aeclust_artifact::canonical(features),
-            "kind": train.kind,
-            "stage": source.stage,
-            "cache_key": source.cache_key,
-            "dim": train.dim,
-            "dims_used": keep.len(),
-            "constant_dims_dropped": train.dim - keep.len(),
+    let mut sizes = vec![0usize; params.k];
+    fitted.train.iter().for_each(|&l| sizes[l] += 1);
+    let threads = rayon::current_num_threads();
+    let info = ClusteringInfo {
+        params: params.clone(),
+        features: FeaturesRef {
+            artifact: source.reference_from(out),
+            kind: train.kind,
+            dim: train.dim,
+            dims_used: keep.len(),
+            constant_dims_dropped: train.dim - keep.len(),
         },
-        "n_train": train.len(),
-        "n_test": test.len(),
-        "cluster_sizes_train": counts(&fitted.train),
-        "threads": rayon::current_num_threads(),
-    });
-    if let (Value::Object(s), Value::Object(e)) = (&mut summary, extra) {
-        s.extend(e);
-    }
+        n_train: train.len(),
+        n_test: test.len(),
+        cluster_sizes_train: sizes,
+        fit: fitted.fit,
+        kmeans: fitted.kmeans,
+        gmm: fitted.gmm,
+        threads,
+    };
     let staging = stage.staging()?;
-    fitted.writer.write(&staging.file(MODEL_FILE))?;
+    fitted
+        .writer
+        .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
     TensorWriter::new()
         .add(
             "train_assignments",
@@ -337,19 +304,17 @@ pub fn run(
             &as_u32(&fitted.test),
         )
         .add("test_labels", &[test.len()], &test.labels)
-        .write(&staging.file(ASSIGNMENTS_FILE))?;
-    let text = serde_json::to_string_pretty(&summary).expect("summary serialises");
-    std::fs::write(staging.file(SUMMARY_FILE), text + "\n").map_err(|e| {
-        aeclust_artifact::ArtifactError::Io {
-            path: staging.file(SUMMARY_FILE),
-            source: e,
-        }
-    })?;
+        .write(&staging.file(ClusteringInfo::ASSIGNMENTS_FILE))?;
+    staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
     let manifest = staging.commit(
         &stage,
-        &[MODEL_FILE, ASSIGNMENTS_FILE, SUMMARY_FILE],
-        summary,
-        json!({ "threads": rayon::current_num_threads() }),
+        &[
+            ClusteringInfo::MODEL_FILE,
+            ClusteringInfo::ASSIGNMENTS_FILE,
+            ClusteringInfo::SUMMARY_FILE,
+        ],
+        &info,
+        Environment::here().threads(threads),
     )?;
     Ok(Outcome::built(manifest))
 }

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aeclust_artifact::kinds::{split_file, CodesSplit, CODES};
-use aeclust_artifact::Stage;
+use aeclust_artifact::fixtures;
+use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit};
+use aeclust_artifact::Manifest;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster");
 
@@ -37,18 +38,7 @@ fn codes_artifact(
     };
     let (mut train, mut test) = (make(40), make(10));
     edit(&mut train, &mut test);
-    let stage = Stage::new(CODES, "test", &name, &[], &dir).unwrap();
-    let staging = stage.staging().unwrap();
-    train.write(&split_file(staging.path(), "train")).unwrap();
-    test.write(&split_file(staging.path(), "test")).unwrap();
-    staging
-        .commit(
-            &stage,
-            &["train.safetensors", "test.safetensors"],
-            Default::default(),
-            Default::default(),
-        )
-        .unwrap();
+    fixtures::codes(&dir, &train, &test, root).unwrap();
     dir
 }
 
@@ -85,16 +75,27 @@ fn kmeans_and_gmm_write_artifacts_and_cache() {
         let (ok, text) = run(&codes, &out, &["--method", method, "--k", "2"]);
         assert!(ok, "{text}");
         assert!(text.contains("1 constant dropped"), "{text}");
-        let summary: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-                .unwrap();
-        assert_eq!(summary["cluster_sizes_train"], serde_json::json!([20, 20]));
-        let model = aeclust_artifact::TensorFile::open(&out.join("model.safetensors")).unwrap();
+        let summary: ClusteringInfo = serde_json::from_str(
+            &std::fs::read_to_string(out.join(ClusteringInfo::SUMMARY_FILE)).unwrap(),
+        )
+        .unwrap();
+        let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+        assert_eq!(summary, info, "summary.json is the manifest's info");
+        assert_eq!(info.cluster_sizes_train, vec![20, 20]);
+        assert_eq!(info.features.constant_dims_dropped, 1);
+        assert_eq!(
+            info.features.artifact.resolve(&out),
+            std::fs::canonicalize(&codes).unwrap()
+        );
+        let model =
+            aeclust_artifact::TensorFile::open(&out.join(ClusteringInfo::MODEL_FILE)).unwrap();
         if method == "gmm" {
             assert_eq!(model.shape("covariances").unwrap(), vec![2, 3, 3]);
-            assert!(summary["bic"].is_number());
+            let gmm = info.gmm.expect("a GMM records its likelihoods");
+            assert!(gmm.bic.is_finite() && info.kmeans.is_none());
         } else {
             assert_eq!(model.shape("centroids").unwrap(), vec![2, 3]);
+            assert!(info.kmeans.is_some() && info.gmm.is_none());
         }
         let (ok, text) = run(&codes, &out, &["--method", method, "--k", "2"]);
         assert!(ok && text.contains("reused"), "{text}");
@@ -137,15 +138,21 @@ fn bad_inputs() {
     let plain = tmp.path().join("plain");
     std::fs::create_dir(&plain).unwrap();
     rejected(&plain, &out, &[], "not an aeclust artifact");
+    let nowhere = tmp.path().join("nowhere");
+    rejected(
+        &nowhere,
+        &out,
+        &[],
+        &format!("{}: no such directory", nowhere.display()),
+    );
     // A directory from another stage.
-    rejected(&tmp.path().join("nowhere"), &out, &[], "nowhere");
     let clustering = tmp.path().join("clustering");
     assert!(run(&good, &clustering, &["--k", "2"]).0);
     rejected(
         &clustering,
         &out,
         &[],
-        "is a `clustering` artifact, expected a dataset or codes artifact",
+        "is a `clustering` artifact, expected a `dataset` or `codes` artifact",
     );
     // Duplicated points: singular covariances without regularisation.
     let dup = codes_artifact(tmp.path(), "dup", |train, _| {
@@ -158,6 +165,6 @@ fn bad_inputs() {
         &dup,
         &out,
         &["--method", "gmm", "--k", "2", "--reg-covar", "0"],
-        "--reg-covar",
+        "is not positive definite even with reg_covar = 0e0; the data may have (near-)duplicate points",
     );
 }

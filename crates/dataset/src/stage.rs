@@ -1,12 +1,13 @@
 //! The dataset stage: read, validate, write the `dataset` artifact.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use aeclust_artifact::kinds::{self, split_file, ImageSplit};
-use aeclust_artifact::{sha256_bytes, Outcome, Stage};
+use aeclust_artifact::kinds::{
+    self, ClassName, DatasetInfo, ImageSplit, SourceFile, SourceFormat, Split,
+};
+use aeclust_artifact::{sha256_bytes, Environment, InputFile, Outcome, Stage};
 use serde::Serialize;
-use serde_json::json;
 
 use crate::error::invalid;
 use crate::{
@@ -53,7 +54,7 @@ pub struct DatasetParams {
 
 #[derive(Serialize)]
 struct CanonicalParams<'a> {
-    format: &'static str,
+    format: SourceFormat,
     shape: Option<[usize; 2]>,
     limit: Option<usize>,
     class_names: &'a ClassNames,
@@ -107,17 +108,6 @@ fn read_idx_pair(images: &Path, labels: &Path, sources: &mut Vec<Source>) -> Res
     })
 }
 
-fn class_counts(split: &ImageSplit) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for &l in &split.labels {
-        *counts.entry(l).or_insert(0usize) += 1;
-    }
-    counts
-        .into_iter()
-        .map(|(l, c)| (l.to_string(), c))
-        .collect()
-}
-
 fn resolve_class_names(
     choice: &ClassNames,
     labels: &BTreeSet<u8>,
@@ -159,7 +149,11 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
         ));
     }
     let (format, shape, files) = match &params.input {
-        Input::Idx { dir } => ("idx", None, IdxSource::locate(dir)?.files.to_vec()),
+        Input::Idx { dir } => (
+            SourceFormat::Idx,
+            None,
+            IdxSource::locate(dir)?.files.to_vec(),
+        ),
         Input::Csv { train, test, shape } => {
             if let Some((h, w)) = shape {
                 if *h == 0 || *w == 0 {
@@ -177,7 +171,7 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
                 }
             }
             (
-                "csv",
+                SourceFormat::Csv,
                 shape.map(|(h, w)| [h, w]),
                 vec![train.clone(), test.clone()],
             )
@@ -193,7 +187,7 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
         kinds::DATASET,
         env!("CARGO_PKG_VERSION"),
         &canonical,
-        &files,
+        &files.iter().map(InputFile::external).collect::<Vec<_>>(),
         out,
     )?;
     if let Some(outcome) = stage.reuse(force) {
@@ -231,29 +225,32 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
     let classes = resolve_class_names(&params.class_names, &labels, recognised.is_some())?;
 
     let staging = stage.staging()?;
-    train.write(&split_file(staging.path(), "train"))?;
-    test.write(&split_file(staging.path(), "test"))?;
-    let info = json!({
-        "format": format,
-        "recognised": recognised,
-        "image_shape": [train.height, train.width],
-        "classes": classes.iter().map(|(l, n)| json!({"label": l, "name": n})).collect::<Vec<_>>(),
-        "splits": {
-            "train": { "count": train.len(), "class_counts": class_counts(&train) },
-            "test": { "count": test.len(), "class_counts": class_counts(&test) },
-        },
-        "sources": sources.iter().map(|s| json!({
-            "path": s.path.display().to_string(),
-            "content_sha256": s.content_sha256,
-            "content_bytes": s.content_bytes,
-            "known_release": s.release,
-        })).collect::<Vec<_>>(),
-    });
+    train.write(&staging.file(Split::Train.file_name()))?;
+    test.write(&staging.file(Split::Test.file_name()))?;
+    let info = DatasetInfo::describe(
+        format,
+        recognised.map(String::from),
+        classes
+            .into_iter()
+            .map(|(label, name)| ClassName { label, name })
+            .collect(),
+        &train,
+        &test,
+        sources
+            .iter()
+            .map(|s| SourceFile {
+                path: s.path.display().to_string(),
+                content_sha256: s.content_sha256.clone(),
+                content_bytes: s.content_bytes,
+                known_release: s.release.map(String::from),
+            })
+            .collect(),
+    );
     let manifest = staging.commit(
         &stage,
-        &["train.safetensors", "test.safetensors"],
-        info,
-        json!({}),
+        &[Split::Train.file_name(), Split::Test.file_name()],
+        &info,
+        Environment::here(),
     )?;
     Ok(Outcome::built(manifest))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::{EncoderError, Result};
 
 /// Reconstruction loss.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Loss {
     /// Mean per-pixel binary cross-entropy on the sigmoid output (the study's
@@ -17,7 +17,7 @@ pub enum Loss {
 }
 
 /// Optimiser.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
     /// Adam (Keras defaults: β = 0.9, 0.999, ε = 1e-7).
@@ -75,6 +75,11 @@ impl ModelConfig {
         widths.windows(2).map(|w| (w[0], w[1])).collect()
     }
 
+    /// Trainable parameters (weights and biases of every layer).
+    pub fn parameters(&self) -> usize {
+        self.layer_shapes().iter().map(|(i, o)| i * o + o).sum()
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         if self.input_dim() == 0 {
@@ -86,12 +91,19 @@ impl ModelConfig {
                 self.encoder_layers
             )));
         }
-        if self.code_layer == 0 || self.code_layer > self.encoder_layers.len() {
-            return Err(EncoderError::InvalidParams(format!(
-                "code layer {} does not exist (the encoder has layers 1..={})",
-                self.code_layer,
-                self.encoder_layers.len()
-            )));
+        self.check_layer(self.code_layer)
+            .map_err(|e| EncoderError::InvalidParams(format!("--code-layer: {e}")))
+    }
+
+    /// Checks that encoder layer `layer` (1-based) exists; the error says why not, for
+    /// the caller to prefix with the option it came from.
+    pub fn check_layer(&self, layer: usize) -> std::result::Result<(), String> {
+        if layer == 0 || layer > self.encoder_layers.len() {
+            return Err(format!(
+                "layer {layer} does not exist: the encoder has layers 1..={} (widths {:?})",
+                self.encoder_layers.len(),
+                self.encoder_layers
+            ));
         }
         Ok(())
     }
@@ -112,8 +124,9 @@ pub struct TrainConfig {
     pub val_split: f64,
     /// Optimiser.
     pub optimizer: OptimizerKind,
-    /// Decoupled weight decay (AdamW only).
-    pub weight_decay: f64,
+    /// Decoupled weight decay; AdamW only. `None`: the optimiser's default
+    /// ([`TrainConfig::weight_decay`]).
+    pub weight_decay: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -125,12 +138,26 @@ impl Default for TrainConfig {
             seed: 72,
             val_split: 0.1,
             optimizer: OptimizerKind::Adam,
-            weight_decay: 0.0,
+            weight_decay: None,
         }
     }
 }
 
 impl TrainConfig {
+    /// AdamW's weight decay when none is given (PyTorch's and Keras's default).
+    pub const DEFAULT_ADAMW_WEIGHT_DECAY: f64 = 1e-2;
+
+    /// The weight decay the optimiser applies: none for Adam; for AdamW the one given,
+    /// else [`TrainConfig::DEFAULT_ADAMW_WEIGHT_DECAY`].
+    pub fn weight_decay(&self) -> f64 {
+        match self.optimizer {
+            OptimizerKind::Adam => 0.0,
+            OptimizerKind::Adamw => self
+                .weight_decay
+                .unwrap_or(Self::DEFAULT_ADAMW_WEIGHT_DECAY),
+        }
+    }
+
     /// Checks the settings.
     pub fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(EncoderError::InvalidParams(m));
@@ -149,11 +176,13 @@ impl TrainConfig {
                 self.val_split
             ));
         }
-        if !self.weight_decay.is_finite() || self.weight_decay < 0.0 {
-            return bad(format!(
-                "--weight-decay must be >= 0, got {}",
-                self.weight_decay
-            ));
+        if let Some(wd) = self.weight_decay {
+            if self.optimizer == OptimizerKind::Adam {
+                return bad("--weight-decay applies to --optimizer adamw only".into());
+            }
+            if !wd.is_finite() || wd < 0.0 {
+                return bad(format!("--weight-decay must be >= 0, got {wd}"));
+            }
         }
         Ok(())
     }
@@ -179,7 +208,40 @@ mod tests {
                 (900, 784)
             ]
         );
-        let params: usize = c.layer_shapes().iter().map(|(i, o)| i * o + o).sum();
-        assert_eq!(params, 2_567_344, "the study's parameter count");
+        assert_eq!(c.parameters(), 2_567_344, "the study's parameter count");
+        assert!(c.check_layer(4).is_ok());
+        for bad in [0, 5] {
+            let err = c.check_layer(bad).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("layer {bad} does not exist")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn weight_decay_has_one_rule() {
+        let adam = TrainConfig::default();
+        assert_eq!(adam.weight_decay(), 0.0);
+        let adamw = TrainConfig {
+            optimizer: OptimizerKind::Adamw,
+            ..TrainConfig::default()
+        };
+        assert_eq!(
+            adamw.weight_decay(),
+            TrainConfig::DEFAULT_ADAMW_WEIGHT_DECAY
+        );
+        let given = TrainConfig {
+            weight_decay: Some(0.5),
+            ..adamw.clone()
+        };
+        assert_eq!(given.weight_decay(), 0.5);
+        given.validate().unwrap();
+        let misplaced = TrainConfig {
+            weight_decay: Some(0.5),
+            ..TrainConfig::default()
+        };
+        let err = misplaced.validate().unwrap_err().to_string();
+        assert!(err.contains("adamw only"), "{err}");
     }
 }

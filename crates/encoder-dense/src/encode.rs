@@ -2,21 +2,35 @@
 
 use std::path::Path;
 
-use aeclust_artifact::kinds::{self, split_file, CodesSplit, ImageSplit};
-use aeclust_artifact::{open_artifact, ArtifactError, Outcome, Stage};
+use aeclust_artifact::kinds::{
+    CodesInfo, CodesSplit, DatasetInfo, ImageSplit, ModelInfo, PerSplit, Split,
+};
+use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
 use candle_core::{Device, Tensor};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
-use crate::train::{scaled_pixels, CONFIG_FILE, WEIGHTS_FILE};
+use crate::train::{scaled_pixels, ENCODER_NAME};
 use crate::{Autoencoder, EncoderError, ModelConfig, Result};
 
+/// The dense encoder's own facts in a codes artifact (`info.details`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DenseCodesDetails {
+    /// The encoder layer (1-based) whose output the codes are.
+    pub layer: usize,
+}
+
+/// The canonical parameters of an encoding run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct EncodeParams {
+    encoder: &'static str,
+    layer: usize,
+}
+
 /// Reads `config.json` of a model artifact.
-pub fn read_config(model_dir: &Path) -> Result<ModelConfig> {
-    let path = model_dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| ArtifactError::Io {
-        path: path.clone(),
-        source: e,
-    })?;
+pub fn read_config(model: &Artifact) -> Result<ModelConfig> {
+    let path = model.verified_path(ModelInfo::CONFIG_FILE)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| aeclust_artifact::ArtifactError::io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| {
         EncoderError::InvalidInput(format!(
             "{}: not a model configuration: {e}",
@@ -59,23 +73,14 @@ pub fn run(
     device: &Device,
     force: bool,
 ) -> Result<Outcome> {
-    let model_manifest = open_artifact(model_dir, &[kinds::MODEL])?;
-    let dataset = open_artifact(data, &[kinds::DATASET])?;
-    let config = read_config(model_dir)?;
+    let (model, _) = Artifact::open_as::<ModelInfo>(model_dir)?;
+    let (dataset, dataset_info) = Artifact::open_as::<DatasetInfo>(data)?;
+    let config = read_config(&model)?;
     let layer = layer.unwrap_or(config.code_layer);
-    if layer == 0 || layer > config.encoder_layers.len() {
-        return Err(EncoderError::InvalidParams(format!(
-            "--layer {layer} does not exist: the encoder in {} has layers 1..={} (widths {:?})",
-            model_dir.display(),
-            config.encoder_layers.len(),
-            config.encoder_layers
-        )));
-    }
-    let shape = &dataset.info["image_shape"];
-    let (h, w) = (
-        shape[0].as_u64().unwrap_or(0) as usize,
-        shape[1].as_u64().unwrap_or(0) as usize,
-    );
+    config.check_layer(layer).map_err(|e| {
+        EncoderError::InvalidParams(format!("--layer: {e} in {}", model_dir.display()))
+    })?;
+    let [h, w] = dataset_info.image_shape;
     if (h, w) != (config.height, config.width) {
         return Err(EncoderError::InvalidInput(format!(
             "{}: the model takes {}x{} images ({} inputs) but {} holds {h}x{w} images",
@@ -87,46 +92,55 @@ pub fn run(
         )));
     }
     let inputs = vec![
-        model_dir.join(WEIGHTS_FILE),
-        model_dir.join(CONFIG_FILE),
-        split_file(data, "train"),
-        split_file(data, "test"),
+        model.input(ModelInfo::WEIGHTS_FILE)?,
+        model.input(ModelInfo::CONFIG_FILE)?,
+        dataset.input(Split::Train.file_name())?,
+        dataset.input(Split::Test.file_name())?,
     ];
     let stage = Stage::new(
-        kinds::CODES,
+        aeclust_artifact::kinds::CODES,
         env!("CARGO_PKG_VERSION"),
-        &json!({ "encoder": "dense-autoencoder", "layer": layer }),
+        &EncodeParams {
+            encoder: ENCODER_NAME,
+            layer,
+        },
         &inputs,
         out,
     )?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let model = Autoencoder::load(&config, &inputs[0], device)?;
+    let network = Autoencoder::load(&config, inputs[0].path(), device)?;
     let staging = stage.staging()?;
     let mut dim = 0;
-    let mut counts = serde_json::Map::new();
-    for split in kinds::SPLITS {
-        let images = ImageSplit::read(&split_file(data, split))?;
-        let codes = encode_split(&model, &images, layer, 1024)?;
+    let mut counts = PerSplit::default();
+    for split in Split::ALL {
+        let images = ImageSplit::read(&dataset.path(split.file_name())?)?;
+        let codes = encode_split(&network, &images, layer, 1024)?;
         dim = codes.dim;
-        counts.insert(split.to_string(), json!(codes.len()));
-        codes.write(&split_file(staging.path(), split))?;
+        match split {
+            Split::Train => counts.train = codes.len(),
+            Split::Test => counts.test = codes.len(),
+        }
+        codes.write(&staging.file(split.file_name()))?;
     }
-    let info = json!({
-        "encoder": "dense-autoencoder",
-        "layer": layer,
-        "dim": dim,
-        "counts": counts,
-        "model": { "path": aeclust_artifact::canonical(model_dir), "cache_key": model_manifest.cache_key },
-        "dataset": { "path": aeclust_artifact::canonical(data), "cache_key": dataset.cache_key },
-        "classes": dataset.info["classes"],
-    });
+    let info = CodesInfo {
+        encoder: ENCODER_NAME.into(),
+        dim,
+        counts,
+        classes: dataset_info.classes,
+        dataset: dataset.reference_from(out),
+        model: Some(model.reference_from(out)),
+        source: None,
+        details: DenseCodesDetails { layer },
+    };
     let manifest = staging.commit(
         &stage,
-        &["train.safetensors", "test.safetensors"],
-        info,
-        json!({ "threads": crate::runtime::threads(), "device": format!("{device:?}") }),
+        &[Split::Train.file_name(), Split::Test.file_name()],
+        &info,
+        Environment::here()
+            .threads(crate::runtime::threads())
+            .device(format!("{device:?}")),
     )?;
     Ok(Outcome::built(manifest))
 }

@@ -123,13 +123,9 @@ impl Autoencoder {
 
     /// The output of encoder layer `layer` (1-based, after its ReLU) for a batch.
     pub fn encode(&self, x: &Tensor, layer: usize) -> Result<Tensor> {
-        let n_enc = self.config.encoder_layers.len();
-        if layer == 0 || layer > n_enc {
-            return Err(EncoderError::InvalidParams(format!(
-                "--layer {layer} does not exist: the encoder has layers 1..={n_enc} (widths {:?})",
-                self.config.encoder_layers
-            )));
-        }
+        self.config
+            .check_layer(layer)
+            .map_err(EncoderError::InvalidParams)?;
         let mut h = x.clone();
         for l in &self.layers[..layer] {
             h = l.forward_relu(&h)?;

@@ -1,27 +1,10 @@
-//! Process-wide settings that make candle fast on a CPU. Call [`configure`] at the very
-//! start of `main`, before any candle or rayon work.
+//! Process-wide settings that make candle fast on a CPU, and the device choice. Call
+//! [`configure`] at the very start of `main`, before any candle or rayon work.
 
-/// Sets the thread counts candle reads lazily (`RAYON_NUM_THREADS` for its matmuls,
-/// `CANDLE_NUM_THREADS=1` for its element-wise pool, which otherwise spins and collapses
-/// when another process holds a core) and tunes glibc's allocator so that freed large
-/// buffers are reused instead of being returned to the OS after every op.
+/// Sets up the process for candle on a CPU (allocator, thread counts; see
+/// [`aeclust_cli::configure`]); call it first thing in `main`, before any other thread.
 pub fn configure(threads: Option<usize>) {
-    let threads = threads
-        .or_else(|| {
-            std::env::var("RAYON_NUM_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    // Single-threaded at this point: nothing reads the environment concurrently.
-    std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
-    if std::env::var_os("CANDLE_NUM_THREADS").is_none() {
-        std::env::set_var("CANDLE_NUM_THREADS", "1");
-    }
-    let _ = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build_global();
-    aeclust_artifact::cli::tune_allocator();
+    aeclust_cli::configure(threads);
 }
 
 /// Number of worker threads in use.

@@ -3,38 +3,29 @@
 use std::path::Path;
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{self, split_file, ImageSplit};
-use aeclust_artifact::{open_artifact, ArtifactError, Outcome, Stage};
+pub use aeclust_artifact::kinds::EpochRecord;
+
+use aeclust_artifact::kinds::{self, DatasetInfo, ImageSplit, ModelInfo, Split, TrainingHistory};
+use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
 use candle_core::{Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::optim::Adam;
-use crate::{Autoencoder, EncoderError, Loss, ModelConfig, OptimizerKind, Result, TrainConfig};
+use crate::{Autoencoder, EncoderError, Loss, ModelConfig, Result, TrainConfig};
 
-/// File names inside a model artifact.
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-/// The model configuration.
-pub const CONFIG_FILE: &str = "config.json";
-/// Per-epoch losses and speed.
-pub const HISTORY_FILE: &str = "history.json";
+/// The encoder family name recorded in model and codes artifacts.
+pub const ENCODER_NAME: &str = "dense-autoencoder";
 
-/// One epoch of training.
+/// The canonical parameters of a training run (they enter the cache key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    /// 1-based epoch number.
-    pub epoch: usize,
-    /// Mean training loss over the epoch's batches.
-    pub train_loss: f64,
-    /// Mean loss on the validation split after the epoch (NaN without validation).
-    pub val_loss: Option<f64>,
-    /// Wall seconds of the training pass.
-    pub seconds: f64,
-    /// Training samples per second.
-    pub samples_per_second: f64,
+pub struct TrainParams {
+    /// The network.
+    pub model: ModelConfig,
+    /// The training settings.
+    pub train: TrainConfig,
 }
 
 /// Receives training progress; the binary draws progress bars with it.
@@ -120,13 +111,8 @@ pub fn run(
     observer: &mut dyn TrainObserver,
 ) -> Result<Outcome> {
     train.validate()?;
-    let dataset = open_artifact(data, &[kinds::DATASET])?;
-    let train_file = split_file(data, "train");
-    let shape = &dataset.info["image_shape"];
-    let (h, w) = (
-        shape[0].as_u64().unwrap_or(0) as usize,
-        shape[1].as_u64().unwrap_or(0) as usize,
-    );
+    let (dataset, dataset_info) = Artifact::open_as::<DatasetInfo>(data)?;
+    let [h, w] = dataset_info.image_shape;
     let config = ModelConfig {
         encoder_layers: arch.layers.clone(),
         loss: arch.loss,
@@ -134,18 +120,26 @@ pub fn run(
         ..ModelConfig::paper(h, w)
     };
     config.validate()?;
-    let params = json!({ "model": config, "train": train });
+    let params = TrainParams {
+        model: config.clone(),
+        train: train.clone(),
+    };
+    let train_input = dataset.input(Split::Train.file_name())?;
     let stage = Stage::new(
         kinds::MODEL,
         env!("CARGO_PKG_VERSION"),
         &params,
-        std::slice::from_ref(&train_file),
+        std::slice::from_ref(&train_input),
         out,
     )?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let split = ImageSplit::read(&train_file)?;
+    // Staged from the start: a run killed while training leaves it behind, and the next
+    // run into `out` sweeps it.
+    let staging = stage.staging()?;
+    let train_file = train_input.path();
+    let split = ImageSplit::read(train_file)?;
     if (split.height, split.width) != (h, w) {
         return Err(EncoderError::InvalidInput(format!(
             "{}: images are {}x{} but the manifest says {h}x{w}",
@@ -171,10 +165,7 @@ pub fn run(
         )));
     }
     let vars: Vec<candle_core::Var> = model.vars().into_iter().cloned().collect();
-    let weight_decay = match train.optimizer {
-        OptimizerKind::Adam => 0.0,
-        OptimizerKind::Adamw => train.weight_decay,
-    };
+    let weight_decay = train.weight_decay();
     let mut optimizer = if device.is_cpu() {
         Optimizer::InPlace(Adam::new(vars, train.lr, weight_decay))
     } else {
@@ -243,36 +234,38 @@ pub fn run(
         history.push(record);
     }
 
-    let staging = stage.staging()?;
-    model.save(&staging.file(WEIGHTS_FILE))?;
-    let write_json = |name: &str, value: &serde_json::Value| -> Result<()> {
-        let path = staging.file(name);
-        let text = serde_json::to_string_pretty(value).expect("serialises") + "\n";
-        std::fs::write(&path, text).map_err(|e| ArtifactError::Io { path, source: e })?;
-        Ok(())
-    };
-    write_json(CONFIG_FILE, &serde_json::to_value(&config).expect("config"))?;
-    write_json(HISTORY_FILE, &json!({ "epochs": history }))?;
+    model.save(&staging.file(ModelInfo::WEIGHTS_FILE))?;
+    staging.write_json(ModelInfo::CONFIG_FILE, &config)?;
     let mut speeds: Vec<f64> = history.iter().map(|r| r.samples_per_second).collect();
-    speeds.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let last = history.last().expect("epochs >= 1");
-    let info = json!({
-        "config": config,
-        "train": train,
-        "dataset": { "path": aeclust_artifact::canonical(data), "cache_key": dataset.cache_key },
-        "n_train": train_idx.len(),
-        "n_val": val_idx.len(),
-        "final_train_loss": last.train_loss,
-        "final_val_loss": last.val_loss,
-        "samples_per_second_median": speeds[speeds.len() / 2],
-        "device": format!("{device:?}"),
-        "parameters": config.layer_shapes().iter().map(|(i, o)| i * o + o).sum::<usize>(),
-    });
+    speeds.sort_by(f64::total_cmp);
+    let last = history.last().expect("epochs >= 1").clone();
+    staging.write_json(
+        ModelInfo::HISTORY_FILE,
+        &TrainingHistory { epochs: history },
+    )?;
+    let info = ModelInfo {
+        encoder: ENCODER_NAME.into(),
+        dataset: dataset.reference_from(out),
+        image_shape: [h, w],
+        parameters: config.parameters(),
+        n_train: train_idx.len(),
+        n_val: val_idx.len(),
+        final_train_loss: last.train_loss,
+        final_val_loss: last.val_loss,
+        samples_per_second_median: speeds[speeds.len() / 2],
+        device: format!("{device:?}"),
+    };
     let manifest = staging.commit(
         &stage,
-        &[WEIGHTS_FILE, CONFIG_FILE, HISTORY_FILE],
-        info,
-        json!({ "threads": crate::runtime::threads(), "device": format!("{device:?}") }),
+        &[
+            ModelInfo::WEIGHTS_FILE,
+            ModelInfo::CONFIG_FILE,
+            ModelInfo::HISTORY_FILE,
+        ],
+        &info,
+        Environment::here()
+            .threads(crate::runtime::threads())
+            .device(format!("{device:?}")),
     )?;
     Ok(Outcome::built(manifest))
 }

@@ -3,8 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use aeclust_artifact::kinds::{split_file, CodesSplit, ImageSplit};
+use aeclust_artifact::kinds::{
+    CodesInfo, CodesSplit, ImageSplit, ModelInfo, Split, TrainingHistory,
+};
+use aeclust_artifact::{fixtures, Manifest};
 use aeclust_dataset::{ClassNames, DatasetParams, Input};
+use aeclust_encoder_dense::encode::DenseCodesDetails;
 use aeclust_encoder_dense::train::{self, ArchitectureChoice, Silent};
 use aeclust_encoder_dense::{encode, Autoencoder, Loss, ModelConfig, TrainConfig};
 use candle_core::{Device, Tensor};
@@ -67,21 +71,27 @@ fn training_lowers_the_loss_and_encoding_writes_codes() {
         &mut Silent,
     )
     .unwrap();
-    let history: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(model.join("history.json")).unwrap())
-            .unwrap();
-    let epochs = history["epochs"].as_array().unwrap();
+    let history: TrainingHistory = serde_json::from_str(
+        &std::fs::read_to_string(model.join(ModelInfo::HISTORY_FILE)).unwrap(),
+    )
+    .unwrap();
+    let epochs = &history.epochs;
     assert_eq!(epochs.len(), 4);
-    let first = epochs[0]["train_loss"].as_f64().unwrap();
-    let last = epochs[3]["train_loss"].as_f64().unwrap();
-    let val_first = epochs[0]["val_loss"].as_f64().unwrap();
-    let val_last = epochs[3]["val_loss"].as_f64().unwrap();
+    let (first, last) = (epochs[0].train_loss, epochs[3].train_loss);
+    let val_first = epochs[0].val_loss.unwrap();
+    let val_last = epochs[3].val_loss.unwrap();
     assert!(last < first * 0.9, "train loss {first} -> {last}");
     assert!(
         val_last < val_first,
         "validation loss {val_first} -> {val_last}"
     );
-    assert_eq!(out.manifest.info["n_val"], 200);
+    let info: ModelInfo = out.manifest.info_as(&model).unwrap();
+    assert_eq!((info.n_train, info.n_val), (1800, 200));
+    assert_eq!(info.final_train_loss, last);
+    assert_eq!(
+        info.dataset.resolve(&model),
+        std::fs::canonicalize(&data).unwrap()
+    );
 
     // Cached rerun.
     let again = train::run(
@@ -99,12 +109,20 @@ fn training_lowers_the_loss_and_encoding_writes_codes() {
     let codes = tmp.path().join("codes");
     let enc = encode::run(&model, &data, &codes, None, &Device::Cpu, false).unwrap();
     assert!(!enc.cached);
-    let train_codes = CodesSplit::read(&split_file(&codes, "train")).unwrap();
+    let train_codes = CodesSplit::read(&codes.join(Split::Train.file_name())).unwrap();
     assert_eq!((train_codes.len(), train_codes.dim), (2000, 32));
-    let test_codes = CodesSplit::read(&split_file(&codes, "test")).unwrap();
+    let test_codes = CodesSplit::read(&codes.join(Split::Test.file_name())).unwrap();
     assert_eq!((test_codes.len(), test_codes.dim), (500, 32));
-    let images = ImageSplit::read(&split_file(&data, "test")).unwrap();
+    let images = ImageSplit::read(&data.join(Split::Test.file_name())).unwrap();
     assert_eq!(test_codes.labels, images.labels);
+    let info: CodesInfo<DenseCodesDetails> = enc.manifest.info_as(&codes).unwrap();
+    assert_eq!((info.dim, info.details.layer), (32, 3));
+    assert_eq!(info.counts.test, 500);
+    assert_eq!(info.classes.len(), 10);
+    assert_eq!(
+        info.model.unwrap().resolve(&codes),
+        std::fs::canonicalize(&model).unwrap()
+    );
     assert!(
         encode::run(&model, &data, &codes, None, &Device::Cpu, false)
             .unwrap()
@@ -114,7 +132,7 @@ fn training_lowers_the_loss_and_encoding_writes_codes() {
     let bottleneck = tmp.path().join("codes4");
     encode::run(&model, &data, &bottleneck, Some(4), &Device::Cpu, false).unwrap();
     assert_eq!(
-        CodesSplit::read(&split_file(&bottleneck, "test"))
+        CodesSplit::read(&bottleneck.join(Split::Test.file_name()))
             .unwrap()
             .dim,
         16
@@ -257,7 +275,7 @@ fn bad_inputs() {
         TRAIN,
         &as_refs(&train_args(&["--code-layer", "4"])),
         &out,
-        "code layer 4 does not exist",
+        "--code-layer: layer 4 does not exist",
     );
     rejected(
         TRAIN,
@@ -289,53 +307,147 @@ fn bad_inputs() {
         ENCODE,
         &["--model", m, "--data", d, "--out", o, "--layer", "4"],
         &out,
-        "--layer 4 does not exist",
+        "--layer: layer 4 does not exist: the encoder has layers 1..=3",
     );
     rejected(
         ENCODE,
         &["--model", d, "--data", d, "--out", o],
         &out,
-        "is a `dataset` artifact, expected a model artifact",
+        "is a `dataset` artifact, expected a `model` artifact",
     );
+    let missing = tmp.path().join("missing");
     rejected(
         ENCODE,
         &[
             "--model",
-            tmp.path().join("missing").to_str().unwrap(),
+            missing.to_str().unwrap(),
             "--data",
             d,
             "--out",
             o,
         ],
         &out,
-        "missing",
+        &format!("{}: no such directory", missing.display()),
     );
     // A dataset of another image size than the model's.
     let other = tmp.path().join("other");
-    let stage = aeclust_artifact::Stage::new("dataset", "t", &1, &[], &other).unwrap();
-    let staging = stage.staging().unwrap();
-    for split in ["train", "test"] {
-        ImageSplit {
-            images: vec![0; 2 * 16],
-            labels: vec![0, 1],
-            height: 4,
-            width: 4,
-        }
-        .write(&split_file(staging.path(), split))
-        .unwrap();
-    }
-    staging
-        .commit(
-            &stage,
-            &["train.safetensors", "test.safetensors"],
-            serde_json::json!({ "image_shape": [4, 4] }),
-            Default::default(),
-        )
-        .unwrap();
+    let tiny = ImageSplit {
+        images: vec![0; 2 * 16],
+        labels: vec![0, 1],
+        height: 4,
+        width: 4,
+    };
+    fixtures::dataset(&other, &tiny, &tiny).unwrap();
     rejected(
         ENCODE,
         &["--model", m, "--data", other.to_str().unwrap(), "--out", o],
         &out,
         "the model takes 28x28 images (784 inputs)",
     );
+}
+
+#[test]
+fn a_file_changed_after_commit_is_refused_and_rebuilt_by_its_producer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset_dataset(tmp.path(), Some(200));
+    let file = data.join(Split::Train.file_name());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let n = bytes.len();
+    for b in &mut bytes[n - 64..] {
+        *b = !*b;
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let out = tmp.path().join("model");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let args = [
+        "--data", d, "--out", o, "--layers", "16,8,4", "--epochs", "1",
+    ];
+    rejected(
+        TRAIN,
+        &args,
+        &out,
+        &format!(
+            "{}: changed after its artifact was written (its SHA-256 differs",
+            file.display()
+        ),
+    );
+    let (_, text) = cli(TRAIN, &args);
+    assert!(text.contains("--force"), "says how to rebuild: {text}");
+    // The producer sees its damaged output and rebuilds it; then the consumer runs.
+    let rebuilt = aeclust_dataset::run(
+        &DatasetParams {
+            input: Input::Idx {
+                dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/fashion-mnist-subset"),
+            },
+            limit: Some(200),
+            class_names: ClassNames::Auto,
+        },
+        &data,
+        false,
+    )
+    .unwrap();
+    assert!(!rebuilt.cached, "a damaged artifact is not reused");
+    let (ok, text) = cli(TRAIN, &args);
+    assert!(ok, "{text}");
+}
+
+#[test]
+fn a_killed_runs_staging_is_swept_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset_dataset(tmp.path(), Some(200));
+    let out = tmp.path().join("model");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let mut child = Command::new(TRAIN)
+        .args([
+            "--data",
+            d,
+            "--out",
+            o,
+            "--layers",
+            "16,8,4",
+            "--threads",
+            "1",
+        ])
+        .args(["--epochs", "1000000"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!(".model.staging-{}-", child.id());
+    let started = std::time::Instant::now();
+    let staging = loop {
+        let found = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix));
+        if let Some(e) = found {
+            break e.path();
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the run never created its staging directory"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(staging.exists(), "a killed run leaves its staging behind");
+    assert!(!out.exists(), "and no artifact");
+    let (ok, text) = cli(
+        TRAIN,
+        &[
+            "--data", d, "--out", o, "--layers", "16,8,4", "--epochs", "1",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("removed {}", staging.display()))
+            && text.contains("left by a run that died"),
+        "{text}"
+    );
+    assert!(!staging.exists(), "swept by the next run");
+    Manifest::read_dir(&out)
+        .unwrap()
+        .verify_outputs(&out)
+        .unwrap();
 }

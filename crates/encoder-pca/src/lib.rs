@@ -2,11 +2,10 @@
 //! dataset (pixels scaled to [0, 1]) or codes artifact and writes a `codes` artifact, so
 //! `cluster` and `evaluate` use it exactly as they use the autoencoder's codes.
 
-mod pca;
 mod stage;
 
-pub use pca::Pca;
-pub use stage::{run, PcaParams};
+pub use aeclust_pca::Pca;
+pub use stage::{run, PcaDetails, PcaParams};
 
 /// Errors of the PCA encoder.
 #[derive(Debug, thiserror::Error)]

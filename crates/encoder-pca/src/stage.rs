@@ -2,13 +2,15 @@
 
 use std::path::Path;
 
-use aeclust_artifact::kinds::{self, split_file, CodesSplit, FeatureKind, Features};
-use aeclust_artifact::{canonical, open_artifact, Outcome, Stage};
+use aeclust_artifact::kinds::{
+    CodesInfo, CodesSplit, DatasetInfo, FeatureKind, Features, PerSplit, Split, CODES,
+};
+use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
+use aeclust_pca::Pca;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::{Pca, PcaError, Result};
+use crate::{PcaError, Result};
 
 /// Parameters of the PCA encoder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,6 +19,21 @@ pub struct PcaParams {
     pub components: usize,
     /// Scale every component to unit variance.
     pub whiten: bool,
+}
+
+/// The PCA encoder's own facts in a codes artifact (`info.details`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PcaDetails {
+    /// Components kept and whether they are whitened.
+    pub pca: PcaParams,
+    /// Fraction of the input's total variance the components hold.
+    pub explained_variance_ratio: f64,
+}
+
+#[derive(Serialize)]
+struct CanonicalParams<'a> {
+    encoder: &'static str,
+    pca: &'a PcaParams,
 }
 
 fn as_array(f: &Features) -> Array2<f64> {
@@ -33,74 +50,91 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
             "--components must be at least 1".into(),
         ));
     }
-    let source = open_artifact(features, &[kinds::DATASET, kinds::CODES])?;
-    let inputs: Vec<_> = kinds::SPLITS
+    let source = Artifact::open(features, &Features::KINDS)?;
+    let inputs = Split::ALL
         .iter()
-        .map(|s| split_file(features, s))
-        .collect();
+        .map(|s| source.input(s.file_name()))
+        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
     let stage = Stage::new(
-        kinds::CODES,
+        CODES,
         env!("CARGO_PKG_VERSION"),
-        &json!({ "encoder": "pca", "pca": params }),
+        &CanonicalParams {
+            encoder: "pca",
+            pca: params,
+        },
         &inputs,
         out,
     )?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let (train, _, train_path) = Features::load(features, "train")?;
-    let (test, _, _) = Features::load(features, "test")?;
+    let train = Features::load(&source, Split::Train)?;
+    let test = Features::load(&source, Split::Test)?;
     if params.components > train.dim {
         return Err(PcaError::InvalidParams(format!(
             "--components {} exceeds the {} feature dimensions of {}",
             params.components,
             train.dim,
-            train_path.display()
+            inputs[0].path().display()
         )));
     }
     let pca = Pca::fit(as_array(&train).view(), params.components, params.whiten);
     let staging = stage.staging()?;
-    for (split, f) in [("train", &train), ("test", &test)] {
+    for (split, f) in [(Split::Train, &train), (Split::Test, &test)] {
         let z = pca.transform(as_array(f).view());
         CodesSplit {
             codes: z.iter().map(|&v| v as f32).collect(),
             labels: f.labels.clone(),
             dim: z.ncols(),
         }
-        .write(&split_file(staging.path(), split))?;
+        .write(&staging.file(split.file_name()))?;
     }
-    let (encoder, dataset, model) = match train.kind {
-        FeatureKind::Pixels => (
-            "pca".to_string(),
-            json!({ "path": canonical(features), "cache_key": source.cache_key }),
-            json!(null),
-        ),
-        FeatureKind::Codes => (
-            format!(
-                "pca of {}",
-                source.info["encoder"].as_str().unwrap_or("codes")
-            ),
-            source.info["dataset"].clone(),
-            source.info["model"].clone(),
-        ),
+    // Provenance: a PCA of pixels stands for the dataset itself; a PCA of codes keeps
+    // the dataset and model its source came from.
+    let (encoder, classes, dataset, model, from) = match train.kind {
+        FeatureKind::Pixels => {
+            let info: DatasetInfo = source.info()?;
+            (
+                "pca".to_string(),
+                info.classes,
+                source.reference_from(out),
+                None,
+                None,
+            )
+        }
+        FeatureKind::Codes => {
+            let info: CodesInfo = source.info()?;
+            (
+                format!("pca of {}", info.encoder),
+                info.classes,
+                info.dataset.rebased(features, out),
+                info.model.map(|m| m.rebased(features, out)),
+                Some(source.reference_from(out)),
+            )
+        }
     };
-    let explained: f64 = pca.explained_variance.sum() / pca.total_variance.max(f64::MIN_POSITIVE);
-    let info = json!({
-        "encoder": encoder,
-        "dim": params.components,
-        "counts": { "train": train.len(), "test": test.len() },
-        "whiten": params.whiten,
-        "explained_variance_ratio": explained,
-        "source": { "path": canonical(features), "stage": source.stage, "cache_key": source.cache_key },
-        "dataset": dataset,
-        "model": model,
-        "classes": source.info["classes"],
-    });
+    let explained = pca.explained_variance.sum() / pca.total_variance.max(f64::MIN_POSITIVE);
+    let info = CodesInfo {
+        encoder,
+        dim: params.components,
+        counts: PerSplit {
+            train: train.len(),
+            test: test.len(),
+        },
+        classes,
+        dataset,
+        model,
+        source: from,
+        details: PcaDetails {
+            pca: params.clone(),
+            explained_variance_ratio: explained,
+        },
+    };
     let manifest = staging.commit(
         &stage,
-        &["train.safetensors", "test.safetensors"],
-        info,
-        json!({}),
+        &[Split::Train.file_name(), Split::Test.file_name()],
+        &info,
+        Environment::here(),
     )?;
     Ok(Outcome::built(manifest))
 }

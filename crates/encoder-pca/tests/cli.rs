@@ -2,7 +2,10 @@
 
 use std::process::Command;
 
-use aeclust_artifact::kinds::{split_file, CodesSplit, ImageSplit};
+use aeclust_artifact::fixtures;
+use aeclust_artifact::kinds::{CodesInfo, CodesSplit, ImageSplit, Split};
+use aeclust_artifact::Manifest;
+use aeclust_encoder_pca::PcaDetails;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aeclust-encode-pca");
 
@@ -18,26 +21,13 @@ fn run(args: &[&str]) -> (bool, String) {
 fn encodes_pixels_and_rejects_bad_parameters() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("dataset");
-    let stage = aeclust_artifact::Stage::new("dataset", "t", &0, &[], &data).unwrap();
-    let staging = stage.staging().unwrap();
-    for (split, n) in [("train", 30usize), ("test", 8)] {
-        ImageSplit {
-            images: (0..n * 12).map(|i| ((i * 37) % 251) as u8).collect(),
-            labels: (0..n).map(|i| (i % 3) as u8).collect(),
-            height: 3,
-            width: 4,
-        }
-        .write(&split_file(staging.path(), split))
-        .unwrap();
-    }
-    staging
-        .commit(
-            &stage,
-            &["train.safetensors", "test.safetensors"],
-            serde_json::json!({ "classes": [{"label": 0, "name": "a"}] }),
-            Default::default(),
-        )
-        .unwrap();
+    let split = |n: usize| ImageSplit {
+        images: (0..n * 12).map(|i| ((i * 37) % 251) as u8).collect(),
+        labels: (0..n).map(|i| (i % 3) as u8).collect(),
+        height: 3,
+        width: 4,
+    };
+    fixtures::dataset(&data, &split(30), &split(8)).unwrap();
     let d = data.to_str().unwrap();
     let out = tmp.path().join("codes");
     let o = out.to_str().unwrap();
@@ -56,15 +46,28 @@ fn encodes_pixels_and_rejects_bad_parameters() {
     }
     let (ok, text) = run(&["--data", d, "--out", o, "--components", "4", "--whiten"]);
     assert!(ok, "{text}");
-    let test = CodesSplit::read(&split_file(&out, "test")).unwrap();
+    let test = CodesSplit::read(&out.join(Split::Test.file_name())).unwrap();
     assert_eq!((test.len(), test.dim), (8, 4));
-    let train = CodesSplit::read(&split_file(&out, "train")).unwrap();
+    let train = CodesSplit::read(&out.join(Split::Train.file_name())).unwrap();
     // Whitened: unit variance on the training split.
     let var: f64 = (0..30)
         .map(|i| f64::from(train.codes[i * 4]).powi(2))
         .sum::<f64>()
         / 29.0;
     assert!((var - 1.0).abs() < 1e-3, "{var}");
+    let info: CodesInfo<PcaDetails> = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    assert_eq!(info.encoder, "pca");
+    assert_eq!((info.dim, info.counts.train, info.counts.test), (4, 30, 8));
+    assert!(info.details.pca.whiten);
+    assert!((0.0..=1.0).contains(&info.details.explained_variance_ratio));
+    assert!(info.model.is_none() && info.source.is_none());
+    assert_eq!(
+        info.dataset.resolve(&out),
+        std::fs::canonicalize(&data).unwrap()
+    );
     let (ok, text) = run(&["--data", d, "--out", o, "--components", "4", "--whiten"]);
     assert!(ok && text.contains("reused"), "{text}");
+    // PCA is deterministic: it takes no seed.
+    let (ok, text) = run(&["--data", d, "--out", o, "--components", "4", "--seed", "1"]);
+    assert!(!ok && text.contains("--seed"), "{text}");
 }

@@ -3,10 +3,9 @@
 
 pub mod metrics;
 pub mod plots;
-pub mod projection;
 mod report;
 
-pub use report::{run, PAPER_RESULTS};
+pub use report::{paper_acc, run, PAPER_RESULTS};
 
 use std::path::PathBuf;
 

@@ -28,18 +28,24 @@ fn bad_inputs() {
     );
     let missing = tmp.path().join("missing");
     let (ok, err) = run(&["--out", o, missing.to_str().unwrap()]);
-    assert!(!ok && err.contains("missing"), "{err}");
+    assert!(
+        !ok && err.contains(&format!("{}: no such directory", missing.display())),
+        "{err}"
+    );
     // An artifact of another stage.
     let other = tmp.path().join("codes");
-    let stage = aeclust_artifact::Stage::new("codes", "t", &0, &[], &other).unwrap();
-    stage
-        .staging()
-        .unwrap()
-        .commit(&stage, &[], Default::default(), Default::default())
-        .unwrap();
+    let split = aeclust_artifact::kinds::CodesSplit {
+        codes: vec![0.0, 1.0],
+        labels: vec![0, 1],
+        dim: 1,
+    };
+    aeclust_artifact::fixtures::codes(&other, &split, &split, tmp.path()).unwrap();
     let (ok, err) = run(&["--out", o, other.to_str().unwrap()]);
     assert!(
-        !ok && err.contains("is a `codes` artifact, expected a clustering artifact"),
+        !ok && err.contains(&format!(
+            "{}: is a `codes` artifact, expected a `clustering` artifact",
+            other.display()
+        )),
         "{err}"
     );
     assert!(!out.exists(), "no report may be written");

@@ -2,29 +2,13 @@
 
 use std::path::PathBuf;
 
-use aeclust_cluster::stage::{run, ClusterParams, Method, Precision};
-use aeclust_cluster::CovarianceType;
+use aeclust_artifact::kinds::{
+    ClusteringInfo, ClusteringParams, CovarianceType, Method, Precision,
+};
+use aeclust_cluster::stage::run;
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum MethodArg {
-    Kmeans,
-    Gmm,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum CovArg {
-    Full,
-    Diag,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum PrecisionArg {
-    F32,
-    F64,
-}
 
 /// Fits K-Means or a GMM on the train split of a features artifact (a dataset: pixels
 /// scaled to [0, 1]; or a codes artifact), predicts train and test, and writes the
@@ -40,7 +24,7 @@ struct Args {
     out: PathBuf,
     /// Clustering method.
     #[arg(long, value_enum, default_value = "kmeans")]
-    method: MethodArg,
+    method: Method,
     /// Number of clusters (components).
     #[arg(long, default_value_t = 10)]
     k: usize,
@@ -55,7 +39,7 @@ struct Args {
     n_init: usize,
     /// GMM covariance shape.
     #[arg(long, value_enum, default_value = "full")]
-    covariance: CovArg,
+    covariance: CovarianceType,
     /// GMM: added to every covariance diagonal.
     #[arg(long, default_value_t = 1e-6)]
     reg_covar: f64,
@@ -66,7 +50,7 @@ struct Args {
     /// Arithmetic precision (f32 is 2-3x faster and gave identical assignments and
     /// likelihoods to 7 digits on the real codes; f64 for ill-conditioned data).
     #[arg(long, value_enum, default_value = "f32")]
-    precision: PrecisionArg,
+    precision: Precision,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -76,41 +60,29 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    aeclust_artifact::cli::tune_allocator();
-    aeclust_artifact::cli::report(run_cli(Args::parse()))
+    let args = Args::parse();
+    if args.threads == Some(0) {
+        return aeclust_cli::report(Err("--threads must be at least 1"));
+    }
+    aeclust_cli::configure(args.threads);
+    aeclust_cli::report(run_cli(args))
 }
 
 fn run_cli(args: Args) -> Result<()> {
-    if let Some(t) = args.threads {
-        anyhow::ensure!(t >= 1, "--threads must be at least 1");
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build_global()
-            .context("setting up the thread pool")?;
-    }
-    let method = match args.method {
-        MethodArg::Kmeans => Method::Kmeans,
-        MethodArg::Gmm => Method::Gmm,
-    };
-    let params = ClusterParams {
+    let method = args.method;
+    let params = ClusteringParams {
         method,
         k: args.k,
         seed: args.seed,
         max_iter: args.max_iter,
         n_init: args.n_init,
-        covariance: match args.covariance {
-            CovArg::Full => CovarianceType::Full,
-            CovArg::Diag => CovarianceType::Diag,
-        },
+        covariance: args.covariance,
         reg_covar: args.reg_covar,
         tol: args.tol.unwrap_or(match method {
             Method::Kmeans => 1e-4,
             Method::Gmm => 1e-3,
         }),
-        precision: match args.precision {
-            PrecisionArg::F32 => Precision::F32,
-            PrecisionArg::F64 => Precision::F64,
-        },
+        precision: args.precision,
     };
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("template"));
@@ -129,24 +101,24 @@ fn run_cli(args: Args) -> Result<()> {
     })
     .with_context(|| format!("clustering {} failed", args.features.display()))?;
     bar.finish_and_clear();
-    let s = &outcome.manifest.info;
-    aeclust_artifact::cli::announce(
+    let s: ClusteringInfo = outcome.manifest.info_as(&args.out)?;
+    aeclust_cli::announce(
         "cluster",
         &args.out,
         &outcome,
         "same features and parameters",
     );
     println!(
-        "  {:?} k={} on {} ({} dims, {} constant dropped): {} iterations, converged {}, fit {:.2} s, {:.3} s/iteration",
-        params.method,
-        params.k,
-        s["features"]["kind"].as_str().unwrap_or("?"),
-        s["features"]["dim"],
-        s["features"]["constant_dims_dropped"],
-        s["n_iter"],
-        s["converged"],
-        s["fit_seconds"].as_f64().unwrap_or(f64::NAN),
-        s["seconds_per_iteration_median"].as_f64().unwrap_or(f64::NAN),
+        "  {} k={} on {:?} ({} dims, {} constant dropped): {} iterations, converged {}, fit {:.2} s, {:.3} s/iteration",
+        s.params.method_title(),
+        s.params.k,
+        s.features.kind,
+        s.features.dim,
+        s.features.constant_dims_dropped,
+        s.fit.n_iter,
+        s.fit.converged,
+        s.fit.fit_seconds,
+        s.fit.seconds_per_iteration_median.unwrap_or(f64::NAN),
     );
     Ok(())
 }

@@ -3,36 +3,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ClusterError;
 
-/// Shape of each component's covariance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum CovarianceType {
-    /// A full D×D covariance per component.
-    Full,
-    /// A diagonal covariance (D variances) per component.
-    Diag,
-}
-
-impl std::str::FromStr for CovarianceType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "full" => Ok(Self::Full),
-            "diag" => Ok(Self::Diag),
-            other => Err(format!("unknown covariance type `{other}` (full or diag)")),
-        }
-    }
-}
-
-impl std::fmt::Display for CovarianceType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Full => "full",
-            Self::Diag => "diag",
-        })
-    }
-}
+/// Shape of the covariances (defined with the artifact contract, which records it).
+pub use aeclust_artifact::kinds::CovarianceType;
 
 /// Checked GMM settings; build them with [`GmmParams`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use aeclust_artifact::kinds::DatasetInfo;
 use aeclust_dataset::{run, ClassNames, DatasetParams, Input, DEFAULT_SOURCE_DIR};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
@@ -52,7 +53,7 @@ fn parse_shape(s: &str) -> Result<(usize, usize), String> {
 }
 
 fn main() -> std::process::ExitCode {
-    aeclust_artifact::cli::report(run_cli(Args::parse()))
+    aeclust_cli::report(run_cli(Args::parse()))
 }
 
 fn run_cli(args: Args) -> Result<()> {
@@ -81,16 +82,16 @@ fn run_cli(args: Args) -> Result<()> {
         class_names,
     };
     let outcome = run(&params, &args.out, args.force).context("dataset stage failed")?;
-    let info = &outcome.manifest.info;
-    aeclust_artifact::cli::announce("dataset", &args.out, &outcome, "same inputs and parameters");
+    let info: DatasetInfo = outcome.manifest.info_as(&args.out)?;
+    aeclust_cli::announce("dataset", &args.out, &outcome, "same inputs and parameters");
     println!(
         "  train {} images, test {} images, {}x{}, {} classes{}",
-        info["splits"]["train"]["count"],
-        info["splits"]["test"]["count"],
-        info["image_shape"][0],
-        info["image_shape"][1],
-        info["classes"].as_array().map_or(0, |c| c.len()),
-        match info["recognised"].as_str() {
+        info.splits.train.count,
+        info.splits.test.count,
+        info.image_shape[0],
+        info.image_shape[1],
+        info.classes.len(),
+        match &info.recognised {
             Some(r) => format!(" (content verified: {r})"),
             None => String::new(),
         }

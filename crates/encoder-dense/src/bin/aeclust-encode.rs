@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use aeclust_artifact::kinds::CodesInfo;
+use aeclust_encoder_dense::encode::DenseCodesDetails;
 use aeclust_encoder_dense::{encode, runtime};
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -34,7 +36,7 @@ struct Args {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     args.runtime.configure();
-    aeclust_artifact::cli::report(run_cli(args))
+    aeclust_cli::report(run_cli(args))
 }
 
 fn run_cli(args: Args) -> Result<()> {
@@ -48,11 +50,11 @@ fn run_cli(args: Args) -> Result<()> {
         args.force,
     )
     .with_context(|| format!("encoding {} failed", args.data.display()))?;
-    let info = &outcome.manifest.info;
-    aeclust_artifact::cli::announce("encode", &args.out, &outcome, "same model, data and layer");
+    let info: CodesInfo<DenseCodesDetails> = outcome.manifest.info_as(&args.out)?;
+    aeclust_cli::announce("encode", &args.out, &outcome, "same model, data and layer");
     println!(
         "  layer {}: train {}x{}, test {}x{}",
-        info["layer"], info["counts"]["train"], info["dim"], info["counts"]["test"], info["dim"]
+        info.details.layer, info.counts.train, info.dim, info.counts.test, info.dim
     );
     Ok(())
 }

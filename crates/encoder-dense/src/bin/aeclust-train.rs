@@ -2,23 +2,12 @@
 
 use std::path::PathBuf;
 
+use aeclust_artifact::kinds::ModelInfo;
 use aeclust_encoder_dense::train::{run, ArchitectureChoice, EpochRecord, TrainObserver};
 use aeclust_encoder_dense::{runtime, Loss, OptimizerKind, TrainConfig};
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LossArg {
-    Bce,
-    Mse,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum OptArg {
-    Adam,
-    Adamw,
-}
 
 /// Trains the dense deep autoencoder (default: the study's 784-900-480-240-120 encoder with
 /// a mirrored decoder) and writes model.safetensors, config.json and history.json.
@@ -51,13 +40,13 @@ struct Args {
     lr: f64,
     /// Reconstruction loss.
     #[arg(long, value_enum, default_value = "bce")]
-    loss: LossArg,
+    loss: Loss,
     /// Optimiser.
     #[arg(long, value_enum, default_value = "adam")]
-    optimizer: OptArg,
-    /// Decoupled weight decay (AdamW).
-    #[arg(long, default_value_t = 1e-2)]
-    weight_decay: f64,
+    optimizer: OptimizerKind,
+    /// Decoupled weight decay, with --optimizer adamw only [default: 0.01].
+    #[arg(long)]
+    weight_decay: Option<f64>,
     /// Fraction of the training images held out for validation.
     #[arg(long, default_value_t = 0.1)]
     val_split: f64,
@@ -111,22 +100,15 @@ impl TrainObserver for Bars {
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     args.runtime.configure();
-    aeclust_artifact::cli::report(run_cli(args))
+    aeclust_cli::report(run_cli(args))
 }
 
 fn run_cli(args: Args) -> Result<()> {
     let device = args.runtime.device()?;
     let arch = ArchitectureChoice {
         layers: args.layers.clone(),
-        loss: match args.loss {
-            LossArg::Bce => Loss::Bce,
-            LossArg::Mse => Loss::Mse,
-        },
+        loss: args.loss,
         code_layer: args.code_layer,
-    };
-    let optimizer = match args.optimizer {
-        OptArg::Adam => OptimizerKind::Adam,
-        OptArg::Adamw => OptimizerKind::Adamw,
     };
     let train = TrainConfig {
         epochs: args.epochs,
@@ -134,12 +116,8 @@ fn run_cli(args: Args) -> Result<()> {
         lr: args.lr,
         seed: args.seed,
         val_split: args.val_split,
-        optimizer,
-        weight_decay: if optimizer == OptimizerKind::Adamw {
-            args.weight_decay
-        } else {
-            0.0
-        },
+        optimizer: args.optimizer,
+        weight_decay: args.weight_decay,
     };
     let mut bars = Bars {
         bar: None,
@@ -149,17 +127,14 @@ fn run_cli(args: Args) -> Result<()> {
         &args.data, &args.out, &arch, &train, &device, args.force, &mut bars,
     )
     .with_context(|| format!("training on {} failed", args.data.display()))?;
-    let info = &outcome.manifest.info;
-    aeclust_artifact::cli::announce("train", &args.out, &outcome, "same data and parameters");
+    let info: ModelInfo = outcome.manifest.info_as(&args.out)?;
+    aeclust_cli::announce("train", &args.out, &outcome, "same data and parameters");
     println!(
         "  final train loss {:.4}, validation loss {}, median {:.0} samples/s",
-        info["final_train_loss"].as_f64().unwrap_or(f64::NAN),
-        info["final_val_loss"]
-            .as_f64()
+        info.final_train_loss,
+        info.final_val_loss
             .map_or("-".into(), |v| format!("{v:.4}")),
-        info["samples_per_second_median"]
-            .as_f64()
-            .unwrap_or(f64::NAN)
+        info.samples_per_second_median
     );
     Ok(())
 }

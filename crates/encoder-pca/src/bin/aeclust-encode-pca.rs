@@ -2,12 +2,14 @@
 
 use std::path::PathBuf;
 
-use aeclust_encoder_pca::{run, PcaParams};
+use aeclust_artifact::kinds::CodesInfo;
+use aeclust_encoder_pca::{run, PcaDetails, PcaParams};
 use anyhow::{Context, Result};
 use clap::Parser;
 
 /// Fits PCA on the train split of a dataset artifact (pixels scaled to [0, 1]) or a codes
-/// artifact, and writes the projections of both splits as a codes artifact.
+/// artifact, and writes the projections of both splits as a codes artifact. PCA here is
+/// deterministic (a fixed start basis), so it takes no seed.
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -23,16 +25,14 @@ struct Args {
     /// Scale every component to unit variance.
     #[arg(long)]
     whiten: bool,
-    /// Accepted for symmetry with the other stages; PCA here is deterministic.
-    #[arg(long, default_value_t = 72)]
-    seed: u64,
     /// Recompute even when an identical artifact exists.
     #[arg(long)]
     force: bool,
 }
 
 fn main() -> std::process::ExitCode {
-    aeclust_artifact::cli::report(run_cli(Args::parse()))
+    aeclust_cli::tune_allocator();
+    aeclust_cli::report(run_cli(Args::parse()))
 }
 
 fn run_cli(args: Args) -> Result<()> {
@@ -42,21 +42,22 @@ fn run_cli(args: Args) -> Result<()> {
     };
     let outcome = run(&params, &args.data, &args.out, args.force)
         .with_context(|| format!("PCA of {} failed", args.data.display()))?;
-    aeclust_artifact::cli::announce(
+    aeclust_cli::announce(
         "encode-pca",
         &args.out,
         &outcome,
         "same input and parameters",
     );
-    let manifest = outcome.manifest;
+    let info: CodesInfo<PcaDetails> = outcome.manifest.info_as(&args.out)?;
     println!(
         "  {} components{}, {:.1} % of the variance",
-        args.components,
-        if args.whiten { " (whitened)" } else { "" },
-        manifest.info["explained_variance_ratio"]
-            .as_f64()
-            .unwrap_or(f64::NAN)
-            * 100.0
+        info.details.pca.components,
+        if info.details.pca.whiten {
+            " (whitened)"
+        } else {
+            ""
+        },
+        info.details.explained_variance_ratio * 100.0
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use aeclust_artifact::kinds::ReportInfo;
 use anyhow::{Context, Result};
 use clap::Parser;
 
@@ -24,17 +25,21 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
-    aeclust_artifact::cli::report(run_cli(Args::parse()))
+    aeclust_cli::report(run_cli(Args::parse()))
 }
 
 fn run_cli(args: Args) -> Result<()> {
     let outcome = aeclust_evaluate::run(&args.clusterings, &args.out, args.force)
         .context("evaluation failed")?;
-    aeclust_artifact::cli::announce("evaluate", &args.out, &outcome, "same clusterings");
+    let info: ReportInfo = outcome.manifest.info_as(&args.out)?;
+    aeclust_cli::announce("evaluate", &args.out, &outcome, "same clusterings");
+    println!("\n{}", info.table);
+    for w in &info.warnings {
+        println!("warning: {w}");
+    }
     println!(
-        "\n{}",
-        outcome.manifest.info["table"].as_str().unwrap_or_default()
+        "report: {}",
+        args.out.join(ReportInfo::MARKDOWN_FILE).display()
     );
-    println!("report: {}", args.out.join("report.md").display());
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! PCA by subspace iteration on the covariance matrix, with a Rayleigh–Ritz step solved
-//! by Jacobi rotations.
+//! Principal component analysis by subspace iteration on the covariance matrix, with a
+//! Rayleigh–Ritz step solved by Jacobi rotations. Deterministic (a fixed start basis), so
+//! it takes no seed. Used by the PCA encoder (`aeclust-encode-pca`) and by the report's
+//! 2-D scatter.
 
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 
@@ -132,6 +134,11 @@ impl Pca {
             total_variance,
             whiten,
         }
+    }
+
+    /// Fits on `x` and projects it: [`Pca::fit`] then [`Pca::transform`].
+    pub fn fit_transform(x: ArrayView2<f64>, n_components: usize, whiten: bool) -> Array2<f64> {
+        Self::fit(x, n_components, whiten).transform(x)
     }
 
     /// Projects rows of `x` [N, D] on the axes [N, K].

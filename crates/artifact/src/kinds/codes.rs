@@ -1,0 +1,89 @@
+//! The `codes` kind: a feature vector per image, from any encoder.
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::{ArtifactInfo, ClassName, PerSplit};
+use crate::{ArtifactError, ArtifactRef, Result, TensorFile, TensorWriter};
+
+/// `info` of a codes artifact. `D` holds the encoder's own facts (layer, whitening, …);
+/// stages other than that encoder read it as an opaque JSON value (the default).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CodesInfo<D = serde_json::Value> {
+    /// The encoder's name as shown in reports (`dense-autoencoder`, `pca`,
+    /// `pca of dense-autoencoder`).
+    pub encoder: String,
+    /// Code dimension.
+    pub dim: usize,
+    /// Rows per split.
+    pub counts: PerSplit<usize>,
+    /// The dataset's classes (copied through).
+    pub classes: Vec<ClassName>,
+    /// The dataset the images came from (for montages and provenance).
+    pub dataset: ArtifactRef,
+    /// The trained model the codes came from, if any (for loss curves).
+    pub model: Option<ArtifactRef>,
+    /// The artifact the encoder read when it was not the dataset (e.g. codes → PCA).
+    pub source: Option<ArtifactRef>,
+    /// The encoder's own facts.
+    pub details: D,
+}
+
+impl<D: Serialize + DeserializeOwned> ArtifactInfo for CodesInfo<D> {
+    const STAGE: &'static str = super::CODES;
+}
+
+/// One split of a codes artifact: `n` feature vectors of `dim` floats and their labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodesSplit {
+    /// Row-major codes, `n * dim` values.
+    pub codes: Vec<f32>,
+    /// One label per row, copied from the dataset.
+    pub labels: Vec<u8>,
+    /// Code dimension.
+    pub dim: usize,
+}
+
+impl CodesSplit {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when the split holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Writes `codes` and `labels` to a safetensors file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        TensorWriter::new()
+            .add("codes", &[self.len(), self.dim], &self.codes)
+            .add("labels", &[self.len()], &self.labels)
+            .write(path)
+    }
+
+    /// Reads a split written by [`CodesSplit::write`], checking dtypes and shapes.
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = TensorFile::open(path)?;
+        let codes = file.read::<f32>("codes", Some(2))?;
+        let labels = file.read::<u8>("labels", Some(1))?;
+        if codes.shape[0] != labels.shape[0] {
+            return Err(ArtifactError::Tensor {
+                path: path.to_path_buf(),
+                name: "labels".into(),
+                message: format!(
+                    "{} labels for {} code rows",
+                    labels.shape[0], codes.shape[0]
+                ),
+            });
+        }
+        Ok(Self {
+            dim: codes.shape[1],
+            codes: codes.data,
+            labels: labels.data,
+        })
+    }
+}

@@ -1,0 +1,106 @@
+//! The `report` kind: metrics, tables and pictures over clusterings.
+
+use serde::{Deserialize, Serialize};
+
+use super::ArtifactInfo;
+
+/// Mean, sample standard deviation and the values they summarise.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stat {
+    /// Mean.
+    pub mean: f64,
+    /// Sample standard deviation (0 for one value).
+    pub std: f64,
+    /// The values, one per seed.
+    pub values: Vec<f64>,
+}
+
+impl Stat {
+    /// Summarises `values`.
+    pub fn of(values: &[f64]) -> Self {
+        let n = values.len().max(1) as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (values.len() - 1) as f64
+        } else {
+            0.0
+        };
+        Self {
+            mean,
+            std: var.sqrt(),
+            values: values.to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for Stat {
+    /// `0.626 ± 0.016`, or `0.626` for one value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.values.len() > 1 {
+            write!(f, "{:.3} ± {:.3}", self.mean, self.std)
+        } else {
+            write!(f, "{:.3}", self.mean)
+        }
+    }
+}
+
+/// One row of the summary table: a clustering over its seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// The clustering's directory name, shared by its seeds.
+    pub name: String,
+    /// The route as a reader sees it (`GMM (full) on pca of dense-autoencoder codes (30-d)`).
+    pub title: String,
+    /// Seeds pooled.
+    pub seeds: Vec<u64>,
+    /// Test accuracy after the best one-to-one mapping.
+    pub test_acc: Stat,
+    /// Train accuracy.
+    pub train_acc: Stat,
+    /// Test NMI.
+    pub test_nmi: Stat,
+    /// Test ARI.
+    pub test_ari: Stat,
+    /// Test purity.
+    pub test_purity: Stat,
+    /// The reference study's accuracy for this route, on Fashion-MNIST only.
+    pub paper_acc: Option<f64>,
+}
+
+/// `info` of a report artifact.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReportInfo {
+    /// The summary table (Markdown).
+    pub table: String,
+    /// Its rows.
+    pub groups: Vec<GroupSummary>,
+    /// Pictures drawn.
+    pub pictures: Vec<String>,
+    /// Pictures that could not be drawn, and why.
+    pub warnings: Vec<String>,
+}
+
+impl ReportInfo {
+    /// Everything, machine-readable.
+    pub const JSON_FILE: &'static str = "report.json";
+    /// Tables and pictures for people.
+    pub const MARKDOWN_FILE: &'static str = "report.md";
+}
+
+impl ArtifactInfo for ReportInfo {
+    const STAGE: &'static str = super::REPORT;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_mean_and_sample_std() {
+        let s = Stat::of(&[1.0, 2.0, 3.0]);
+        assert_eq!(s.mean, 2.0);
+        assert!((s.std - 1.0).abs() < 1e-12);
+        assert_eq!(s.to_string(), "2.000 ± 1.000");
+        assert_eq!(Stat::of(&[0.5]).to_string(), "0.500");
+    }
+}

@@ -1,0 +1,86 @@
+//! Grouping: the same clustering over several seeds, summarised as mean ± std.
+
+use aeclust_artifact::kinds::{FeatureKind, GroupSummary, Method, PerSplit, Stat};
+
+use super::load::ClusteringRun;
+use crate::metrics::SplitMetrics;
+
+/// The reference study's test accuracies on Fashion-MNIST: (method, features, accuracy).
+pub const PAPER_RESULTS: [(Method, FeatureKind, f64); 3] = [
+    (Method::Kmeans, FeatureKind::Pixels, 0.55),
+    (Method::Kmeans, FeatureKind::Codes, 0.56),
+    (Method::Gmm, FeatureKind::Codes, 0.61),
+];
+
+/// The study's accuracy for a route, if it reports one.
+pub fn paper_acc(method: Method, features: FeatureKind) -> Option<f64> {
+    PAPER_RESULTS
+        .iter()
+        .find(|(m, f, _)| *m == method && *f == features)
+        .map(|p| p.2)
+}
+
+/// Indices of the runs per group, groups in order of first appearance.
+pub(crate) fn group_by_name(names: &[&str]) -> Vec<(String, Vec<usize>)> {
+    let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match groups.iter_mut().find(|(n, _)| n == name) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((name.to_string(), vec![i])),
+        }
+    }
+    groups
+}
+
+/// One group's row; `with_paper` adds the study's figure (Fashion-MNIST only).
+pub(crate) fn summarise(
+    name: &str,
+    members: &[usize],
+    runs: &[ClusteringRun],
+    metrics: &[PerSplit<SplitMetrics>],
+    with_paper: bool,
+) -> GroupSummary {
+    let first = &runs[members[0]];
+    let collect = |f: &dyn Fn(&PerSplit<SplitMetrics>) -> f64| -> Stat {
+        Stat::of(&members.iter().map(|&i| f(&metrics[i])).collect::<Vec<_>>())
+    };
+    GroupSummary {
+        name: name.to_string(),
+        title: first.title(),
+        seeds: members.iter().map(|&i| runs[i].seed()).collect(),
+        test_acc: collect(&|m| m.test.acc),
+        train_acc: collect(&|m| m.train.acc),
+        test_nmi: collect(&|m| m.test.nmi),
+        test_ari: collect(&|m| m.test.ari),
+        test_purity: collect(&|m| m.test.purity),
+        paper_acc: with_paper
+            .then(|| paper_acc(first.info.params.method, first.info.features.kind))
+            .flatten(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_keep_first_appearance_order() {
+        let g = group_by_name(&["kmeans", "gmm", "kmeans", "gmm", "other"]);
+        assert_eq!(
+            g,
+            vec![
+                ("kmeans".to_string(), vec![0, 2]),
+                ("gmm".to_string(), vec![1, 3]),
+                ("other".to_string(), vec![4]),
+            ]
+        );
+    }
+
+    #[test]
+    fn paper_figures_by_route() {
+        assert_eq!(paper_acc(Method::Kmeans, FeatureKind::Pixels), Some(0.55));
+        assert_eq!(paper_acc(Method::Kmeans, FeatureKind::Codes), Some(0.56));
+        assert_eq!(paper_acc(Method::Gmm, FeatureKind::Codes), Some(0.61));
+        assert_eq!(paper_acc(Method::Gmm, FeatureKind::Pixels), None);
+    }
+}

@@ -1,0 +1,217 @@
+//! The report, in rooms: [`load`] opens the clusterings and what they lead to,
+//! [`score`] computes the metrics, [`group`] pools seeds, [`pictures`] draws,
+//! [`markdown`] writes `report.md`; [`run`] ties them to the cache.
+
+mod group;
+mod load;
+mod markdown;
+mod pictures;
+mod score;
+
+use std::path::{Path, PathBuf};
+
+use aeclust_artifact::kinds::{
+    ClusteringParams, FeatureKind, FitSummary, GmmFit, KMeansFit, Method, PerSplit, ReportInfo,
+    REPORT,
+};
+use aeclust_artifact::{Environment, FileRecord, Outcome, Stage};
+use serde::Serialize;
+
+pub use group::{paper_acc, PAPER_RESULTS};
+
+use crate::metrics::SplitMetrics;
+use crate::ReportError;
+use load::ClusteringRun;
+
+type Result<T> = std::result::Result<T, ReportError>;
+
+fn invalid(path: &Path, message: impl Into<String>) -> ReportError {
+    ReportError::Invalid {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+/// Where one result came from.
+#[derive(Debug, Serialize)]
+struct Provenance {
+    clustering: String,
+    clustering_cache_key: String,
+    features: String,
+    features_cache_key: String,
+    dataset: Option<String>,
+    model: Option<String>,
+    tool_version: String,
+    threads: usize,
+}
+
+/// One clustering's entry in `report.json`.
+#[derive(Debug, Serialize)]
+struct RunResult {
+    name: String,
+    title: String,
+    method: Method,
+    features: FeatureKind,
+    params: ClusteringParams,
+    seed: u64,
+    k: usize,
+    class_names: Vec<String>,
+    splits: PerSplit<SplitMetrics>,
+    fit: FitSummary,
+    kmeans: Option<KMeansFit>,
+    gmm: Option<GmmFit>,
+    provenance: Provenance,
+}
+
+impl RunResult {
+    fn new(run: &ClusteringRun, splits: PerSplit<SplitMetrics>) -> Self {
+        let info = &run.info;
+        Self {
+            name: run.name.clone(),
+            title: run.title(),
+            method: info.params.method,
+            features: info.features.kind,
+            params: info.params.clone(),
+            seed: run.seed(),
+            k: run.k(),
+            class_names: run.classes().iter().map(|c| c.name.clone()).collect(),
+            splits,
+            fit: info.fit.clone(),
+            kmeans: info.kmeans.clone(),
+            gmm: info.gmm.clone(),
+            provenance: Provenance {
+                clustering: run.clustering.dir().display().to_string(),
+                clustering_cache_key: run.clustering.manifest().cache_key.clone(),
+                features: run.features.dir().display().to_string(),
+                features_cache_key: run.features.manifest().cache_key.clone(),
+                dataset: run
+                    .dataset
+                    .as_ref()
+                    .map(|(d, _)| d.dir().display().to_string()),
+                model: run.model.as_ref().map(|m| m.dir().display().to_string()),
+                tool_version: run.clustering.manifest().tool_version.clone(),
+                threads: info.threads,
+            },
+        }
+    }
+}
+
+/// A figure of the reference study.
+#[derive(Debug, Serialize)]
+struct PaperFigure {
+    method: Method,
+    features: FeatureKind,
+    acc: f64,
+}
+
+/// `report.json`.
+#[derive(Debug, Serialize)]
+struct ReportJson<'a> {
+    results: Vec<RunResult>,
+    groups: &'a [aeclust_artifact::kinds::GroupSummary],
+    /// The study's figures, on Fashion-MNIST only.
+    paper: Option<Vec<PaperFigure>>,
+    provenance: ReportProvenance<'a>,
+    pictures: &'a [String],
+    warnings: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+struct ReportProvenance<'a> {
+    tool_version: &'static str,
+    inputs: &'a [FileRecord],
+}
+
+/// Evaluates the clustering artifacts `dirs` and writes the report to `out` (reused when
+/// nothing changed unless `force`). The summary table is in the manifest's
+/// [`ReportInfo::table`].
+pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
+    if dirs.is_empty() {
+        return Err(ReportError::NoInput);
+    }
+    let runs = dirs
+        .iter()
+        .map(|d| ClusteringRun::open(d))
+        .collect::<Result<Vec<_>>>()?;
+    let mut inputs = Vec::new();
+    for r in &runs {
+        for input in r.inputs()? {
+            if !inputs
+                .iter()
+                .any(|i: &aeclust_artifact::InputFile| i.path() == input.path())
+            {
+                inputs.push(input);
+            }
+        }
+    }
+    let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
+    let stage = Stage::new(REPORT, env!("CARGO_PKG_VERSION"), &names, &inputs, out)?;
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
+    }
+
+    let assignments = runs
+        .iter()
+        .map(|r| r.assignments())
+        .collect::<Result<Vec<_>>>()?;
+    let metrics = runs
+        .iter()
+        .zip(&assignments)
+        .map(|(r, a)| score::score(r, a))
+        .collect::<Result<Vec<_>>>()?;
+    let with_paper = runs.iter().all(ClusteringRun::is_fashion_mnist);
+    let groups = group::group_by_name(&names);
+    let summaries: Vec<_> = groups
+        .iter()
+        .map(|(name, members)| group::summarise(name, members, &runs, &metrics, with_paper))
+        .collect();
+    let table = markdown::summary_table(&summaries, with_paper);
+
+    let staging = stage.staging()?;
+    let pictures = pictures::draw(staging.path(), &runs, &assignments, &metrics, &groups)?;
+    let report = ReportJson {
+        results: runs
+            .iter()
+            .zip(metrics.iter().cloned())
+            .map(|(r, m)| RunResult::new(r, m))
+            .collect(),
+        groups: &summaries,
+        paper: with_paper.then(|| {
+            PAPER_RESULTS
+                .iter()
+                .map(|&(method, features, acc)| PaperFigure {
+                    method,
+                    features,
+                    acc,
+                })
+                .collect()
+        }),
+        provenance: ReportProvenance {
+            tool_version: env!("CARGO_PKG_VERSION"),
+            inputs: stage.inputs(),
+        },
+        pictures: &pictures.files,
+        warnings: &pictures.warnings,
+    };
+    staging.write_json(ReportInfo::JSON_FILE, &report)?;
+    let md = markdown::document(
+        &table,
+        &runs,
+        &metrics,
+        &pictures.markdown,
+        &pictures.warnings,
+        with_paper,
+    );
+    let md_path = staging.file(ReportInfo::MARKDOWN_FILE);
+    std::fs::write(&md_path, md).map_err(|e| aeclust_artifact::ArtifactError::io(&md_path, e))?;
+    let mut files: Vec<&str> = vec![ReportInfo::JSON_FILE, ReportInfo::MARKDOWN_FILE];
+    files.extend(pictures.files.iter().map(String::as_str));
+    let info = ReportInfo {
+        table,
+        groups: summaries.clone(),
+        pictures: pictures.files.clone(),
+        warnings: pictures.warnings.clone(),
+    };
+    let manifest = staging.commit(&stage, &files, &info, Environment::here())?;
+    Ok(Outcome::built(manifest))
+}

@@ -1,0 +1,250 @@
+//! Pictures: confusion heatmaps for every run; for the first run of each group its
+//! autoencoder's loss curves, a montage of test images per cluster and a 2-D scatter.
+//! A picture that cannot be drawn is an error naming it; one whose source artifact
+//! cannot be found is a warning listed in the report.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use aeclust_artifact::kinds::{Features, ImageSplit, ModelInfo, PerSplit, Split, TrainingHistory};
+use aeclust_pca::Pca;
+use ndarray::ArrayView2;
+
+use super::load::{ClusteringRun, SplitAssignments};
+use super::{invalid, Result};
+use crate::metrics::SplitMetrics;
+use crate::plots;
+
+/// What was drawn: file names, the Markdown that shows them, and what was not drawn.
+#[derive(Debug, Default)]
+pub(crate) struct Pictures {
+    pub files: Vec<String>,
+    pub markdown: String,
+    pub warnings: Vec<String>,
+}
+
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+/// The first two principal axes of a features matrix: PCA codes are already principal
+/// components (a second PCA of whitened ones would pick arbitrary directions).
+fn projection(run: &ClusteringRun) -> Result<Vec<(f64, f64)>> {
+    let f = Features::load(&run.features, Split::Test)?;
+    let from_pca = run.encoder().is_some_and(|e| e.starts_with("pca"));
+    if from_pca && f.dim >= 2 {
+        return Ok(f
+            .values
+            .chunks_exact(f.dim)
+            .map(|r| (f64::from(r[0]), f64::from(r[1])))
+            .collect());
+    }
+    let x = ArrayView2::from_shape((f.len(), f.dim), &f.values)
+        .expect("features fill their shape")
+        .mapv(f64::from);
+    let z = Pca::fit_transform(x.view(), 2.min(f.dim), false);
+    Ok(z.outer_iter()
+        .map(|r| (r[0], if r.len() > 1 { r[1] } else { 0.0 }))
+        .collect())
+}
+
+fn read_history(model: &aeclust_artifact::Artifact) -> Result<TrainingHistory> {
+    let path = model.path(ModelInfo::HISTORY_FILE)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| aeclust_artifact::ArtifactError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| invalid(&path, format!("not a training history: {e}")))
+}
+
+/// Draws every picture into `dir`.
+pub(crate) fn draw(
+    dir: &Path,
+    runs: &[ClusteringRun],
+    assignments: &[PerSplit<SplitAssignments>],
+    metrics: &[PerSplit<SplitMetrics>],
+    groups: &[(String, Vec<usize>)],
+) -> Result<Pictures> {
+    let mut out = Pictures::default();
+    let mut drawn_models: Vec<PathBuf> = Vec::new();
+    let mut projections: BTreeMap<PathBuf, Vec<(f64, f64)>> = BTreeMap::new();
+    for (i, run) in runs.iter().enumerate() {
+        let classes = run.classes();
+        let class_name = |l: u8| {
+            classes
+                .iter()
+                .find(|c| c.label == l)
+                .map_or(l.to_string(), |c| c.name.clone())
+        };
+        let mapped =
+            |m: &SplitMetrics, c: usize| m.mapping[c].map_or("unmatched".into(), class_name);
+        let tag = format!("{}-seed{}", slug(&run.name), run.seed());
+        let is_first = groups.iter().any(|(_, members)| members[0] == i);
+        if is_first {
+            let _ = writeln!(
+                out.markdown,
+                "\n### {} (`{}`, seed {})\n",
+                run.title(),
+                run.name,
+                run.seed()
+            );
+        }
+        for split in Split::ALL {
+            let m = metrics[i].get(split);
+            let rows: Vec<String> = if classes.len() == m.confusion.len() {
+                classes.iter().map(|c| c.name.clone()).collect()
+            } else {
+                (0..m.confusion.len()).map(|r| r.to_string()).collect()
+            };
+            let cols: Vec<String> = m
+                .confusion_columns
+                .iter()
+                .map(|&c| match m.mapping[c] {
+                    Some(l) => format!("{c} → {}", class_name(l)),
+                    None => format!("{c} (unmatched)"),
+                })
+                .collect();
+            let file = format!("confusion-{tag}-{split}.png");
+            plots::confusion_heatmap(
+                &dir.join(&file),
+                &format!("{} — {split}, accuracy {:.3}", run.title(), m.acc),
+                &m.confusion,
+                &rows,
+                &cols,
+            )?;
+            if is_first {
+                let _ = writeln!(out.markdown, "![confusion {split}]({file})\n");
+            }
+            out.files.push(file);
+        }
+        for w in &run.missing {
+            out.warnings
+                .push(format!("`{}` (seed {}): {w}", run.name, run.seed()));
+        }
+        if !is_first {
+            continue;
+        }
+        if let Some(model) = &run.model {
+            if !drawn_models.contains(&model.dir().to_path_buf()) {
+                drawn_models.push(model.dir().to_path_buf());
+                let history = read_history(model)?;
+                let file = format!("loss-{tag}.png");
+                let train: Vec<f64> = history.epochs.iter().map(|e| e.train_loss).collect();
+                let val: Vec<Option<f64>> = history.epochs.iter().map(|e| e.val_loss).collect();
+                let name = model
+                    .dir()
+                    .file_name()
+                    .map_or("model".into(), |n| n.to_string_lossy().into_owned());
+                plots::loss_curves(
+                    &dir.join(&file),
+                    &format!("Autoencoder loss ({name})"),
+                    &train,
+                    &val,
+                )?;
+                let _ = writeln!(out.markdown, "![loss curves]({file})\n");
+                out.files.push(file);
+            }
+        }
+        let test = &assignments[i].test;
+        let m = &metrics[i].test;
+        if let Some((dataset, _)) = &run.dataset {
+            let path = dataset.path(Split::Test.file_name())?;
+            let images = ImageSplit::read(&path)?;
+            if images.len() != test.clusters.len() {
+                return Err(invalid(
+                    &path,
+                    format!(
+                        "{} test images, but {} assigns {} test rows: the dataset is not the one the features came from",
+                        images.len(),
+                        run.clustering.dir().display(),
+                        test.clusters.len()
+                    ),
+                ));
+            }
+            let rows: Vec<(String, Vec<&[u8]>)> = (0..run.k())
+                .map(|c| {
+                    let members: Vec<usize> = test
+                        .clusters
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &a)| a == c)
+                        .map(|(j, _)| j)
+                        .collect();
+                    let shown = members.iter().take(12).map(|&j| images.image(j)).collect();
+                    (
+                        format!("cluster {c} → {} ({})", mapped(m, c), members.len()),
+                        shown,
+                    )
+                })
+                .collect();
+            let file = format!("montage-{tag}.png");
+            plots::montage(
+                &dir.join(&file),
+                &format!("{}: test images per cluster", run.title()),
+                &rows,
+                images.height,
+                images.width,
+            )?;
+            let _ = writeln!(out.markdown, "![montage]({file})\n");
+            out.files.push(file);
+        }
+        let key = run.features.dir().to_path_buf();
+        if !projections.contains_key(&key) {
+            projections.insert(key.clone(), projection(run)?);
+        }
+        let points = &projections[&key];
+        if points.len() != test.clusters.len() {
+            return Err(invalid(
+                run.features.dir(),
+                format!(
+                    "{} test rows, but {} assigns {}",
+                    points.len(),
+                    run.clustering.dir().display(),
+                    test.clusters.len()
+                ),
+            ));
+        }
+        let legend: Vec<String> = (0..run.k())
+            .map(|c| format!("{c} → {}", mapped(m, c)))
+            .collect();
+        let file = format!("scatter-{tag}.png");
+        plots::scatter(
+            &dir.join(&file),
+            &format!("{}: test points by cluster", run.title()),
+            points,
+            &test.clusters,
+            &legend,
+        )?;
+        let _ = writeln!(out.markdown, "![scatter]({file})\n");
+        out.files.push(file);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_safe() {
+        assert_eq!(slug("gmm codes/1"), "gmm-codes-1");
+        assert_eq!(slug("kmeans-pixels"), "kmeans-pixels");
+    }
+
+    #[test]
+    fn a_picture_that_cannot_be_written_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("no-such-dir/loss.png");
+        let err = plots::loss_curves(&path, "t", &[0.3, 0.2], &[Some(0.31), None])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("loss.png"), "{err}");
+    }
+}
