@@ -10,6 +10,20 @@ use crate::ReportError;
 
 type Result<T> = std::result::Result<T, ReportError>;
 
+/// The one font of every picture, committed with its licence (`fonts/`), so text renders
+/// without a system font library.
+const FONT: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+
+/// A PNG canvas at `path`, with the font registered (once per process).
+fn canvas(path: &Path, size: (u32, u32)) -> BitMapBackend<'_> {
+    static FONT_REGISTERED: std::sync::Once = std::sync::Once::new();
+    FONT_REGISTERED.call_once(|| {
+        // An invalid font would surface as a drawing error naming the picture.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+    BitMapBackend::new(path, size)
+}
+
 fn plot_err<E: std::fmt::Display>(path: &Path) -> impl Fn(E) -> ReportError + '_ {
     move |e| ReportError::Plot {
         path: path.to_path_buf(),
@@ -64,7 +78,7 @@ pub fn confusion_heatmap(
     let width = (left + cols * cell + 110) as u32;
     let height = (top + rows * cell + bottom_labels + 30) as u32;
     let err = plot_err(path);
-    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    let root = canvas(path, (width, height)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let max = matrix.iter().flatten().copied().max().unwrap_or(1).max(1) as f64;
     let centre = Pos::new(HPos::Center, VPos::Center);
@@ -173,7 +187,7 @@ pub fn confusion_heatmap(
 /// Training and validation loss per epoch.
 pub fn loss_curves(path: &Path, title: &str, train: &[f64], val: &[Option<f64>]) -> Result<()> {
     let err = plot_err(path);
-    let root = BitMapBackend::new(path, (760, 460)).into_drawing_area();
+    let root = canvas(path, (760, 460)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let all: Vec<f64> = train
         .iter()
@@ -269,7 +283,7 @@ pub fn montage(
     let gap = 4i32;
     let w = (left + per_row * (iw + gap) + 10) as u32;
     let h = (top + rows.len() as i32 * (ih + gap) + 10) as u32;
-    let root = BitMapBackend::new(path, (w, h)).into_drawing_area();
+    let root = canvas(path, (w, h)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     root.draw(&Text::new(
         title.to_string(),
@@ -318,7 +332,7 @@ pub fn scatter(
     legend: &[String],
 ) -> Result<()> {
     let err = plot_err(path);
-    let root = BitMapBackend::new(path, (900, 720)).into_drawing_area();
+    let root = canvas(path, (900, 720)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let range = |f: &dyn Fn(&(f64, f64)) -> f64| {
         let lo = points.iter().map(f).fold(f64::INFINITY, f64::min);
@@ -362,4 +376,25 @@ pub fn scatter(
         .map_err(&err)?;
     root.present().map_err(&err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text renders with the committed font: a picture with a title has dark pixels where
+    /// the same picture without a title has none.
+    #[test]
+    fn text_renders_without_a_system_font() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dark_pixels = |title: &str| {
+            let path = tmp.path().join("m.png");
+            let rows: Vec<(String, Vec<&[u8]>)> = vec![(String::new(), vec![])];
+            montage(&path, title, &rows, 2, 2).unwrap();
+            let img = image::open(&path).unwrap().to_rgb8();
+            img.pixels().filter(|p| p.0[0] < 128).count()
+        };
+        assert_eq!(dark_pixels(""), 0);
+        assert!(dark_pixels("Fashion-MNIST") > 50);
+    }
 }
