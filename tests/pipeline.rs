@@ -1,6 +1,7 @@
 //! End to end: `scripts/pipeline.sh` runs every stage binary on the committed real-data
-//! subset, twice (the second run reuses every stage), then once more with one parameter
-//! changed (only the stages downstream of it rerun).
+//! subset, twice (the second run reuses every stage), then with one parameter changed
+//! and with one stage binary changed (only the stages downstream of the change rerun);
+//! the artifacts folder is then moved and still evaluates with every picture.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -38,10 +39,23 @@ fn bin_dir() -> PathBuf {
     dir
 }
 
+/// A private copy of the stage binaries, so that a test may change one.
+fn copy_bins(to: &Path) -> PathBuf {
+    std::fs::create_dir_all(to).unwrap();
+    for b in STAGES {
+        std::fs::copy(bin_dir().join(b), to.join(b)).unwrap();
+    }
+    to.to_path_buf()
+}
+
 fn pipeline(out: &Path, extra: &[&str]) -> String {
+    pipeline_with(&bin_dir(), out, extra)
+}
+
+fn pipeline_with(bins: &Path, out: &Path, extra: &[&str]) -> String {
     let o = Command::new("bash")
         .current_dir(root())
-        .env("AECLUST_BIN", bin_dir())
+        .env("AECLUST_BIN", bins)
         .args([
             "scripts/pipeline.sh",
             "--data",
@@ -62,19 +76,34 @@ fn is_png(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n"))
 }
 
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Lines that say a stage (re)built its artifact at a path ending in `name`.
+fn wrote(text: &str, name: &str) -> bool {
+    text.lines()
+        .any(|l| l.contains(": wrote ") && l.contains(&format!("{name} in ")))
+}
+
+fn reused(text: &str, name: &str) -> bool {
+    text.lines()
+        .any(|l| l.contains(": reused ") && l.contains(&format!("{name} (")))
+}
+
 #[test]
 fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("artifacts");
+    let bins = copy_bins(&tmp.path().join("bin"));
+    let pipeline = |out: &Path, extra: &[&str]| pipeline_with(&bins, out, extra);
     let first = pipeline(&out, &["--epochs", "2", "--seeds", "72,1"]);
     assert!(
         !first.contains("reused"),
         "a fresh run builds everything:\n{first}"
     );
 
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report/report.json")).unwrap())
-            .unwrap();
+    let report = read_json(&out.join("report/report.json"));
     let results = report["results"].as_array().unwrap();
     let groups = report["groups"].as_array().unwrap();
     assert_eq!(
@@ -123,8 +152,32 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
             "{p} is a PNG"
         );
     }
+    let titles: Vec<&str> = groups
+        .iter()
+        .map(|g| g["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            "K-Means on pixels",
+            "K-Means on dense-autoencoder codes (240-d)",
+            "GMM (full) on pca of dense-autoencoder codes (30-d)"
+        ]
+    );
+    let paper: Vec<f64> = groups
+        .iter()
+        .map(|g| g["paper_acc"].as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        paper,
+        vec![0.55, 0.56, 0.61],
+        "Fashion-MNIST: the study's figures"
+    );
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
-    assert!(md.contains("| clustering |") && md.contains("0.55"), "{md}");
+    assert!(
+        md.contains("| paper ACC |") && md.contains("| 0.55 |"),
+        "{md}"
+    );
 
     // Nothing changed: every stage is reused.
     let second = pipeline(&out, &["--epochs", "2", "--seeds", "72,1"]);
@@ -139,6 +192,58 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     assert!(third.contains("kmeans-pixels (same features"), "{third}");
     assert!(third.contains("train: wrote"), "{third}");
     assert!(third.contains("evaluate: wrote"), "{third}");
+
+    // One stage binary changed (its code fingerprint): that stage and everything
+    // downstream of it rerun, the rest is reused. Bytes appended to an ELF file leave it
+    // runnable and change its SHA-256, as a rebuild with changed code does.
+    let pca = bins.join("aeclust-encode-pca");
+    let mut exe = std::fs::read(&pca).unwrap();
+    exe.extend_from_slice(b"changed code");
+    std::fs::write(&pca, exe).unwrap();
+    let fourth = pipeline(&out, &["--epochs", "3", "--seeds", "72"]);
+    for name in ["dataset", "model", "codes", "kmeans-pixels", "kmeans-codes"] {
+        assert!(reused(&fourth, name), "{name} reused:\n{fourth}");
+    }
+    for name in ["codes-white", "gmm-codes", "report"] {
+        assert!(wrote(&fourth, name), "{name} rebuilt:\n{fourth}");
+    }
+
+    // The whole folder moved: references are relative, so the report still finds the
+    // features, the dataset (montages) and the model (loss curves).
+    let moved = tmp.path().join("moved/elsewhere");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&out, &moved).unwrap();
+    let seed = moved.join("seed-72");
+    let o = Command::new(bins.join("aeclust-evaluate"))
+        .arg("--out")
+        .arg(moved.join("report-moved"))
+        .args(["kmeans-pixels", "kmeans-codes", "gmm-codes"].map(|c| seed.join(c)))
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{text}");
+    assert!(!text.contains("warning"), "{text}");
+    let report = read_json(&moved.join("report-moved/report.json"));
+    let pictures: Vec<&str> = report["pictures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for prefix in ["loss-", "montage-", "scatter-", "confusion-"] {
+        assert!(
+            pictures.iter().any(|p| p.starts_with(prefix)),
+            "{prefix}: {pictures:?}"
+        );
+    }
+    let provenance = report["results"][2]["provenance"]["model"]
+        .as_str()
+        .unwrap();
+    assert!(
+        provenance.starts_with(moved.to_str().unwrap()),
+        "{provenance}"
+    );
 }
 
 #[test]
@@ -147,14 +252,28 @@ fn pca_encoder_plugs_in() {
     let out = tmp.path().join("artifacts");
     let text = pipeline(&out, &["--encoder", "pca", "--seeds", "5"]);
     assert!(text.contains("encode-pca: wrote"), "{text}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("report/report.json")).unwrap())
-            .unwrap();
-    let titles: Vec<&str> = report["results"]
+    let report = read_json(&out.join("report/report.json"));
+    let titles: Vec<&str> = report["groups"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["title"].as_str().unwrap())
         .collect();
-    assert!(titles.iter().any(|t| t.contains("pca")), "{titles:?}");
+    assert_eq!(
+        titles,
+        vec![
+            "K-Means on pixels",
+            "K-Means on pca codes (50-d)",
+            "GMM (full) on pca of pca codes (30-d)"
+        ]
+    );
+    // No autoencoder: no loss curves, and no warning about it.
+    let pictures = report["pictures"].as_array().unwrap();
+    assert!(!pictures
+        .iter()
+        .any(|p| p.as_str().unwrap().starts_with("loss-")));
+    assert!(
+        report["warnings"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
 }

@@ -168,3 +168,59 @@ fn bad_inputs() {
         "is not positive definite even with reg_covar = 0e0; the data may have (near-)duplicate points",
     );
 }
+
+#[test]
+fn concurrent_runs_into_one_output_leave_one_valid_artifact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let codes = codes_artifact(tmp.path(), "codes", |_, _| {});
+    let out = tmp.path().join("gmm");
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            let (codes, out) = (codes.clone(), out.clone());
+            std::thread::spawn(move || {
+                Command::new(BIN)
+                    .arg("--features")
+                    .arg(&codes)
+                    .arg("--out")
+                    .arg(&out)
+                    .args(["--method", "gmm", "--k", "2", "--n-init", "20"])
+                    .output()
+            })
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|h| h.join().unwrap().unwrap())
+        .collect();
+    let texts: Vec<String> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .collect();
+    for (o, t) in outputs.iter().zip(&texts) {
+        assert!(
+            o.status.success(),
+            "{t}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    let built = texts
+        .iter()
+        .filter(|t| t.contains("cluster: wrote"))
+        .count();
+    let reused = texts
+        .iter()
+        .filter(|t| t.contains("cluster: reused"))
+        .count();
+    assert_eq!((built, reused), (1, 2), "{texts:?}");
+    Manifest::read_dir(&out)
+        .unwrap()
+        .verify_outputs(&out)
+        .unwrap();
+    let leftovers: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

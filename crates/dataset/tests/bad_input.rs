@@ -118,7 +118,7 @@ fn corrupt_gzip_body() {
             std::fs::write(&p, bytes).unwrap();
         },
         "t10k-images-idx3-ubyte.gz",
-        "gzip",
+        "corrupt gzip data (corrupt gzip stream does not have a matching checksum)",
     );
 }
 
