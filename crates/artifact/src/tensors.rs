@@ -232,7 +232,10 @@ mod tests {
             .unwrap();
         let file = TensorFile::open(&path).unwrap();
         assert_eq!(file.names(), vec!["codes", "images"]);
-        assert_eq!(file.metadata()["kind"], "demo");
+        assert_eq!(
+            file.metadata().get("kind").map(String::as_str),
+            Some("demo")
+        );
         let images = file.read::<u8>("images", Some(3)).unwrap();
         assert_eq!(images.shape, vec![2, 2, 2]);
         assert_eq!(images.data[7], 255);

@@ -1,0 +1,485 @@
+//! UMAP fit and transform on row-major f32 data (Euclidean metric).
+
+use std::time::Instant;
+
+use aeclust_pca::Pca;
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use crate::curve::find_ab_params;
+use crate::fuzzy::{bipartite, fuzzy_union, membership_strengths, smooth_knn_dist};
+use crate::knn::nearest;
+use crate::layout::{optimize, LayoutSettings, SharedEmbedding};
+use crate::{Result, UmapError};
+
+/// UMAP's settings (umap-learn's names and defaults, but `n_components` 10 and
+/// `min_dist` 0, as N2D uses them for clustering).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UmapParams {
+    /// Dimensions of the embedding.
+    pub n_components: usize,
+    /// Neighbours of each point in the k-NN graph, the point itself included.
+    pub n_neighbors: usize,
+    /// Smallest distance between embedded points.
+    pub min_dist: f64,
+    /// Scale of the embedded distances.
+    pub spread: f64,
+    /// Layout epochs (none: 200 above 10,000 points, else 500, as umap-learn).
+    pub n_epochs: Option<usize>,
+    /// Learning rate at the first epoch.
+    pub learning_rate: f64,
+    /// Negative samples per positive sample.
+    pub negative_sample_rate: usize,
+    /// Weight of the repulsion.
+    pub repulsion_strength: f64,
+    /// Seed of every random choice.
+    pub seed: u64,
+}
+
+impl Default for UmapParams {
+    fn default() -> Self {
+        Self {
+            n_components: 10,
+            n_neighbors: 20,
+            min_dist: 0.0,
+            spread: 1.0,
+            n_epochs: None,
+            learning_rate: 1.0,
+            negative_sample_rate: 5,
+            repulsion_strength: 1.0,
+            seed: 72,
+        }
+    }
+}
+
+impl UmapParams {
+    /// Checks the settings against data of `n` points of `dim` columns.
+    pub fn check(&self, n: usize, dim: usize) -> Result<()> {
+        let bad = |m: String| Err(UmapError::InvalidParams(m));
+        if self.n_components == 0 {
+            return bad("--n-components must be at least 1".into());
+        }
+        if self.n_components > dim {
+            return bad(format!(
+                "--n-components {} exceeds the {dim} input dimensions",
+                self.n_components
+            ));
+        }
+        if self.n_neighbors < 2 {
+            return bad(format!(
+                "--n-neighbors must be at least 2 (the point itself and one other), got {}",
+                self.n_neighbors
+            ));
+        }
+        if self.n_neighbors > n {
+            return bad(format!(
+                "--n-neighbors {} is larger than the {n} points to embed",
+                self.n_neighbors
+            ));
+        }
+        if !(self.spread.is_finite() && self.spread > 0.0) {
+            return bad(format!("--spread must be positive, got {}", self.spread));
+        }
+        if !(self.min_dist.is_finite() && (0.0..=self.spread).contains(&self.min_dist)) {
+            return bad(format!(
+                "--min-dist must be in [0, spread = {}], got {}",
+                self.spread, self.min_dist
+            ));
+        }
+        if self.n_epochs == Some(0) {
+            return bad("--n-epochs must be at least 1".into());
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad(format!(
+                "--learning-rate must be positive, got {}",
+                self.learning_rate
+            ));
+        }
+        if !(self.repulsion_strength.is_finite() && self.repulsion_strength >= 0.0) {
+            return bad(format!(
+                "--repulsion-strength must be >= 0, got {}",
+                self.repulsion_strength
+            ));
+        }
+        Ok(())
+    }
+
+    /// Layout epochs of a fit on `n` points.
+    pub fn fit_epochs(&self, n: usize) -> usize {
+        self.n_epochs.unwrap_or(if n > 10_000 { 200 } else { 500 })
+    }
+
+    /// Layout epochs of a transform of `n` points (umap-learn: a third of the fit's when
+    /// given, else 100 up to 10,000 points and 30 above).
+    pub fn transform_epochs(&self, n: usize) -> usize {
+        match self.n_epochs {
+            Some(e) => (e / 3).max(1),
+            None if n <= 10_000 => 100,
+            None => 30,
+        }
+    }
+}
+
+/// Progress of the long phases, reported from any thread.
+pub trait Progress: Sync {
+    /// A phase with `total` steps starts.
+    fn start(&self, _phase: &str, _total: u64) {}
+    /// `done` steps of the current phase are finished.
+    fn set(&self, _done: u64) {}
+    /// The current phase ended.
+    fn finish(&self) {}
+}
+
+/// Reports nothing.
+pub struct Quiet;
+impl Progress for Quiet {}
+
+/// Seconds per phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseSeconds {
+    /// Exact k-NN graph.
+    pub knn: f64,
+    /// σ, ρ, memberships and their union.
+    pub graph: f64,
+    /// Initial layout (fit only).
+    pub init: f64,
+    /// Layout optimisation.
+    pub layout: f64,
+}
+
+/// A fitted UMAP: what `transform` needs to place new points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FittedUmap {
+    /// The settings.
+    pub params: UmapParams,
+    /// Curve parameters.
+    pub a: f32,
+    /// Curve parameters.
+    pub b: f32,
+    /// Input dimensions.
+    pub dim: usize,
+    /// The fitted inputs, row-major `n × dim` (new points find their neighbours here).
+    pub inputs: Vec<f32>,
+    /// Their embedding, row-major `n × n_components`.
+    pub embedding: Vec<f32>,
+    /// Seconds of each phase of the fit.
+    pub seconds: PhaseSeconds,
+}
+
+fn check_finite(x: &[f32], dim: usize) -> Result<()> {
+    if let Some(i) = x.iter().position(|v| !v.is_finite()) {
+        return Err(UmapError::InvalidData(format!(
+            "non-finite value {} at row {}, column {}",
+            x[i],
+            i / dim,
+            i % dim
+        )));
+    }
+    Ok(())
+}
+
+/// Each column scaled to [0, 10], as umap-learn does with its initial layout.
+fn rescale_columns(y: &mut [f32], dim: usize) {
+    for d in 0..dim {
+        let col = y.iter().skip(d).step_by(dim);
+        let (lo, hi) = col.fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| {
+            (l.min(v), h.max(v))
+        });
+        let span = (hi - lo).max(f32::MIN_POSITIVE);
+        for v in y.iter_mut().skip(d).step_by(dim) {
+            *v = 10.0 * (*v - lo) / span;
+        }
+    }
+}
+
+/// Fits UMAP to `x` (`n × dim`, row-major).
+pub fn fit(
+    params: &UmapParams,
+    x: &[f32],
+    dim: usize,
+    progress: &dyn Progress,
+) -> Result<FittedUmap> {
+    let n = x.len() / dim.max(1);
+    params.check(n, dim)?;
+    check_finite(x, dim)?;
+    let mut seconds = PhaseSeconds::default();
+    let t = Instant::now();
+    progress.start("k-NN graph", n as u64);
+    let nn = nearest(x, x, dim, params.n_neighbors, &|done| {
+        progress.set(done as u64)
+    });
+    progress.finish();
+    seconds.knn = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let (sigmas, rhos) = smooth_knn_dist(&nn, 1.0);
+    let strengths = membership_strengths(&nn, &sigmas, &rhos, false);
+    let mut graph = fuzzy_union(&nn, &strengths);
+    let n_epochs = params.fit_epochs(n);
+    graph.prune_for_epochs(n_epochs);
+    seconds.graph = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let x64 = ArrayView2::from_shape((n, dim), x)
+        .expect("rows fill the data")
+        .mapv(f64::from);
+    let init = Pca::fit_transform(x64.view(), params.n_components, false);
+    let mut embedding: Vec<f32> = init.iter().map(|&v| v as f32).collect();
+    rescale_columns(&mut embedding, params.n_components);
+    seconds.init = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let (a, b) = find_ab_params(params.spread, params.min_dist);
+    let (a, b) = (a as f32, b as f32);
+    let shared = SharedEmbedding::new(&embedding, params.n_components);
+    progress.start("layout epochs", n_epochs as u64);
+    optimize(
+        &shared,
+        None,
+        &graph,
+        &LayoutSettings {
+            a,
+            b,
+            gamma: params.repulsion_strength as f32,
+            initial_alpha: params.learning_rate as f32,
+            negative_sample_rate: params.negative_sample_rate as f32,
+            n_epochs,
+            move_other: true,
+            seed: params.seed,
+        },
+        &mut |e| progress.set(e as u64),
+    );
+    progress.finish();
+    seconds.layout = t.elapsed().as_secs_f64();
+    Ok(FittedUmap {
+        params: params.clone(),
+        a,
+        b,
+        dim,
+        inputs: x.to_vec(),
+        embedding: shared.to_vec(),
+        seconds,
+    })
+}
+
+impl FittedUmap {
+    /// Number of fitted points.
+    pub fn len(&self) -> usize {
+        self.inputs.len() / self.dim
+    }
+
+    /// True when nothing was fitted.
+    pub fn is_empty(&self) -> bool {
+        self.inputs.is_empty()
+    }
+
+    /// Places new points `q` (`m × dim`) against the fixed fitted embedding: each starts at
+    /// the membership-weighted mean of its fitted neighbours' positions and is then
+    /// optimised with only itself moving (umap-learn's `transform`).
+    pub fn transform(
+        &self,
+        q: &[f32],
+        progress: &dyn Progress,
+    ) -> Result<(Vec<f32>, PhaseSeconds)> {
+        let dim = self.dim;
+        if !q.len().is_multiple_of(dim) {
+            return Err(UmapError::InvalidData(format!(
+                "{} values are not rows of the fitted {dim} dimensions",
+                q.len()
+            )));
+        }
+        check_finite(q, dim)?;
+        let m = q.len() / dim;
+        let c = self.params.n_components;
+        let mut seconds = PhaseSeconds::default();
+        if m == 0 {
+            return Ok((Vec::new(), seconds));
+        }
+        let t = Instant::now();
+        progress.start("k-NN of new points", m as u64);
+        let nn = nearest(q, &self.inputs, dim, self.params.n_neighbors, &|d| {
+            progress.set(d as u64)
+        });
+        progress.finish();
+        seconds.knn = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let (sigmas, rhos) = smooth_knn_dist(&nn, 0.0);
+        let strengths = membership_strengths(&nn, &sigmas, &rhos, true);
+        let mut init = vec![0f32; m * c];
+        for i in 0..m {
+            let w = &strengths[i * nn.k..(i + 1) * nn.k];
+            let total: f32 = w.iter().sum();
+            for (j, &p) in nn.row(i).iter().enumerate() {
+                let share = if total > 0.0 {
+                    w[j] / total
+                } else {
+                    1.0 / nn.k as f32
+                };
+                for d in 0..c {
+                    init[i * c + d] += share * self.embedding[p as usize * c + d];
+                }
+            }
+        }
+        let n_epochs = self.params.transform_epochs(m);
+        let mut graph = bipartite(&nn, &strengths);
+        graph.prune_for_epochs(n_epochs);
+        seconds.graph = t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let head = SharedEmbedding::new(&init, c);
+        let tail = SharedEmbedding::new(&self.embedding, c);
+        progress.start("transform epochs", n_epochs as u64);
+        optimize(
+            &head,
+            Some(&tail),
+            &graph,
+            &LayoutSettings {
+                a: self.a,
+                b: self.b,
+                gamma: self.params.repulsion_strength as f32,
+                initial_alpha: self.params.learning_rate as f32 / 4.0,
+                negative_sample_rate: self.params.negative_sample_rate as f32,
+                n_epochs,
+                move_other: false,
+                seed: self.params.seed ^ 0x5eed,
+            },
+            &mut |e| progress.set(e as u64),
+        );
+        progress.finish();
+        seconds.layout = t.elapsed().as_secs_f64();
+        Ok((head.to_vec(), seconds))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// `per` points around each of `k` centres in `dim` dimensions, far apart.
+    fn blobs(k: usize, per: usize, dim: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut x = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..k * per {
+            let c = i % k;
+            for d in 0..dim {
+                let centre = if d % k == c { 20.0 } else { 0.0 };
+                x.push(centre + rng.gen_range(-1.0f32..1.0));
+            }
+            labels.push(c);
+        }
+        (x, labels)
+    }
+
+    fn one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(f)
+    }
+
+    fn small() -> UmapParams {
+        UmapParams {
+            n_components: 2,
+            n_neighbors: 10,
+            n_epochs: Some(100),
+            ..UmapParams::default()
+        }
+    }
+
+    /// Fraction of points whose `k` nearest embedded points share their label.
+    fn neighbour_purity(y: &[f32], c: usize, labels: &[usize], k: usize) -> f64 {
+        let nn = crate::knn::nearest(y, y, c, k + 1, &|_| {});
+        let agree = (0..labels.len())
+            .filter(|&i| {
+                nn.row(i)[1..]
+                    .iter()
+                    .all(|&j| labels[j as usize] == labels[i])
+            })
+            .count();
+        agree as f64 / labels.len() as f64
+    }
+
+    #[test]
+    fn separated_clusters_stay_apart() {
+        let (x, labels) = blobs(4, 60, 8, 1);
+        let fitted = fit(&small(), &x, 8, &Quiet).unwrap();
+        assert!(fitted.embedding.iter().all(|v| v.is_finite()));
+        let purity = neighbour_purity(&fitted.embedding, 2, &labels, 5);
+        assert_eq!(
+            purity, 1.0,
+            "every point's 5 nearest embedded points share its cluster"
+        );
+    }
+
+    #[test]
+    fn transformed_points_land_next_to_their_train_neighbours() {
+        let (x, labels) = blobs(3, 80, 6, 2);
+        let (q, q_labels) = blobs(3, 10, 6, 3);
+        let fitted = fit(&small(), &x, 6, &Quiet).unwrap();
+        let (y, _) = fitted.transform(&q, &Quiet).unwrap();
+        // The nearest fitted point in the embedding has the new point's cluster.
+        let nn = crate::knn::nearest(&y, &fitted.embedding, 2, 1, &|_| {});
+        for (i, &l) in q_labels.iter().enumerate() {
+            assert_eq!(labels[nn.row(i)[0] as usize], l, "new point {i}");
+        }
+    }
+
+    #[test]
+    fn same_seed_one_thread_same_embedding() {
+        let (x, _) = blobs(3, 40, 5, 4);
+        let run = |seed| {
+            one_thread(|| {
+                fit(&UmapParams { seed, ..small() }, &x, 5, &Quiet)
+                    .unwrap()
+                    .embedding
+            })
+        };
+        assert_eq!(run(7), run(7));
+        assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn impossible_settings_and_data_are_errors() {
+        let (x, _) = blobs(2, 10, 4, 5);
+        let err = |p: UmapParams, x: &[f32]| fit(&p, x, 4, &Quiet).unwrap_err().to_string();
+        assert!(err(
+            UmapParams {
+                n_neighbors: 21,
+                ..small()
+            },
+            &x
+        )
+        .contains("--n-neighbors 21 is larger than the 20 points"));
+        assert!(err(
+            UmapParams {
+                n_components: 0,
+                ..small()
+            },
+            &x
+        )
+        .contains("--n-components must be at least 1"));
+        assert!(err(
+            UmapParams {
+                n_components: 5,
+                ..small()
+            },
+            &x
+        )
+        .contains("exceeds the 4 input dimensions"));
+        assert!(err(
+            UmapParams {
+                min_dist: -1.0,
+                ..small()
+            },
+            &x
+        )
+        .contains("--min-dist"));
+        let mut nan = x.clone();
+        nan[9] = f32::NAN;
+        assert!(err(small(), &nan).contains("non-finite value NaN at row 2, column 1"));
+    }
+}
