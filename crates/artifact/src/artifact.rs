@@ -99,6 +99,11 @@ impl Artifact {
         })
     }
 
+    /// [`Artifact::input`] for each of `names`.
+    pub fn inputs(&self, names: &[&str]) -> Result<Vec<InputFile>> {
+        names.iter().map(|n| self.input(n)).collect()
+    }
+
     /// Verifies the output file `name` against the manifest (size and SHA-256) and
     /// returns its path.
     pub fn verified_path(&self, name: &str) -> Result<PathBuf> {

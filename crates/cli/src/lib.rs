@@ -16,8 +16,11 @@ use aeclust_artifact::Outcome;
 /// 3. sets `CANDLE_NUM_THREADS=1` unless set: candle's element-wise thread pool spins
 ///    and collapses when another process holds a core.
 ///
-/// Returns the thread count.
-pub fn configure(threads: Option<usize>) -> usize {
+/// Returns the thread count, or an error for `Some(0)`.
+pub fn configure(threads: Option<usize>) -> Result<usize, String> {
+    if threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
     tune_allocator();
     let threads = threads
         .or_else(|| {
@@ -36,7 +39,7 @@ pub fn configure(threads: Option<usize>) -> usize {
     let _ = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build_global();
-    threads
+    Ok(threads)
 }
 
 /// Tunes glibc's allocator for numeric work on large buffers: freed blocks are kept and

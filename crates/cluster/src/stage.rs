@@ -227,10 +227,7 @@ pub fn run(
     progress: &mut dyn FnMut(IterationEvent),
 ) -> Result<Outcome> {
     let source = Artifact::open(features, &Features::KINDS)?;
-    let inputs = Split::ALL
-        .iter()
-        .map(|s| source.input(s.file_name()))
-        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
+    let inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
     let stage = Stage::new(CLUSTERING, env!("CARGO_PKG_VERSION"), params, &inputs, out)?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);

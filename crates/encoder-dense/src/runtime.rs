@@ -3,8 +3,8 @@
 
 /// Sets up the process for candle on a CPU (allocator, thread counts; see
 /// [`aeclust_cli::configure`]); call it first thing in `main`, before any other thread.
-pub fn configure(threads: Option<usize>) {
-    aeclust_cli::configure(threads);
+pub fn configure(threads: Option<usize>) -> Result<usize, String> {
+    aeclust_cli::configure(threads)
 }
 
 /// Number of worker threads in use.
@@ -39,8 +39,8 @@ pub struct RuntimeArgs {
 
 impl RuntimeArgs {
     /// [`configure`] with these threads; call first thing in `main`.
-    pub fn configure(&self) {
-        configure(self.threads);
+    pub fn configure(&self) -> Result<usize, String> {
+        configure(self.threads)
     }
 
     /// The selected device.

@@ -51,10 +51,7 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
         ));
     }
     let source = Artifact::open(features, &Features::KINDS)?;
-    let inputs = Split::ALL
-        .iter()
-        .map(|s| source.input(s.file_name()))
-        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
+    let inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
     let stage = Stage::new(
         CODES,
         env!("CARGO_PKG_VERSION"),

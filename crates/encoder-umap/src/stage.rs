@@ -72,6 +72,28 @@ struct SourceFacts {
     encoder_name: String,
 }
 
+impl SourceFacts {
+    /// The output's info: these facts, `c` dimensions, the counts and the details.
+    fn codes_info(
+        self,
+        c: usize,
+        counts: PerSplit<usize>,
+        source: ArtifactRef,
+        details: UmapDetails,
+    ) -> CodesInfo<UmapDetails> {
+        CodesInfo {
+            encoder: self.encoder_name,
+            dim: c,
+            counts,
+            classes: self.classes,
+            dataset: self.dataset,
+            model: self.model,
+            source: Some(source),
+            details,
+        }
+    }
+}
+
 fn source_facts(source: &Artifact, dim: usize, out: &Path) -> Result<SourceFacts> {
     Ok(if source.kind() == aeclust_artifact::kinds::DATASET {
         let info: DatasetInfo = source.info()?;
@@ -130,10 +152,7 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<Outcome> {
     let source = Artifact::open(features, &Features::KINDS)?;
-    let inputs = Split::ALL
-        .iter()
-        .map(|s| source.input(s.file_name()))
-        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
+    let inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
     let stage = Stage::new(
         CODES,
         env!("CARGO_PKG_VERSION"),
@@ -178,29 +197,28 @@ pub fn run(
         .add("embedding", &[fitted.len(), c], &fitted.embedding)
         .write(&staging.file(MODEL_FILE))?;
     let facts = source_facts(&source, train.dim, out)?;
-    let info = CodesInfo {
-        encoder: facts.encoder_name,
-        dim: c,
-        counts: PerSplit {
-            train: train.len(),
-            test: test.len(),
-        },
-        classes: facts.classes,
-        dataset: facts.dataset,
-        model: facts.model,
-        source: Some(source.reference_from(out)),
-        details: UmapDetails {
+    let facts_fitted_on = facts.fitted_on.clone();
+    let counts = PerSplit {
+        train: train.len(),
+        test: test.len(),
+    };
+    let source_ref = source.reference_from(out);
+    let info = facts.codes_info(
+        c,
+        counts,
+        source_ref,
+        UmapDetails {
             umap: params.clone(),
             a: fitted.a,
             b: fitted.b,
-            fitted_on: facts.fitted_on,
+            fitted_on: facts_fitted_on,
             n_fitted: fitted.len(),
             fit_seconds: Some(fitted.seconds.clone()),
             transform_seconds,
             fitted_model: None,
             threads: rayon::current_num_threads(),
         },
-    };
+    );
     let manifest = staging.commit(
         &stage,
         &[
@@ -298,25 +316,23 @@ pub fn transform(
         seconds.layout += s.layout;
         write_split(&staging, split, y, &f.labels, c)?;
     }
-    let info = CodesInfo {
-        encoder: facts.encoder_name,
-        dim: c,
-        counts: PerSplit {
-            train: train.len(),
-            test: test.len(),
-        },
-        classes: facts.classes,
-        dataset: facts.dataset,
-        model: facts.model,
-        source: Some(source.reference_from(out)),
-        details: UmapDetails {
+    let counts = PerSplit {
+        train: train.len(),
+        test: test.len(),
+    };
+    let source_ref = source.reference_from(out);
+    let info = facts.codes_info(
+        c,
+        counts,
+        source_ref,
+        UmapDetails {
             fit_seconds: None,
             transform_seconds: seconds,
             fitted_model: Some(model.reference_from(out)),
             threads: rayon::current_num_threads(),
             ..details.clone()
         },
-    };
+    );
     let manifest = staging.commit(
         &stage,
         &[Split::Train.file_name(), Split::Test.file_name()],

@@ -35,7 +35,9 @@ struct Args {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    args.runtime.configure();
+    if let Err(e) = args.runtime.configure() {
+        return aeclust_cli::report(Err(e));
+    }
     aeclust_cli::report(run_cli(args))
 }
 

@@ -99,7 +99,9 @@ impl TrainObserver for Bars {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    args.runtime.configure();
+    if let Err(e) = args.runtime.configure() {
+        return aeclust_cli::report(Err(e));
+    }
     aeclust_cli::report(run_cli(args))
 }
 

@@ -90,10 +90,9 @@ impl Progress for Bars {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if args.threads == Some(0) {
-        return aeclust_cli::report(Err("--threads must be at least 1"));
+    if let Err(e) = aeclust_cli::configure(args.threads) {
+        return aeclust_cli::report(Err(e));
     }
-    aeclust_cli::configure(args.threads);
     aeclust_cli::report(run_cli(args))
 }
 
