@@ -6,6 +6,7 @@
 //! - [`knn`]: exact k-nearest neighbours by blocked matrix products.
 //! - [`fuzzy`]: σ and ρ per point, membership strengths, their fuzzy union.
 //! - [`curve`]: the `a`, `b` parameters for `min_dist`.
+//! - [`spectral`]: the spectral initial layout.
 //! - [`layout`]: the stochastic layout optimisation with negative sampling.
 //! - [`umap`]: fit and transform.
 //! - [`stage`]: the `codes` artifact in and out (`aeclust-encode-umap`).
@@ -14,10 +15,11 @@ pub mod curve;
 pub mod fuzzy;
 pub mod knn;
 pub mod layout;
+pub mod spectral;
 pub mod stage;
 pub mod umap;
 
-pub use umap::{fit, FittedUmap, PhaseSeconds, Progress, Quiet, UmapParams};
+pub use umap::{fit, FittedUmap, Init, PhaseSeconds, Progress, Quiet, UmapParams};
 
 /// Errors of the UMAP encoder.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,7 @@ use aeclust_artifact::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::umap::{fit, FittedUmap, PhaseSeconds, Progress, UmapParams};
+use crate::umap::{fit, FittedUmap, Init, PhaseSeconds, Progress, UmapParams};
 use crate::{Result, UmapError};
 
 /// The fitted model inside a UMAP codes artifact: `inputs` [N, D] and `embedding`
@@ -37,6 +37,8 @@ pub struct FittedOn {
 pub struct UmapDetails {
     /// The settings of the fit.
     pub umap: UmapParams,
+    /// The initial layout the fit used.
+    pub init_used: Init,
     /// Curve parameters used.
     pub a: f32,
     /// Curve parameters used.
@@ -209,6 +211,7 @@ pub fn run(
         source_ref,
         UmapDetails {
             umap: params.clone(),
+            init_used: fitted.init_used,
             a: fitted.a,
             b: fitted.b,
             fitted_on: facts_fitted_on,
@@ -300,6 +303,7 @@ pub fn transform(
         inputs: fitted_inputs.data,
         embedding: embedding.data,
         seconds: PhaseSeconds::default(),
+        init_used: details.init_used,
     };
     let staging = stage.staging()?;
     let c = details.umap.n_components;

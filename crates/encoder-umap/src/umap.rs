@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use aeclust_pca::Pca;
 use ndarray::ArrayView2;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::curve::find_ab_params;
@@ -11,6 +12,16 @@ use crate::fuzzy::{bipartite, fuzzy_union, membership_strengths, smooth_knn_dist
 use crate::knn::nearest;
 use crate::layout::{optimize, LayoutSettings, SharedEmbedding};
 use crate::{Result, UmapError};
+
+/// The initial layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// Eigenvectors of the graph's normalised Laplacian (umap-learn's default).
+    Spectral,
+    /// Principal components of the input.
+    Pca,
+}
 
 /// UMAP's settings (umap-learn's names and defaults, but `n_components` 10 and
 /// `min_dist` 0, as N2D uses them for clustering).
@@ -32,6 +43,8 @@ pub struct UmapParams {
     pub negative_sample_rate: usize,
     /// Weight of the repulsion.
     pub repulsion_strength: f64,
+    /// The initial layout.
+    pub init: Init,
     /// Seed of every random choice.
     pub seed: u64,
 }
@@ -47,6 +60,7 @@ impl Default for UmapParams {
             learning_rate: 1.0,
             negative_sample_rate: 5,
             repulsion_strength: 1.0,
+            init: Init::Spectral,
             seed: 72,
         }
     }
@@ -164,6 +178,8 @@ pub struct FittedUmap {
     pub embedding: Vec<f32>,
     /// Seconds of each phase of the fit.
     pub seconds: PhaseSeconds,
+    /// The initial layout used (spectral falls back to PCA when it does not settle).
+    pub init_used: Init,
 }
 
 fn check_finite(x: &[f32], dim: usize) -> Result<()> {
@@ -220,12 +236,38 @@ pub fn fit(
     seconds.graph = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let x64 = ArrayView2::from_shape((n, dim), x)
-        .expect("rows fill the data")
-        .mapv(f64::from);
-    let init = Pca::fit_transform(x64.view(), params.n_components, false);
-    let mut embedding: Vec<f32> = init.iter().map(|&v| v as f32).collect();
-    rescale_columns(&mut embedding, params.n_components);
+    let c = params.n_components;
+    let spectral = match params.init {
+        Init::Spectral => crate::spectral::spectral_layout(&graph, n, c, 300, params.seed),
+        Init::Pca => None,
+    };
+    let init_used = if spectral.is_some() {
+        Init::Spectral
+    } else {
+        Init::Pca
+    };
+    let mut embedding = match spectral {
+        Some(mut y) => {
+            // umap-learn: scale to a maximum of 10, then a little noise.
+            let max = y
+                .iter()
+                .fold(0.0f32, |m, v| m.max(v.abs()))
+                .max(f32::MIN_POSITIVE);
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(params.seed);
+            for v in y.iter_mut() {
+                *v = *v * 10.0 / max + rng.gen_range(-1e-4f32..1e-4);
+            }
+            y
+        }
+        None => {
+            let x64 = ArrayView2::from_shape((n, dim), x)
+                .expect("rows fill the data")
+                .mapv(f64::from);
+            let init = Pca::fit_transform(x64.view(), c, false);
+            init.iter().map(|&v| v as f32).collect()
+        }
+    };
+    rescale_columns(&mut embedding, c);
     seconds.init = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
@@ -259,6 +301,7 @@ pub fn fit(
         inputs: x.to_vec(),
         embedding: shared.to_vec(),
         seconds,
+        init_used,
     })
 }
 
@@ -355,7 +398,6 @@ impl FittedUmap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::{Rng, SeedableRng};
 
     /// `per` points around each of `k` centres in `dim` dimensions, far apart.
     fn blobs(k: usize, per: usize, dim: usize, seed: u64) -> (Vec<f32>, Vec<usize>) {

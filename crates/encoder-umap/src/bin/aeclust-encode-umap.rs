@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use aeclust_artifact::kinds::CodesInfo;
 use aeclust_encoder_umap::stage::{run, transform, UmapDetails};
-use aeclust_encoder_umap::{Progress, UmapParams};
+use aeclust_encoder_umap::{Init, Progress, UmapParams};
 use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -50,6 +50,9 @@ struct Args {
     /// Weight of the repulsion.
     #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
     repulsion_strength: f64,
+    /// Initial layout.
+    #[arg(long, value_enum, default_value = "spectral")]
+    init: Init,
     /// Seed of every random choice (bit-reproducible with --threads 1).
     #[arg(long, default_value_t = 72)]
     seed: u64,
@@ -106,6 +109,7 @@ fn run_cli(args: Args) -> Result<()> {
         learning_rate: args.learning_rate,
         negative_sample_rate: args.negative_sample_rate,
         repulsion_strength: args.repulsion_strength,
+        init: args.init,
         seed: args.seed,
     };
     let bars = Bars(Mutex::new(None));
@@ -127,10 +131,11 @@ fn run_cli(args: Args) -> Result<()> {
         .as_ref()
         .map_or("reused fit".to_string(), |s| {
             format!(
-                "fit {:.1} s (k-NN {:.1}, graph {:.1}, init {:.1}, layout {:.1})",
+                "fit {:.1} s (k-NN {:.1}, graph {:.1}, {:?} init {:.1}, layout {:.1})",
                 s.knn + s.graph + s.init + s.layout,
                 s.knn,
                 s.graph,
+                d.init_used,
                 s.init,
                 s.layout
             )
