@@ -170,10 +170,11 @@ fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
                     row[p] = cs * akp - sn * akq;
                     row[q] = sn * akp + cs * akq;
                 }
-                for k in 0..n {
-                    let (apk, aqk) = (a[p][k], a[q][k]);
-                    a[p][k] = cs * apk - sn * aqk;
-                    a[q][k] = sn * apk + cs * aqk;
+                let (top, bottom) = a.split_at_mut(q);
+                for (apk, aqk) in top[p].iter_mut().zip(bottom[0].iter_mut()) {
+                    let (x, y) = (*apk, *aqk);
+                    *apk = cs * x - sn * y;
+                    *aqk = sn * x + cs * y;
                 }
                 for row in v.iter_mut() {
                     let (vkp, vkq) = (row[p], row[q]);
