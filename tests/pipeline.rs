@@ -6,11 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const STAGES: [&str; 6] = [
+const STAGES: [&str; 7] = [
     "aeclust-dataset",
     "aeclust-train",
     "aeclust-encode",
     "aeclust-encode-pca",
+    "aeclust-encode-umap",
     "aeclust-cluster",
     "aeclust-evaluate",
 ];
@@ -161,7 +162,9 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
         vec![
             "K-Means on pixels",
             "K-Means on dense-autoencoder codes (240-d)",
-            "GMM (full) on pca of dense-autoencoder codes (30-d)"
+            "GMM (full) on dense-autoencoder codes (240-d)",
+            "GMM (full) on pca of dense-autoencoder codes (30-d)",
+            "GMM (full) on umap of dense-autoencoder codes (10-d)",
         ]
     );
     let paper: Vec<f64> = groups
@@ -170,7 +173,7 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
         .collect();
     assert_eq!(
         paper,
-        vec![0.55, 0.56, 0.61],
+        vec![0.55, 0.56, 0.61, 0.61, 0.61],
         "Fashion-MNIST: the study's figures"
     );
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
@@ -201,7 +204,16 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     exe.extend_from_slice(b"changed code");
     std::fs::write(&pca, exe).unwrap();
     let fourth = pipeline(&out, &["--epochs", "3", "--seeds", "72"]);
-    for name in ["dataset", "model", "codes", "kmeans-pixels", "kmeans-codes"] {
+    for name in [
+        "dataset",
+        "model",
+        "codes",
+        "kmeans-pixels",
+        "kmeans-codes",
+        "gmm-codes-raw",
+        "codes-umap",
+        "gmm-umap",
+    ] {
         assert!(reused(&fourth, name), "{name} reused:\n{fourth}");
     }
     for name in ["codes-white", "gmm-codes", "report"] {
@@ -217,7 +229,7 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     let o = Command::new(bins.join("aeclust-evaluate"))
         .arg("--out")
         .arg(moved.join("report-moved"))
-        .args(["kmeans-pixels", "kmeans-codes", "gmm-codes"].map(|c| seed.join(c)))
+        .args(["kmeans-pixels", "kmeans-codes", "gmm-codes", "gmm-umap"].map(|c| seed.join(c)))
         .output()
         .unwrap();
     let text =
@@ -250,7 +262,10 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
 fn pca_encoder_plugs_in() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("artifacts");
-    let text = pipeline(&out, &["--encoder", "pca", "--seeds", "5"]);
+    let text = pipeline(
+        &out,
+        &["--encoder", "pca", "--seeds", "5", "--manifold", "none"],
+    );
     assert!(text.contains("encode-pca: wrote"), "{text}");
     let report = read_json(&out.join("report/report.json"));
     let titles: Vec<&str> = report["groups"]
@@ -264,6 +279,7 @@ fn pca_encoder_plugs_in() {
         vec![
             "K-Means on pixels",
             "K-Means on pca codes (50-d)",
+            "GMM (full) on pca codes (50-d)",
             "GMM (full) on pca of pca codes (30-d)"
         ]
     );
