@@ -76,6 +76,7 @@ started=$(date +%s)
 "$BIN/aeclust-dataset" --source "$DATA" --out "$OUT/dataset" "${FORCE[@]}"
 
 clusterings=()
+maps=()
 IFS=',' read -r -a seed_list <<< "$SEEDS"
 for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
@@ -99,8 +100,13 @@ for seed in "${seed_list[@]}"; do
     "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
     clusterings+=("$run/gmm-umap")
+    if [ ${#maps[@]} -eq 0 ]; then
+      # The picture people expect: a 2-D map of the test codes, coloured by class.
+      "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      maps+=(--map "$run/codes-umap-2d")
+    fi
   fi
 done
 
-"$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${clusterings[@]}"
+"$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
 echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md"

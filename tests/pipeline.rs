@@ -147,6 +147,12 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     assert!(pictures
         .iter()
         .any(|p| p.as_str().unwrap().starts_with("scatter-")));
+    assert!(
+        pictures
+            .iter()
+            .any(|p| p.as_str().unwrap() == "map-seed-72-codes-umap-2d.png"),
+        "{pictures:?}"
+    );
     for p in pictures {
         assert!(
             is_png(&out.join("report").join(p.as_str().unwrap())),

@@ -323,13 +323,15 @@ pub fn montage(
     Ok(())
 }
 
-/// 2-D scatter of points coloured by cluster, with a legend.
+/// 2-D scatter of points coloured by group (cluster or class), with a legend and the
+/// axes named `axes`.
 pub fn scatter(
     path: &Path,
     title: &str,
     points: &[(f64, f64)],
     clusters: &[usize],
     legend: &[String],
+    axes: [&str; 2],
 ) -> Result<()> {
     let err = plot_err(path);
     let root = canvas(path, (900, 720)).into_drawing_area();
@@ -349,8 +351,8 @@ pub fn scatter(
         .map_err(&err)?;
     chart
         .configure_mesh()
-        .x_desc("principal component 1")
-        .y_desc("principal component 2")
+        .x_desc(axes[0])
+        .y_desc(axes[1])
         .draw()
         .map_err(&err)?;
     for (k, label) in legend.iter().enumerate() {

@@ -16,6 +16,10 @@ struct Args {
     /// Output directory of the report.
     #[arg(long, default_value = "artifacts/report")]
     out: PathBuf,
+    /// A codes artifact to draw as a map of its test split coloured by true class (its
+    /// first two columns, e.g. a 2-D UMAP); repeatable.
+    #[arg(long)]
+    map: Vec<PathBuf>,
     /// Rebuild even when an identical report exists.
     #[arg(long)]
     force: bool,
@@ -29,7 +33,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: Args) -> Result<()> {
-    let outcome = aeclust_evaluate::run(&args.clusterings, &args.out, args.force)
+    let outcome = aeclust_evaluate::run(&args.clusterings, &args.map, &args.out, args.force)
         .context("evaluation failed")?;
     let info: ReportInfo = outcome.manifest.info_as(&args.out)?;
     aeclust_cli::announce("evaluate", &args.out, &outcome, "same clusterings");

@@ -123,9 +123,10 @@ struct ReportProvenance<'a> {
 }
 
 /// Evaluates the clustering artifacts `dirs` and writes the report to `out` (reused when
-/// nothing changed unless `force`). The summary table is in the manifest's
+/// nothing changed unless `force`), with a map of each codes artifact in `maps` (its
+/// first two columns, coloured by true class). The summary table is in the manifest's
 /// [`ReportInfo::table`].
-pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
+pub fn run(dirs: &[PathBuf], maps: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
     if dirs.is_empty() {
         return Err(ReportError::NoInput);
     }
@@ -144,8 +145,21 @@ pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
             }
         }
     }
+    let map_artifacts = maps
+        .iter()
+        .map(|m| aeclust_artifact::Artifact::open(m, &[aeclust_artifact::kinds::CODES]))
+        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
+    for m in &map_artifacts {
+        inputs.push(m.input(aeclust_artifact::kinds::Split::Test.file_name())?);
+    }
     let names: Vec<&str> = runs.iter().map(|r| r.name.as_str()).collect();
-    let stage = Stage::new(REPORT, env!("CARGO_PKG_VERSION"), &names, &inputs, out)?;
+    let stage = Stage::new(
+        REPORT,
+        env!("CARGO_PKG_VERSION"),
+        &(&names, maps.len()),
+        &inputs,
+        out,
+    )?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
@@ -168,7 +182,11 @@ pub fn run(dirs: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
     let table = markdown::summary_table(&summaries, with_paper);
 
     let staging = stage.staging()?;
-    let pictures = pictures::draw(staging.path(), &runs, &assignments, &metrics, &groups)?;
+    let mut pictures = pictures::draw_maps(staging.path(), &map_artifacts)?;
+    let per_run = pictures::draw(staging.path(), &runs, &assignments, &metrics, &groups)?;
+    pictures.files.extend(per_run.files);
+    pictures.markdown.push_str(&per_run.markdown);
+    pictures.warnings.extend(per_run.warnings);
     let report = ReportJson {
         results: runs
             .iter()

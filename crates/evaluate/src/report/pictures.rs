@@ -221,8 +221,78 @@ pub(crate) fn draw(
             points,
             &test.clusters,
             &legend,
+            ["principal component 1", "principal component 2"],
         )?;
         let _ = writeln!(out.markdown, "![scatter]({file})\n");
+        out.files.push(file);
+    }
+    Ok(out)
+}
+
+/// A map of the test split of each codes artifact in `maps` (its first two columns, e.g.
+/// a 2-D UMAP), coloured by true class.
+pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Result<Pictures> {
+    let mut out = Pictures::default();
+    if !maps.is_empty() {
+        out.markdown
+            .push_str("\n### Maps of the test codes, coloured by true class\n\n");
+    }
+    for map in maps {
+        let info: aeclust_artifact::kinds::CodesInfo = map.info()?;
+        let f = Features::load(map, Split::Test)?;
+        if f.dim < 2 {
+            return Err(invalid(
+                map.dir(),
+                "a map needs codes of at least 2 dimensions",
+            ));
+        }
+        let labels: Vec<u8> = if info.classes.is_empty() {
+            let mut l = f.labels.clone();
+            l.sort_unstable();
+            l.dedup();
+            l
+        } else {
+            info.classes.iter().map(|c| c.label).collect()
+        };
+        let class_of: Vec<usize> = f
+            .labels
+            .iter()
+            .map(|l| labels.iter().position(|x| x == l).unwrap_or(0))
+            .collect();
+        let legend: Vec<String> = labels
+            .iter()
+            .map(|&l| {
+                info.classes
+                    .iter()
+                    .find(|c| c.label == l)
+                    .map_or(l.to_string(), |c| c.name.clone())
+            })
+            .collect();
+        let points: Vec<(f64, f64)> = f
+            .values
+            .chunks_exact(f.dim)
+            .map(|r| (f64::from(r[0]), f64::from(r[1])))
+            .collect();
+        let name: Vec<String> = map
+            .dir()
+            .components()
+            .rev()
+            .take(2)
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let file = format!(
+            "map-{}.png",
+            slug(&format!("{}-{}", name[name.len() - 1], name[0]))
+        );
+        plots::scatter(
+            &dir.join(&file),
+            &format!("{} ({}-d): test split by true class", info.encoder, f.dim),
+            &points,
+            &class_of,
+            &legend,
+            ["dimension 1", "dimension 2"],
+        )?;
+        let _ = writeln!(out.markdown, "![map]({file})\n");
         out.files.push(file);
     }
     Ok(out)
