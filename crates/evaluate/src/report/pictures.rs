@@ -286,7 +286,10 @@ pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Resu
         );
         plots::scatter(
             &dir.join(&file),
-            &format!("{} ({}-d): test split by true class", info.encoder, f.dim),
+            &format!(
+                "{} codes ({}-d): test split by true class",
+                info.encoder, f.dim
+            ),
             &points,
             &class_of,
             &legend,
