@@ -6,8 +6,8 @@ use std::time::Instant;
 pub use aeclust_artifact::kinds::{ClusteringParams, Method, Precision};
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit, KMeansFit, Split,
-    CLUSTERING,
+    ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit, KMeansFit, PerSplit,
+    Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
@@ -232,18 +232,8 @@ pub fn run(
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let train = Features::load(&source, Split::Train)?;
-    let test = Features::load(&source, Split::Test)?;
-    let (train_path, test_path) = (inputs[0].path(), inputs[1].path());
-    if train.dim != test.dim {
-        return Err(ClusterError::InvalidData(format!(
-            "{}: {} features per row, but {} has {}",
-            test_path.display(),
-            test.dim,
-            train_path.display(),
-            train.dim
-        )));
-    }
+    let PerSplit { train, test } = Features::load_splits(&source)?;
+    let train_path = inputs[0].path();
     if params.k > train.len() {
         return Err(ClusterError::InvalidParams(format!(
             "--k {} is larger than the {} training samples in {}",

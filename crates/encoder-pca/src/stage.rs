@@ -65,8 +65,7 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let train = Features::load(&source, Split::Train)?;
-    let test = Features::load(&source, Split::Test)?;
+    let PerSplit { train, test } = Features::load_splits(&source)?;
     if params.components > train.dim {
         return Err(PcaError::InvalidParams(format!(
             "--components {} exceeds the {} feature dimensions of {}",

@@ -169,16 +169,7 @@ pub fn run(
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let train = Features::load(&source, Split::Train)?;
-    let test = Features::load(&source, Split::Test)?;
-    if train.dim != test.dim {
-        return Err(UmapError::InvalidData(format!(
-            "{}: {} columns, but the train split has {}",
-            inputs[1].path().display(),
-            test.dim,
-            train.dim
-        )));
-    }
+    let PerSplit { train, test } = Features::load_splits(&source)?;
     let staging = stage.staging()?;
     let fitted = fit(params, &train.values, train.dim, progress)
         .map_err(|e| in_file(e, inputs[0].path()))?;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CodesSplit, ImageSplit, Split, CODES, DATASET};
+use super::{CodesSplit, ImageSplit, PerSplit, Split, CODES, DATASET};
 use crate::{Artifact, ArtifactError, Result};
 
 /// What a feature matrix was made from.
@@ -40,6 +40,28 @@ impl Features {
     /// True when there is no row.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
+    }
+
+    /// Both splits of a dataset or codes artifact, checked to have the same columns.
+    pub fn load_splits(artifact: &Artifact) -> Result<PerSplit<Self>> {
+        let train = Self::load(artifact, Split::Train)?;
+        let test = Self::load(artifact, Split::Test)?;
+        if train.dim != test.dim {
+            return Err(ArtifactError::Tensor {
+                path: artifact.path(Split::Test.file_name())?,
+                name: if artifact.kind() == DATASET {
+                    "images"
+                } else {
+                    "codes"
+                }
+                .into(),
+                message: format!(
+                    "{} features per row, but the train split has {}",
+                    test.dim, train.dim
+                ),
+            });
+        }
+        Ok(PerSplit { train, test })
     }
 
     /// Loads `split` of a dataset artifact (pixels / 255) or a codes artifact, and checks
@@ -109,6 +131,28 @@ mod tests {
         assert!(
             err.contains("train.safetensors")
                 && err.contains("non-finite value NaN at row 0, column 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn splits_of_different_widths_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let narrow = CodesSplit {
+            codes: vec![0.0; 4],
+            labels: vec![0, 1],
+            dim: 2,
+        };
+        let wide = CodesSplit {
+            codes: vec![0.0; 6],
+            labels: vec![0, 1],
+            dim: 3,
+        };
+        let codes = fixtures::codes(&tmp.path().join("c"), &narrow, &wide, tmp.path()).unwrap();
+        let err = Features::load_splits(&codes).unwrap_err().to_string();
+        assert!(
+            err.contains("test.safetensors")
+                && err.contains("3 features per row, but the train split has 2"),
             "{err}"
         );
     }
