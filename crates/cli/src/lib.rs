@@ -42,6 +42,18 @@ pub fn configure(threads: Option<usize>) -> Result<usize, String> {
     Ok(threads)
 }
 
+/// The whole `main` of a numeric stage binary: [`configure`] with `threads`, then `body`,
+/// its error (or a refused thread count) reported by [`report`].
+pub fn run<E: std::fmt::Display>(
+    threads: Option<usize>,
+    body: impl FnOnce() -> Result<(), E>,
+) -> ExitCode {
+    match configure(threads) {
+        Ok(_) => report(body()),
+        Err(e) => report::<String>(Err(e)),
+    }
+}
+
 /// Tunes glibc's allocator for numeric work on large buffers: freed blocks are kept and
 /// reused instead of being unmapped and faulted in again on the next allocation (which
 /// otherwise costs up to half the run time of candle training and the GMM's EM).

@@ -7,7 +7,7 @@
 //! - [`train`]: the training loop and the `model` artifact.
 //! - [`encode`]: the `codes` artifact from a model and a dataset.
 //! - `fused`: bias+ReLU and BCE-with-logits as single-pass CPU kernels (with backward).
-//! - [`runtime`]: allocator and thread settings that make candle fast on a CPU.
+//! - [`runtime`]: the device choice and the settings every candle binary shares.
 
 pub mod config;
 pub mod encode;

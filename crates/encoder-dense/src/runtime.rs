@@ -1,11 +1,5 @@
-//! Process-wide settings that make candle fast on a CPU, and the device choice. Call
-//! [`configure`] at the very start of `main`, before any candle or rayon work.
-
-/// Sets up the process for candle on a CPU (allocator, thread counts; see
-/// [`aeclust_cli::configure`]); call it first thing in `main`, before any other thread.
-pub fn configure(threads: Option<usize>) -> Result<usize, String> {
-    aeclust_cli::configure(threads)
-}
+//! The device choice and the command-line settings of the candle binaries; the process
+//! set-up (allocator, threads) is `aeclust_cli::run`, first thing in `main`.
 
 /// Number of worker threads in use.
 pub fn threads() -> usize {
@@ -38,11 +32,6 @@ pub struct RuntimeArgs {
 }
 
 impl RuntimeArgs {
-    /// [`configure`] with these threads; call first thing in `main`.
-    pub fn configure(&self) -> Result<usize, String> {
-        configure(self.threads)
-    }
-
     /// The selected device.
     pub fn device(&self) -> crate::Result<candle_core::Device> {
         device(&self.device)

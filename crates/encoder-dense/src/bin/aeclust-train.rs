@@ -99,10 +99,7 @@ impl TrainObserver for Bars {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    if let Err(e) = args.runtime.configure() {
-        return aeclust_cli::report(Err(e));
-    }
-    aeclust_cli::report(run_cli(args))
+    aeclust_cli::run(args.runtime.threads, || run_cli(args))
 }
 
 fn run_cli(args: Args) -> Result<()> {
