@@ -1,7 +1,7 @@
 //! The spectral initial layout (umap-learn's default): the eigenvectors of the
 //! normalised graph Laplacian `I − D^-½ W D^-½` with the smallest non-zero eigenvalues,
 //! found as the largest of `(I + D^-½ W D^-½) / 2` by block power iteration with
-//! Rayleigh–Ritz, the trivial eigenvector `D^½·1` projected out.
+//! Rayleigh–Ritz (the PCA crate's Jacobi solver), the trivial eigenvector `D^½·1` projected out.
 
 use rayon::prelude::*;
 
@@ -91,18 +91,14 @@ pub fn spectral_layout(
     }
     // Rayleigh–Ritz: order the basis by its eigenvalues, largest first.
     let av: Vec<Vec<f64>> = v.iter().map(|x| apply(x)).collect();
-    let small: Vec<Vec<f64>> = (0..m)
-        .map(|a| (0..m).map(|b| dot(&v[a], &av[b])).collect())
-        .collect();
-    let (values, vectors) = jacobi_eigen(small);
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+    let small = ndarray::Array2::from_shape_fn((m, m), |(a, b)| dot(&v[a], &av[b]));
+    let (_, vectors) = aeclust_pca::symmetric_eigen(small);
     let mut out = vec![0f32; n * c];
-    for (k, &o) in order.iter().take(c).enumerate() {
+    for k in 0..c {
         for i in 0..n {
             let mut s = 0.0;
             for (a, col) in v.iter().enumerate() {
-                s += vectors[a][o] * col[i];
+                s += vectors[[a, k]] * col[i];
             }
             out[i * c + k] = s as f32;
         }
@@ -136,55 +132,6 @@ fn orthonormalise(v: &mut [Vec<f64>], fixed: &[f64]) {
         }
         normalise(&mut v[j]);
     }
-}
-
-/// Eigenvalues and eigenvectors (columns) of a small symmetric matrix, cyclic Jacobi.
-fn jacobi_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
-    let n = a.len();
-    let mut v: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| f64::from(u8::from(i == j))).collect())
-        .collect();
-    for _ in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| a[i][j] * a[i][j])
-            .sum();
-        if off < 1e-24 {
-            break;
-        }
-        for p in 0..n {
-            for q in p + 1..n {
-                if a[p][q].abs() < 1e-300 {
-                    continue;
-                }
-                let theta = (a[q][q] - a[p][p]) / (2.0 * a[p][q]);
-                let t = if theta == 0.0 {
-                    1.0
-                } else {
-                    theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt())
-                };
-                let cs = 1.0 / (t * t + 1.0).sqrt();
-                let sn = t * cs;
-                for row in a.iter_mut() {
-                    let (akp, akq) = (row[p], row[q]);
-                    row[p] = cs * akp - sn * akq;
-                    row[q] = sn * akp + cs * akq;
-                }
-                let (top, bottom) = a.split_at_mut(q);
-                for (apk, aqk) in top[p].iter_mut().zip(bottom[0].iter_mut()) {
-                    let (x, y) = (*apk, *aqk);
-                    *apk = cs * x - sn * y;
-                    *aqk = sn * x + cs * y;
-                }
-                for row in v.iter_mut() {
-                    let (vkp, vkq) = (row[p], row[q]);
-                    row[p] = cs * vkp - sn * vkq;
-                    row[q] = sn * vkp + cs * vkq;
-                }
-            }
-        }
-    }
-    ((0..n).map(|i| a[i][i]).collect(), v)
 }
 
 #[cfg(test)]

@@ -53,8 +53,9 @@ fn orthonormalise_columns(q: &mut Array2<f64>) {
     }
 }
 
-/// Eigen-decomposition of a small symmetric matrix (cyclic Jacobi); eigenvalues descending.
-fn symmetric_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
+/// Eigen-decomposition of a small symmetric matrix (cyclic Jacobi): eigenvalues in
+/// descending order and the eigenvectors as columns in the same order.
+pub fn symmetric_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
     let n = a.nrows();
     let mut v = Array2::<f64>::eye(n);
     for _sweep in 0..100 {
