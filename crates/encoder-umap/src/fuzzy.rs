@@ -123,7 +123,7 @@ pub fn membership_strengths(
     (0..nn.len() * k)
         .into_par_iter()
         .map(|e| {
-            let (q, j) = (e / k, e % k);
+            let q = e / k;
             let idx = nn.indices[e] as usize;
             let d = nn.distances[e];
             if !bipartite && idx == q {
@@ -131,7 +131,6 @@ pub fn membership_strengths(
             } else if d - rhos[q] <= 0.0 || sigmas[q] == 0.0 {
                 1.0
             } else {
-                let _ = j;
                 (-(f64::from(d - rhos[q]) / f64::from(sigmas[q]))).exp() as f32
             }
         })

@@ -75,22 +75,27 @@ struct SourceFacts {
 }
 
 impl SourceFacts {
-    /// The output's info: these facts, `c` dimensions, the counts and the details.
+    /// The info of the output written to `out`: `c` dimensions, the two splits embedded
+    /// from `source`, and the details.
     fn codes_info(
         self,
         c: usize,
-        counts: PerSplit<usize>,
-        source: ArtifactRef,
+        splits: &PerSplit<Features>,
+        source: &Artifact,
+        out: &Path,
         details: UmapDetails,
     ) -> CodesInfo<UmapDetails> {
         CodesInfo {
             encoder: self.encoder_name,
             dim: c,
-            counts,
+            counts: PerSplit {
+                train: splits.train.len(),
+                test: splits.test.len(),
+            },
             classes: self.classes,
             dataset: self.dataset,
             model: self.model,
-            source: Some(source),
+            source: Some(source.reference_from(out)),
             details,
         }
     }
@@ -169,7 +174,8 @@ pub fn run(
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let PerSplit { train, test } = Features::load_splits(&source)?;
+    let splits = Features::load_splits(&source)?;
+    let (train, test) = (&splits.train, &splits.test);
     let staging = stage.staging()?;
     let fitted = fit(params, &train.values, train.dim, progress)
         .map_err(|e| in_file(e, inputs[0].path()))?;
@@ -191,15 +197,11 @@ pub fn run(
         .write(&staging.file(MODEL_FILE))?;
     let facts = source_facts(&source, train.dim, out)?;
     let facts_fitted_on = facts.fitted_on.clone();
-    let counts = PerSplit {
-        train: train.len(),
-        test: test.len(),
-    };
-    let source_ref = source.reference_from(out);
     let info = facts.codes_info(
         c,
-        counts,
-        source_ref,
+        &splits,
+        &source,
+        out,
         UmapDetails {
             umap: params.clone(),
             init_used: fitted.init_used,
@@ -263,7 +265,8 @@ pub fn transform(
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let train = Features::load(&source, Split::Train)?;
+    let splits = Features::load_splits(&source)?;
+    let (train, test) = (&splits.train, &splits.test);
     let facts = source_facts(&source, train.dim, out)?;
     let want = &details.fitted_on;
     let got = &facts.fitted_on;
@@ -282,7 +285,6 @@ pub fn transform(
             want.model_key.as_deref().map_or("none", |k| &k[..12.min(k.len())]),
         )));
     }
-    let test = Features::load(&source, Split::Test)?;
     let file = TensorFile::open(inputs[0].path())?;
     let fitted_inputs = file.read::<f32>("inputs", Some(2))?;
     let embedding = file.read::<f32>("embedding", Some(2))?;
@@ -311,15 +313,11 @@ pub fn transform(
         seconds.layout += s.layout;
         write_split(&staging, split, y, &f.labels, c)?;
     }
-    let counts = PerSplit {
-        train: train.len(),
-        test: test.len(),
-    };
-    let source_ref = source.reference_from(out);
     let info = facts.codes_info(
         c,
-        counts,
-        source_ref,
+        &splits,
+        &source,
+        out,
         UmapDetails {
             fit_seconds: None,
             transform_seconds: seconds,
