@@ -4,10 +4,10 @@
 use std::path::Path;
 
 use crate::kinds::{
-    ClassName, CodesInfo, CodesSplit, DatasetInfo, ImageSplit, PerSplit, SourceFormat, Split,
-    CODES, DATASET,
+    ArtifactInfo, ClassName, CodesInfo, CodesSplit, DatasetInfo, ImageSplit, PerSplit,
+    SourceFormat, Split,
 };
-use crate::{Artifact, ArtifactRef, Environment, Result, Stage};
+use crate::{Artifact, ArtifactRef, Environment, Result, Stage, Staging};
 
 /// Classes named by their label numbers, for every label in `splits`.
 pub fn numbered_classes(splits: &[&[u8]]) -> Vec<ClassName> {
@@ -23,21 +23,33 @@ pub fn numbered_classes(splits: &[&[u8]]) -> Vec<ClassName> {
         .collect()
 }
 
-/// Writes a dataset artifact holding `train` and `test` to `out`.
-pub fn dataset(out: &Path, train: &ImageSplit, test: &ImageSplit) -> Result<Artifact> {
-    let stage = Stage::new(DATASET, "fixture", &out.display().to_string(), &[], out)?;
+/// Commits an artifact of `info`'s kind to `out` whose two split files `write` puts in
+/// the staging directory.
+fn commit_splits<T: ArtifactInfo>(
+    out: &Path,
+    info: &T,
+    write: impl FnOnce(&Staging) -> Result<()>,
+) -> Result<Artifact> {
+    let stage = Stage::new(T::STAGE, "fixture", &out.display().to_string(), &[], out)?;
     let staging = stage.staging()?;
-    train.write(&staging.file(Split::Train.file_name()))?;
-    test.write(&staging.file(Split::Test.file_name()))?;
-    let classes = numbered_classes(&[&train.labels, &test.labels]);
-    let info = DatasetInfo::describe(SourceFormat::Idx, None, classes, train, test, vec![]);
+    write(&staging)?;
     staging.commit(
         &stage,
         &[Split::Train.file_name(), Split::Test.file_name()],
-        &info,
+        info,
         Environment::here(),
     )?;
-    Artifact::open(out, &[DATASET])
+    Artifact::open(out, &[T::STAGE])
+}
+
+/// Writes a dataset artifact holding `train` and `test` to `out`.
+pub fn dataset(out: &Path, train: &ImageSplit, test: &ImageSplit) -> Result<Artifact> {
+    let classes = numbered_classes(&[&train.labels, &test.labels]);
+    let info = DatasetInfo::describe(SourceFormat::Idx, None, classes, train, test, vec![]);
+    commit_splits(out, &info, |staging| {
+        train.write(&staging.file(Split::Train.file_name()))?;
+        test.write(&staging.file(Split::Test.file_name()))
+    })
 }
 
 /// Writes a codes artifact holding `train` and `test` to `out`; its dataset reference
@@ -48,10 +60,6 @@ pub fn codes(
     test: &CodesSplit,
     dataset: &Path,
 ) -> Result<Artifact> {
-    let stage = Stage::new(CODES, "fixture", &out.display().to_string(), &[], out)?;
-    let staging = stage.staging()?;
-    train.write(&staging.file(Split::Train.file_name()))?;
-    test.write(&staging.file(Split::Test.file_name()))?;
     let info = CodesInfo {
         encoder: "fixture".into(),
         dim: train.dim,
@@ -65,11 +73,8 @@ pub fn codes(
         source: None,
         details: serde_json::Value::Null,
     };
-    staging.commit(
-        &stage,
-        &[Split::Train.file_name(), Split::Test.file_name()],
-        &info,
-        Environment::here(),
-    )?;
-    Artifact::open(out, &[CODES])
+    commit_splits(out, &info, |staging| {
+        train.write(&staging.file(Split::Train.file_name()))?;
+        test.write(&staging.file(Split::Test.file_name()))
+    })
 }
