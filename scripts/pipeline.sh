@@ -5,8 +5,18 @@
 # embedding of the codes (the N2D recipe). Every stage is cached: a rerun with nothing
 # changed reuses every artifact and says so.
 #
+# With --images DIR it clusters your own folder of PNG/JPEG files instead (one sub-folder
+# per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, k chosen by
+# BIC over --k, and prints where report.md and assignments.csv are.
+#
 # Usage: scripts/pipeline.sh [options]
 #   --data DIR        IDX files (default /usr/share/datasets/fashion-mnist)
+#   --images DIR      a folder of PNG/JPEG images instead of IDX files
+#     --test-dir DIR2 | --test-fraction F   test split of --images (default: none)
+#     --size HxW      resize every image (default: all must share one size)
+#     --color gray|rgb  channels (default: gray when every image is grey)
+#     --skip-bad      skip undecodable files (listed in the dataset manifest)
+#   --k K|A..B        clusters, or a range searched by BIC (default 10; --images: 4..20)
 #   --out DIR         artifacts directory (default artifacts)
 #   --epochs N        autoencoder epochs (default 20)
 #   --seed N          one seed for every random choice (default 72)
@@ -31,9 +41,16 @@ GMM_N_INIT=10
 MANIFOLD=umap
 THREADS=()
 FORCE=()
+IMAGES=
+IMAGE_ARGS=()
+K=
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
+    --images) IMAGES=$2; shift 2 ;;
+    --test-dir|--test-fraction|--size|--color) IMAGE_ARGS+=("$1" "$2"); shift 2 ;;
+    --skip-bad|--unlabelled) IMAGE_ARGS+=("$1"); shift ;;
+    --k) K=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
     --seed|--seeds) SEEDS=$2; shift 2 ;;
@@ -43,14 +60,23 @@ while [ $# -gt 0 ]; do
     --manifold) MANIFOLD=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$ENCODER" in dense|pca) ;; *) echo "pipeline: --encoder must be dense or pca" >&2; exit 2 ;; esac
 case "$MANIFOLD" in umap|none) ;; *) echo "pipeline: --manifold must be umap or none" >&2; exit 2 ;; esac
 
+if [ -n "$IMAGES" ]; then K=${K:-4..20}; else K=${K:-10}; fi
+if [ ${#IMAGE_ARGS[@]} -gt 0 ] && [ -z "$IMAGES" ]; then
+  echo "pipeline: ${IMAGE_ARGS[0]} applies to --images only" >&2; exit 2
+fi
+
 ensure_data() {
+  if [ -n "$IMAGES" ]; then
+    [ -d "$IMAGES" ] && return 0
+    echo "pipeline: --images $IMAGES: no such directory" >&2; exit 1
+  fi
   if [ -d "$DATA" ]; then return 0; fi
   if [ "$DATA" = /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "pipeline: Fashion-MNIST is missing; installing the Debian package dataset-fashion-mnist"
@@ -73,7 +99,11 @@ else
 fi
 
 started=$(date +%s)
-"$BIN/aeclust-dataset" --source "$DATA" --out "$OUT/dataset" "${FORCE[@]}"
+if [ -n "$IMAGES" ]; then
+  "$BIN/aeclust-dataset" --images "$IMAGES" "${IMAGE_ARGS[@]}" --out "$OUT/dataset" "${FORCE[@]}"
+else
+  "$BIN/aeclust-dataset" --source "$DATA" --out "$OUT/dataset" "${FORCE[@]}"
+fi
 
 clusterings=()
 maps=()
@@ -81,24 +111,33 @@ IFS=',' read -r -a seed_list <<< "$SEEDS"
 for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
   echo "== seed $seed =="
+  if [ -n "$IMAGES" ]; then
+    # Your images: one route, the best of the benchmark's simple ones.
+    "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$run/gmm-codes")
+    continue
+  fi
   if [ "$ENCODER" = dense ]; then
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
   else
     "$BIN/aeclust-encode-pca" --data "$OUT/dataset" --out "$run/codes" "${FORCE[@]}"
   fi
-  "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-  "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
   # The study's GMM: on the raw codes, one start.
-  "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/gmm-codes-raw" --method gmm --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/gmm-codes-raw" --method gmm --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
   # Ours: the codes reduced and whitened by PCA (see docs/RESULTS.md for why).
   "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
-  "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+  "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
   clusterings+=("$run/kmeans-pixels" "$run/kmeans-codes" "$run/gmm-codes-raw" "$run/gmm-codes")
   if [ "$MANIFOLD" = umap ]; then
     # N2D: a UMAP embedding of the codes (fitted on train, test placed by the fit).
     "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
     clusterings+=("$run/gmm-umap")
     if [ ${#maps[@]} -eq 0 ]; then
       # The picture people expect: a 2-D map of the test codes, coloured by class.
@@ -108,5 +147,11 @@ for seed in "${seed_list[@]}"; do
   fi
 done
 
-"$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
-echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md"
+if [ -n "$IMAGES" ]; then
+  "$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${clusterings[@]}"
+  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md; assignments: $OUT/report/assignments.csv"
+else
+  # The benchmark: five routes per seed; one CSV row per image and route would be large.
+  "$BIN/aeclust-evaluate" --out "$OUT/report" --no-assignments "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
+  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md"
+fi

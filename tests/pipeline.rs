@@ -6,39 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const STAGES: [&str; 7] = [
-    "aeclust-dataset",
-    "aeclust-train",
-    "aeclust-encode",
-    "aeclust-encode-pca",
-    "aeclust-encode-umap",
-    "aeclust-cluster",
-    "aeclust-evaluate",
-];
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// The directory holding this profile's stage binaries, built if missing.
-fn bin_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().unwrap().parent().unwrap().to_path_buf();
-    if STAGES.iter().any(|b| !dir.join(b).exists()) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let profile = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let mut cmd = Command::new(cargo);
-        cmd.current_dir(root()).args(["build", "--bins"]);
-        if profile == "release" {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().unwrap().success(),
-            "building the stage binaries failed"
-        );
-    }
-    dir
-}
+use aeclust_e2e::{bin_dir, pipeline_with as run_pipeline, read_json, STAGES};
 
 /// A private copy of the stage binaries, so that a test may change one.
 fn copy_bins(to: &Path) -> PathBuf {
@@ -54,31 +22,17 @@ fn pipeline(out: &Path, extra: &[&str]) -> String {
 }
 
 fn pipeline_with(bins: &Path, out: &Path, extra: &[&str]) -> String {
-    let o = Command::new("bash")
-        .current_dir(root())
-        .env("AECLUST_BIN", bins)
-        .args([
-            "scripts/pipeline.sh",
-            "--data",
-            "data/fashion-mnist-subset",
-            "--out",
-        ])
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "pipeline failed:\n{text}");
-    text
+    let out = out.to_str().unwrap();
+    let args = [
+        &["--data", "data/fashion-mnist-subset", "--out", out][..],
+        extra,
+    ]
+    .concat();
+    run_pipeline(bins, &args)
 }
 
 fn is_png(path: &Path) -> bool {
     std::fs::read(path).is_ok_and(|b| b.starts_with(b"\x89PNG\r\n\x1a\n"))
-}
-
-fn read_json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Lines that say a stage (re)built its artifact at a path ending in `name`.

@@ -10,8 +10,11 @@ use crate::kinds::{
 use crate::{Artifact, ArtifactRef, Environment, Result, Stage, Staging};
 
 /// Classes named by their label numbers, for every label in `splits`.
-pub fn numbered_classes(splits: &[&[u8]]) -> Vec<ClassName> {
-    let mut labels: Vec<u8> = splits.iter().flat_map(|s| s.iter().copied()).collect();
+pub fn numbered_classes(splits: &[&Option<Vec<u8>>]) -> Vec<ClassName> {
+    let mut labels: Vec<u8> = splits
+        .iter()
+        .flat_map(|s| s.iter().flatten().copied())
+        .collect();
     labels.sort_unstable();
     labels.dedup();
     labels

@@ -9,7 +9,7 @@ use crate::{ArtifactError, Result};
 /// File name of the manifest inside every artifact directory.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// Version of the manifest schema; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One file an artifact read or wrote, with its content hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

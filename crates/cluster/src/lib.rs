@@ -23,6 +23,7 @@ mod error;
 pub mod gmm;
 pub mod kmeans;
 mod linalg;
+pub mod quality;
 pub mod stage;
 
 pub use error::{ClusterError, Result};

@@ -6,13 +6,14 @@ use std::time::Instant;
 pub use aeclust_artifact::kinds::{ClusteringParams, Method, Precision};
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit, KMeansFit, PerSplit,
-    Split, CLUSTERING,
+    ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
+    KMeansFit, KScore, KSearch, PerSplit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
 use ndarray::{Array2, ArrayView2};
 
+use crate::quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use crate::{ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
 
 fn to_array<F: Float>(f: &Features, keep: &[usize]) -> Array2<F> {
@@ -42,12 +43,17 @@ fn varying_columns(f: &Features) -> Vec<usize> {
 }
 
 struct Fitted {
+    k: usize,
     train: Vec<usize>,
     test: Vec<usize>,
+    train_confidence: Vec<f32>,
+    test_confidence: Vec<f32>,
     writer: TensorWriter,
     fit: FitSummary,
     kmeans: Option<KMeansFit>,
     gmm: Option<GmmFit>,
+    k_search: Option<KSearch>,
+    internal: InternalMetrics,
 }
 
 /// Expands parameters fitted on the kept columns back to all `dim` columns.
@@ -64,40 +70,142 @@ fn expand_rows<F: Float + Element>(m: ArrayView2<F>, keep: &[usize], fill: &[f32
     out
 }
 
-fn fit_typed<F: Float + Element>(
+/// A model fitted for one k.
+enum Model<F: Float> {
+    KMeans(KMeans<F>),
+    Gmm(Box<GaussianMixture<F>>),
+}
+
+fn fit_k<F: Float>(
     p: &ClusteringParams,
-    train: &Features,
-    test: &Features,
-    keep: &[usize],
+    k: usize,
+    x: ArrayView2<F>,
     progress: &mut dyn FnMut(IterationEvent),
-) -> Result<Fitted> {
-    let x = to_array::<F>(train, keep);
-    let xt = to_array::<F>(test, keep);
-    let fill: Vec<f32> = train.values[..train.dim].to_vec();
-    let dim = train.dim;
-    let k = p.k;
-    let mut iter_times = Vec::new();
-    let mut last = Instant::now();
-    let mut timed = |e: IterationEvent| {
-        iter_times.push(last.elapsed().as_secs_f64());
-        last = Instant::now();
-        progress(e);
-    };
-    let started = Instant::now();
-    let fit_seconds;
-    let mut writer = TensorWriter::new();
-    let (train_labels, test_labels, n_iter, converged, best_run, kmeans, gmm) = match p.method {
-        Method::Kmeans => {
-            let model = KMeans::<F>::params(k)
+) -> Result<Model<F>> {
+    Ok(match p.method {
+        Method::Kmeans => Model::KMeans(
+            KMeans::<F>::params(k)
                 .seed(p.seed)
                 .max_iter(p.max_iter)
                 .n_init(p.n_init)
                 .tolerance(F::cast(p.tol))
                 .check()?
-                .fit_with_progress(x.view(), &mut timed)?;
-            fit_seconds = started.elapsed().as_secs_f64();
-            let (train_labels, _) = model.assign(x.view());
-            let (test_labels, _) = model.assign(xt.view());
+                .fit_with_progress(x, progress)?,
+        ),
+        Method::Gmm => Model::Gmm(Box::new(
+            GaussianMixture::<F>::params(k)
+                .covariance_type(p.covariance)
+                .reg_covar(F::cast(p.reg_covar))
+                .tolerance(F::cast(p.tol))
+                .max_iter(p.max_iter)
+                .n_init(p.n_init)
+                .seed(p.seed)
+                .check()?
+                .fit_with_progress(x, progress)?,
+        )),
+    })
+}
+
+/// BIC of a GMM on `n` rows with mean log-likelihood `score`.
+fn bic(score: f64, n_parameters: usize, n: usize) -> f64 {
+    -2.0 * score * n as f64 + n_parameters as f64 * (n as f64).ln()
+}
+
+/// The search criterion of a fitted model (BIC for GMMs, lower is better; silhouette
+/// on a seeded sample for K-Means, higher is better).
+fn criterion<F: Float>(p: &ClusteringParams, model: &Model<F>, x: ArrayView2<F>) -> f64 {
+    match model {
+        Model::Gmm(m) => bic(m.score(x), m.n_parameters(), x.nrows()),
+        Model::KMeans(m) => {
+            let (labels, _) = m.assign(x);
+            silhouette(x, &labels, m.centroids().nrows(), SILHOUETTE_SAMPLE, p.seed)
+                .unwrap_or(f64::NEG_INFINITY)
+        }
+    }
+}
+
+/// Fits every k of the range and keeps the best by the criterion (ties: the smaller k).
+fn search<F: Float>(
+    p: &ClusteringParams,
+    x: ArrayView2<F>,
+    progress: &mut dyn FnMut(usize, IterationEvent),
+) -> Result<(Model<F>, Option<KSearch>, f64)> {
+    let started = Instant::now();
+    if p.k.is_single() {
+        let model = fit_k(p, p.k.min, x, &mut |e| progress(p.k.min, e))?;
+        return Ok((model, None, started.elapsed().as_secs_f64()));
+    }
+    let lower_is_better = p.method == Method::Gmm;
+    let mut best: Option<(Model<F>, f64, f64)> = None;
+    let mut curve = Vec::new();
+    for k in p.k.values() {
+        let t = Instant::now();
+        let model = fit_k(p, k, x, &mut |e| progress(k, e))?;
+        let fit_seconds = t.elapsed().as_secs_f64();
+        let score = criterion(p, &model, x);
+        curve.push(KScore {
+            k,
+            score,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+        let better = match &best {
+            None => true,
+            Some((_, s, _)) if lower_is_better => score < *s,
+            Some((_, s, _)) => score > *s,
+        };
+        if better {
+            best = Some((model, score, fit_seconds));
+        }
+    }
+    let (model, _, fit_seconds) = best.expect("the range holds at least one k");
+    let best_k = match &model {
+        Model::KMeans(m) => m.centroids().nrows(),
+        Model::Gmm(m) => m.means().nrows(),
+    };
+    let search = KSearch {
+        criterion: if lower_is_better { "bic" } else { "silhouette" }.into(),
+        lower_is_better,
+        curve,
+        best_k,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    Ok((model, Some(search), fit_seconds))
+}
+
+fn to_f32<F: Float>(v: &[F]) -> Vec<f32> {
+    v.iter().map(|x| x.to_f32().unwrap_or(f32::NAN)).collect()
+}
+
+fn fit_typed<F: Float + Element>(
+    p: &ClusteringParams,
+    train: &Features,
+    test: &Features,
+    keep: &[usize],
+    progress: &mut dyn FnMut(usize, IterationEvent),
+) -> Result<Fitted> {
+    let x = to_array::<F>(train, keep);
+    let xt = to_array::<F>(test, keep);
+    let fill: Vec<f32> = train.values[..train.dim].to_vec();
+    let dim = train.dim;
+    let mut iter_times = Vec::new();
+    let mut last = Instant::now();
+    let mut timed = |k: usize, e: IterationEvent| {
+        iter_times.push(last.elapsed().as_secs_f64());
+        last = Instant::now();
+        progress(k, e);
+    };
+    let (model, k_search, fit_seconds) = search(p, x.view(), &mut timed)?;
+    let mut writer = TensorWriter::new();
+    let (k, train_labels, test_labels, train_conf, test_conf, summary, kmeans, gmm) = match model {
+        Model::KMeans(model) => {
+            let k = model.centroids().nrows();
+            let (train_labels, train_d2) = model.assign(x.view());
+            let (test_labels, test_d2) = model.assign(xt.view());
+            let dist = |d2: Vec<F>| -> Vec<f32> {
+                d2.iter()
+                    .map(|v| v.to_f32().unwrap_or(f32::NAN).sqrt())
+                    .collect()
+            };
             writer.add(
                 "centroids",
                 &[k, dim],
@@ -112,29 +220,21 @@ fn fit_typed<F: Float + Element>(
                     .collect(),
             };
             (
+                k,
                 train_labels,
                 test_labels,
-                model.n_iter(),
-                model.converged(),
-                model.best_run(),
+                dist(train_d2),
+                dist(test_d2),
+                (model.n_iter(), model.converged(), model.best_run()),
                 Some(fit),
                 None,
             )
         }
-        Method::Gmm => {
-            let model = GaussianMixture::<F>::params(k)
-                .covariance_type(p.covariance)
-                .reg_covar(F::cast(p.reg_covar))
-                .tolerance(F::cast(p.tol))
-                .max_iter(p.max_iter)
-                .n_init(p.n_init)
-                .seed(p.seed)
-                .check()?
-                .fit_with_progress(x.view(), &mut timed)?;
-            fit_seconds = started.elapsed().as_secs_f64();
-            // One E-step per split gives the likelihood and the assignments.
-            let (score_train, train_labels) = model.score_and_predict(x.view());
-            let (score_test, test_labels) = model.score_and_predict(xt.view());
+        Model::Gmm(model) => {
+            let k = model.means().nrows();
+            // One E-step per split gives the likelihood, the assignments and confidences.
+            let (score_train, train_labels, train_conf) = model.score_predict_confidence(x.view());
+            let (score_test, test_labels, test_conf) = model.score_predict_confidence(xt.view());
             writer.add("weights", &[k], model.weights().as_slice().unwrap());
             writer.add(
                 "means",
@@ -173,30 +273,38 @@ fn fit_typed<F: Float + Element>(
                     );
                 }
             }
-            let n = x.nrows() as f64;
+            let n = x.nrows();
             let n_params = model.n_parameters() as f64;
             let fit = GmmFit {
                 lower_bound: model.lower_bound(),
                 log_likelihood_history: model.log_likelihood_history().to_vec(),
                 mean_log_likelihood_train: score_train,
-                mean_log_likelihood_test: score_test,
-                bic: -2.0 * score_train * n + n_params * n.ln(),
-                aic: -2.0 * score_train * n + 2.0 * n_params,
+                mean_log_likelihood_test: (!xt.is_empty()).then_some(score_test),
+                bic: bic(score_train, model.n_parameters(), n),
+                aic: -2.0 * score_train * n as f64 + 2.0 * n_params,
                 n_parameters: model.n_parameters(),
             };
             (
+                k,
                 train_labels,
                 test_labels,
-                model.n_iter(),
-                model.converged(),
-                model.best_run(),
+                to_f32(&train_conf),
+                to_f32(&test_conf),
+                (model.n_iter(), model.converged(), model.best_run()),
                 None,
                 Some(fit),
             )
         }
     };
+    let internal = InternalMetrics {
+        silhouette: silhouette(x.view(), &train_labels, k, SILHOUETTE_SAMPLE, p.seed),
+        silhouette_sample: x.nrows().min(SILHOUETTE_SAMPLE),
+        calinski_harabasz: calinski_harabasz(x.view(), &train_labels, k),
+        davies_bouldin: davies_bouldin(x.view(), &train_labels, k),
+    };
     let mut sorted = iter_times.clone();
     sorted.sort_by(f64::total_cmp);
+    let (n_iter, converged, best_run) = summary;
     let fit = FitSummary {
         fit_seconds,
         n_iter,
@@ -208,12 +316,17 @@ fn fit_typed<F: Float + Element>(
     let keep_u32: Vec<u32> = keep.iter().map(|&j| j as u32).collect();
     writer.add("kept_dims", &[keep.len()], &keep_u32);
     Ok(Fitted {
+        k,
         train: train_labels,
         test: test_labels,
+        train_confidence: train_conf,
+        test_confidence: test_conf,
         writer,
         fit,
         kmeans,
         gmm,
+        k_search,
+        internal,
     })
 }
 
@@ -224,7 +337,7 @@ pub fn run(
     features: &Path,
     out: &Path,
     force: bool,
-    progress: &mut dyn FnMut(IterationEvent),
+    progress: &mut dyn FnMut(usize, IterationEvent),
 ) -> Result<Outcome> {
     let source = Artifact::open(features, &Features::KINDS)?;
     let inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
@@ -234,12 +347,24 @@ pub fn run(
     }
     let PerSplit { train, test } = Features::load_splits(&source)?;
     let train_path = inputs[0].path();
-    if params.k > train.len() {
+    if params.k.min == 0 || params.k.min > params.k.max {
+        return Err(ClusterError::InvalidParams(format!(
+            "--k {}: the number of clusters must be at least 1",
+            params.k
+        )));
+    }
+    if params.k.max > train.len() {
         return Err(ClusterError::InvalidParams(format!(
             "--k {} is larger than the {} training samples in {}",
             params.k,
             train.len(),
             train_path.display()
+        )));
+    }
+    if params.method == Method::Kmeans && !params.k.is_single() && params.k.min < 2 {
+        return Err(ClusterError::InvalidParams(format!(
+            "--k {}: a K-Means search compares silhouettes, which need at least 2 clusters",
+            params.k
         )));
     }
     let keep = varying_columns(&train);
@@ -254,11 +379,14 @@ pub fn run(
         Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
     };
     let as_u32 = |v: &[usize]| v.iter().map(|&l| l as u32).collect::<Vec<u32>>();
-    let mut sizes = vec![0usize; params.k];
+    let mut sizes = vec![0usize; fitted.k];
     fitted.train.iter().for_each(|&l| sizes[l] += 1);
     let threads = rayon::current_num_threads();
     let info = ClusteringInfo {
         params: params.clone(),
+        k: fitted.k,
+        k_search: fitted.k_search,
+        internal: fitted.internal,
         features: FeaturesRef {
             artifact: source.reference_from(out),
             kind: train.kind,
@@ -278,20 +406,28 @@ pub fn run(
     fitted
         .writer
         .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
-    TensorWriter::new()
-        .add(
-            "train_assignments",
-            &[fitted.train.len()],
-            &as_u32(&fitted.train),
-        )
-        .add("train_labels", &[train.len()], &train.labels)
-        .add(
-            "test_assignments",
-            &[fitted.test.len()],
-            &as_u32(&fitted.test),
-        )
-        .add("test_labels", &[test.len()], &test.labels)
-        .write(&staging.file(ClusteringInfo::ASSIGNMENTS_FILE))?;
+    let mut assignments = TensorWriter::new();
+    for (split, ids, confidence, features) in [
+        (
+            Split::Train,
+            &fitted.train,
+            &fitted.train_confidence,
+            &train,
+        ),
+        (Split::Test, &fitted.test, &fitted.test_confidence, &test),
+    ] {
+        assignments
+            .add(&format!("{split}_assignments"), &[ids.len()], &as_u32(ids))
+            .add(
+                &format!("{split}_confidence"),
+                &[confidence.len()],
+                confidence,
+            );
+        if let Some(labels) = &features.labels {
+            assignments.add(&format!("{split}_labels"), &[labels.len()], labels);
+        }
+    }
+    assignments.write(&staging.file(ClusteringInfo::ASSIGNMENTS_FILE))?;
     staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
     let manifest = staging.commit(
         &stage,

@@ -32,7 +32,7 @@ fn codes_artifact(
         }
         CodesSplit {
             codes,
-            labels,
+            labels: Some(labels),
             dim: 3,
         }
     };

@@ -38,12 +38,8 @@ pub fn parse_csv(text: &str, path: &Path, shape: Option<(usize, usize)>) -> Resu
             lines.next();
         }
     }
-    let mut split = ImageSplit {
-        images: Vec::new(),
-        labels: Vec::new(),
-        height: 0,
-        width: 0,
-    };
+    let mut split = ImageSplit::grey(Vec::new(), Vec::new(), 0, 0);
+    let mut labels = Vec::new();
     let mut columns = None;
     for (index, line) in lines {
         let line_no = index + 1;
@@ -104,7 +100,7 @@ pub fn parse_csv(text: &str, path: &Path, shape: Option<(usize, usize)>) -> Resu
                 format!("line {line_no}: label {label} is outside 0..=255"),
             ));
         }
-        split.labels.push(label as u8);
+        labels.push(label as u8);
         for (col, field) in fields[1..].iter().enumerate() {
             let value = parse_integer(field).ok_or_else(|| {
                 invalid(
@@ -131,6 +127,7 @@ pub fn parse_csv(text: &str, path: &Path, shape: Option<(usize, usize)>) -> Resu
     if split.is_empty() {
         return Err(invalid(path, "no data rows"));
     }
+    split.labels = Some(labels);
     Ok(split)
 }
 
@@ -151,7 +148,7 @@ mod tests {
         let p = Path::new("t.csv");
         let s = parse_csv("label,p1,p2,p3,p4\n3,0,1,2,255\n1,4,5,6,7\n", p, None).unwrap();
         assert_eq!((s.height, s.width, s.len()), (2, 2, 2));
-        assert_eq!(s.labels, vec![3, 1]);
+        assert_eq!(s.labels, Some(vec![3, 1]));
         assert_eq!(s.images, vec![0, 1, 2, 255, 4, 5, 6, 7]);
         let s = parse_csv("3,0,1,2\r\n", p, Some((1, 3))).unwrap();
         assert_eq!((s.height, s.width), (1, 3));

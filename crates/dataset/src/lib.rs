@@ -1,4 +1,5 @@
-//! The aeclust dataset stage: reads image datasets (IDX, gzipped or raw, or CSV),
+//! The aeclust dataset stage: reads image datasets (IDX, gzipped or raw, CSV, or a
+//! folder of PNG/JPEG files),
 //! validates them, and writes a `dataset` artifact (see `docs/ARTIFACTS.md`).
 //!
 //! Every reader checks its input against the bytes actually present before it allocates,
@@ -8,6 +9,7 @@ mod csv;
 mod error;
 mod fashion;
 mod idx;
+pub mod images;
 mod source;
 mod stage;
 
@@ -16,4 +18,4 @@ pub use error::{DatasetError, Result};
 pub use fashion::{FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, FASHION_MNIST_SUBSET_FILES};
 pub use idx::{parse_idx, read_idx_file, IdxArray};
 pub use source::{read_maybe_gzip, IdxSource, DEFAULT_SOURCE_DIR, INSTALL_HINT};
-pub use stage::{run, ClassNames, DatasetParams, Input};
+pub use stage::{run, ClassNames, DatasetParams, ImagesInput, Input};

@@ -4,12 +4,14 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::{
-    self, ClassName, DatasetInfo, ImageSplit, SourceFile, SourceFormat, Split,
+    self, ClassName, DatasetInfo, ImageFiles, ImageFolder, ImageSplit, PerSplit, SourceFile,
+    SourceFormat, Split,
 };
 use aeclust_artifact::{sha256_bytes, Environment, InputFile, Outcome, Stage};
 use serde::Serialize;
 
 use crate::error::invalid;
+use crate::images::{self, Color, DecodeOptions, Listing};
 use crate::{
     fashion, parse_idx, read_csv_file, read_maybe_gzip, DatasetError, IdxArray, IdxSource, Result,
 };
@@ -25,6 +27,29 @@ pub enum Input {
         test: PathBuf,
         shape: Option<(usize, usize)>,
     },
+    /// A folder of PNG/JPEG images.
+    Images(ImagesInput),
+}
+
+/// A folder of images and how to read it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagesInput {
+    /// The folder: one sub-folder per class, or any tree of unlabelled images.
+    pub dir: PathBuf,
+    /// A second folder, of the same layout, for the test split.
+    pub test_dir: Option<PathBuf>,
+    /// Or: this fraction of `dir` (per class when labelled) goes to the test split.
+    pub test_fraction: Option<f64>,
+    /// Seed of the test-fraction split.
+    pub seed: u64,
+    /// Resize every image to height × width (else all must share one size).
+    pub size: Option<(u32, u32)>,
+    /// Channels; none: grey when every image is grey, else RGB.
+    pub color: Option<Color>,
+    /// Skip undecodable files (listed in the manifest) instead of failing.
+    pub skip_bad: bool,
+    /// Read sub-folders as part of one unlabelled tree, not as classes.
+    pub unlabelled: bool,
 }
 
 /// How classes are named in the manifest and the report.
@@ -100,12 +125,12 @@ fn read_idx_pair(images: &Path, labels: &Path, sources: &mut Vec<Source>) -> Res
             ),
         ));
     }
-    Ok(ImageSplit {
-        height: image_array.dims[1],
-        width: image_array.dims[2],
-        images: image_array.data,
-        labels: label_array.data,
-    })
+    Ok(ImageSplit::grey(
+        image_array.data,
+        label_array.data,
+        image_array.dims[1],
+        image_array.dims[2],
+    ))
 }
 
 fn resolve_class_names(
@@ -141,14 +166,20 @@ fn resolve_class_names(
 }
 
 /// Runs the dataset stage into `out`; reuses an intact artifact with the same key unless
-/// `force`.
-pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
+/// `force`. `tick` is called once per image file decoded (image folders only).
+pub fn run(
+    params: &DatasetParams,
+    out: &Path,
+    force: bool,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Outcome> {
     if params.limit == Some(0) {
         return Err(DatasetError::Params(
             "--limit must be at least 1 (it keeps the first N images of each split)".into(),
         ));
     }
     let (format, shape, files) = match &params.input {
+        Input::Images(input) => return run_images(input, params, out, force, tick),
         Input::Idx { dir } => (
             SourceFormat::Idx,
             None,
@@ -203,6 +234,7 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
         Input::Csv { train, test, shape } => {
             (read_csv_file(train, *shape)?, read_csv_file(test, *shape)?)
         }
+        Input::Images(_) => unreachable!("image folders are read by run_images"),
     };
     if (train.height, train.width) != (test.height, test.width) {
         return Err(invalid(
@@ -221,7 +253,12 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
         Some(r) if sources.len() == 4 && sources.iter().all(|s| s.release == Some(r)) => Some(r),
         _ => None,
     };
-    let labels: BTreeSet<u8> = train.labels.iter().chain(&test.labels).copied().collect();
+    let labels: BTreeSet<u8> = [&train.labels, &test.labels]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .collect();
     let classes = resolve_class_names(&params.class_names, &labels, recognised.is_some())?;
 
     let staging = stage.staging()?;
@@ -249,6 +286,268 @@ pub fn run(params: &DatasetParams, out: &Path, force: bool) -> Result<Outcome> {
     let manifest = staging.commit(
         &stage,
         &[Split::Train.file_name(), Split::Test.file_name()],
+        &info,
+        Environment::here(),
+    )?;
+    Ok(Outcome::built(manifest))
+}
+
+#[derive(Serialize)]
+struct ImagesKey<'a> {
+    format: SourceFormat,
+    input: &'a ImagesInput,
+    /// SHA-256 over every image's relative path, label and content, per split folder.
+    digests: Vec<String>,
+    limit: Option<usize>,
+}
+
+fn check_images_input(input: &ImagesInput, params: &DatasetParams) -> Result<()> {
+    if params.class_names != ClassNames::Auto {
+        return Err(DatasetError::Params(
+            "--class-names does not apply to an image folder: its classes are named after \
+             its sub-folders"
+                .into(),
+        ));
+    }
+    if input.test_dir.is_some() && input.test_fraction.is_some() {
+        return Err(DatasetError::Params(
+            "give --test-dir or --test-fraction, not both".into(),
+        ));
+    }
+    if let Some((h, w)) = input.size {
+        if h == 0 || w == 0 {
+            return Err(DatasetError::Params(format!(
+                "--size {h}x{w}: both sides must be at least 1"
+            )));
+        }
+    }
+    if let Some(f) = input.test_fraction {
+        if !(f > 0.0 && f < 1.0) {
+            return Err(DatasetError::Params(format!(
+                "--test-fraction {f}: must be between 0 and 1 (exclusive)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Lists the train and test folders (test: a second folder, a seeded fraction, or none).
+fn list_images(input: &ImagesInput, limit: Option<usize>) -> Result<(Listing, Option<Listing>)> {
+    let all = images::list(&input.dir, input.unlabelled)?;
+    let (mut train, mut test) = match (&input.test_dir, input.test_fraction) {
+        (Some(dir), _) => {
+            let mut test = images::list(dir, input.unlabelled)?;
+            match (&all.classes, &test.classes) {
+                (Some(train_classes), Some(test_classes)) => {
+                    // Labels by class name: the test folder may lack classes, not add any.
+                    let mut relabelled = Vec::with_capacity(test.files.len());
+                    for (rel, label) in &test.files {
+                        let name = &test_classes[usize::from(label.expect("labelled"))];
+                        let index =
+                            train_classes
+                                .iter()
+                                .position(|c| c == name)
+                                .ok_or_else(|| {
+                                    invalid(
+                                        &dir.join(name),
+                                        format!(
+                                    "class folder `{name}` has no counterpart in {} (classes: {})",
+                                    input.dir.display(),
+                                    train_classes.join(", ")
+                                ),
+                                    )
+                                })?;
+                        relabelled.push((rel.clone(), Some(index as u8)));
+                    }
+                    test.files = relabelled;
+                    test.classes = all.classes.clone();
+                }
+                (None, None) => {}
+                (train_classes, _) => {
+                    return Err(invalid(
+                        dir,
+                        format!(
+                            "the test folder {} class sub-folders but the train folder {} {}; \
+                             both need the same layout",
+                            if train_classes.is_some() {
+                                "has no"
+                            } else {
+                                "has"
+                            },
+                            input.dir.display(),
+                            if train_classes.is_some() {
+                                "has"
+                            } else {
+                                "has none"
+                            },
+                        ),
+                    ))
+                }
+            }
+            (all, Some(test))
+        }
+        (None, Some(f)) => {
+            let (train, test) = images::split_fraction(&all, f, input.seed)?;
+            (train, Some(test))
+        }
+        (None, None) => (all, None),
+    };
+    if let Some(n) = limit {
+        train.files.truncate(n);
+        if let Some(t) = &mut test {
+            t.files.truncate(n);
+        }
+    }
+    Ok((train, test))
+}
+
+fn run_images(
+    input: &ImagesInput,
+    params: &DatasetParams,
+    out: &Path,
+    force: bool,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Outcome> {
+    check_images_input(input, params)?;
+    let (train_list, test_list) = list_images(input, params.limit)?;
+    let mut digests = Vec::new();
+    let mut sources = Vec::new();
+    for listing in std::iter::once(&train_list).chain(&test_list) {
+        let (digest, bytes) = listing.digest()?;
+        sources.push(SourceFile {
+            path: listing.root.display().to_string(),
+            content_sha256: digest.clone(),
+            content_bytes: bytes as usize,
+            known_release: None,
+        });
+        digests.push(digest);
+    }
+    let key = ImagesKey {
+        format: SourceFormat::Images,
+        input,
+        digests,
+        limit: params.limit,
+    };
+    let stage = Stage::new(kinds::DATASET, env!("CARGO_PKG_VERSION"), &key, &[], out)?;
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
+    }
+
+    let options = DecodeOptions {
+        size: input.size,
+        skip_bad: input.skip_bad,
+    };
+    let train = images::decode_all(&train_list, options, tick)?;
+    let test = test_list
+        .as_ref()
+        .map(|l| images::decode_all(l, options, tick))
+        .transpose()?;
+    let (h, w) = train.shared_size()?;
+    if let Some(t) = &test {
+        let (th, tw) = t.shared_size()?;
+        if (th, tw) != (h, w) {
+            return Err(invalid(
+                &test_list.as_ref().expect("decoded").root,
+                format!(
+                    "test images are {th}x{tw}, train images {h}x{w} (pass --size HxW to \
+                     resize both)"
+                ),
+            ));
+        }
+    }
+    let color = input.color.unwrap_or(
+        if train.all_grey() && test.as_ref().is_none_or(|t| t.all_grey()) {
+            Color::Gray
+        } else {
+            Color::Rgb
+        },
+    );
+    let mut skipped: Vec<(String, String)> = train.skipped.clone();
+    let files_train = train.files.clone();
+    let (files_test, test_split) = match test {
+        Some(t) => {
+            skipped.extend(t.skipped.iter().map(|(f, e)| {
+                let root = &test_list.as_ref().expect("decoded").root;
+                (root.join(f).display().to_string(), e.clone())
+            }));
+            let files = t.files.clone();
+            (files, t.into_split(color, h as usize, w as usize))
+        }
+        None => (
+            Vec::new(),
+            ImageSplit {
+                images: Vec::new(),
+                labels: train_list.classes.as_ref().map(|_| Vec::new()),
+                height: h as usize,
+                width: w as usize,
+                channels: match color {
+                    Color::Gray => 1,
+                    Color::Rgb => 3,
+                },
+            },
+        ),
+    };
+    let train_split = train.into_split(color, h as usize, w as usize);
+    let classes = train_list
+        .classes
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(label, name)| ClassName {
+            label: label as u8,
+            name: name.clone(),
+        })
+        .collect();
+    let mut info = DatasetInfo::describe(
+        SourceFormat::Images,
+        None,
+        classes,
+        &train_split,
+        &test_split,
+        sources,
+    );
+    let mut ignored = train_list.ignored.clone();
+    if let Some(t) = &test_list {
+        if input.test_dir.is_some() {
+            ignored.extend(
+                t.ignored
+                    .iter()
+                    .map(|f| t.root.join(f).display().to_string()),
+            );
+        }
+    }
+    info.folder = Some(ImageFolder {
+        roots: PerSplit {
+            train: Some(train_list.root.display().to_string()),
+            test: test_list.as_ref().map(|t| t.root.display().to_string()),
+        },
+        class_folders: train_list.classes.is_some(),
+        resized: input
+            .size
+            .map(|(h, w)| format!("{h}x{w} ({})", images::RESIZE_FILTER)),
+        skipped,
+        ignored,
+        test_fraction: input.test_fraction.map(|f| (f, input.seed)),
+    });
+    let staging = stage.staging()?;
+    train_split.write(&staging.file(Split::Train.file_name()))?;
+    test_split.write(&staging.file(Split::Test.file_name()))?;
+    staging.write_json(
+        DatasetInfo::FILES_FILE,
+        &ImageFiles {
+            files: PerSplit {
+                train: files_train,
+                test: files_test,
+            },
+        },
+    )?;
+    let manifest = staging.commit(
+        &stage,
+        &[
+            Split::Train.file_name(),
+            Split::Test.file_name(),
+            DatasetInfo::FILES_FILE,
+        ],
         &info,
         Environment::here(),
     )?;

@@ -33,6 +33,9 @@ pub struct ModelConfig {
     pub height: usize,
     /// Image width of the training data.
     pub width: usize,
+    /// Channels per pixel of the training data (1 grey, 3 RGB).
+    #[serde(default = "one_channel")]
+    pub channels: usize,
     /// Encoder widths after the input, e.g. `[900, 480, 240, 120]`; the decoder mirrors
     /// them back to `height * width`.
     pub encoder_layers: Vec<usize>,
@@ -46,12 +49,18 @@ pub struct ModelConfig {
     pub code_layer: usize,
 }
 
+fn one_channel() -> usize {
+    1
+}
+
 impl ModelConfig {
-    /// The study's model for `height`×`width` images: 900-480-240-120, codes from layer 3.
+    /// The study's model for `height`×`width` grey images: 900-480-240-120, codes from
+    /// layer 3.
     pub fn paper(height: usize, width: usize) -> Self {
         Self {
             height,
             width,
+            channels: 1,
             encoder_layers: vec![900, 480, 240, 120],
             hidden_activation: "relu".into(),
             output_activation: "sigmoid".into(),
@@ -60,9 +69,18 @@ impl ModelConfig {
         }
     }
 
-    /// Input size (pixels).
+    /// Input size (pixels × channels).
     pub fn input_dim(&self) -> usize {
-        self.height * self.width
+        self.height * self.width * self.channels
+    }
+
+    /// The input shape as people write it: `28x28` or `32x32x3`.
+    pub fn input_shape(&self) -> String {
+        if self.channels == 1 {
+            format!("{}x{}", self.height, self.width)
+        } else {
+            format!("{}x{}x{}", self.height, self.width, self.channels)
+        }
     }
 
     /// (in, out) of every dense layer, encoder then decoder.

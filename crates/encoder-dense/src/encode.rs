@@ -49,7 +49,8 @@ pub fn encode_split(
     let dim = split.pixels();
     let pixels = scaled_pixels(split);
     let mut codes = Vec::new();
-    let mut code_dim = 0;
+    // The layer's width, also for a split of no rows (no test split).
+    let mut code_dim = model.config().encoder_layers[layer - 1];
     for rows in pixels.chunks(batch.max(1) * dim) {
         let x = Tensor::from_slice(rows, (rows.len() / dim, dim), model.device())?;
         let c = model.encode(&x, layer)?.detach();
@@ -81,14 +82,18 @@ pub fn run(
         EncoderError::InvalidParams(format!("--layer: {e} in {}", model_dir.display()))
     })?;
     let [h, w] = dataset_info.image_shape;
-    if (h, w) != (config.height, config.width) {
+    if (h, w, dataset_info.channels) != (config.height, config.width, config.channels) {
         return Err(EncoderError::InvalidInput(format!(
-            "{}: the model takes {}x{} images ({} inputs) but {} holds {h}x{w} images",
+            "{}: the model takes {} images ({} inputs) but {} holds {h}x{w}{} images",
             model_dir.display(),
-            config.height,
-            config.width,
+            config.input_shape(),
             config.input_dim(),
-            data.display()
+            data.display(),
+            if dataset_info.channels == 1 {
+                String::new()
+            } else {
+                format!("x{}", dataset_info.channels)
+            }
         )));
     }
     let inputs = vec![

@@ -114,6 +114,7 @@ pub fn run(
     let (dataset, dataset_info) = Artifact::open_as::<DatasetInfo>(data)?;
     let [h, w] = dataset_info.image_shape;
     let config = ModelConfig {
+        channels: dataset_info.channels,
         encoder_layers: arch.layers.clone(),
         loss: arch.loss,
         code_layer: arch.code_layer,
@@ -140,12 +141,14 @@ pub fn run(
     let staging = stage.staging()?;
     let train_file = train_input.path();
     let split = ImageSplit::read(train_file)?;
-    if (split.height, split.width) != (h, w) {
+    if (split.height, split.width, split.channels) != (h, w, config.channels) {
         return Err(EncoderError::InvalidInput(format!(
-            "{}: images are {}x{} but the manifest says {h}x{w}",
+            "{}: images are {}x{}x{} but the manifest says {h}x{w}x{}",
             train_file.display(),
             split.height,
-            split.width
+            split.width,
+            split.channels,
+            config.channels
         )));
     }
     let n = split.len();

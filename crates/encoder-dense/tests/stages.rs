@@ -27,6 +27,7 @@ fn subset_dataset(root: &Path, limit: Option<usize>) -> PathBuf {
         },
         &out,
         false,
+        &|| {},
     )
     .unwrap();
     out
@@ -331,12 +332,7 @@ fn bad_inputs() {
     );
     // A dataset of another image size than the model's.
     let other = tmp.path().join("other");
-    let tiny = ImageSplit {
-        images: vec![0; 2 * 16],
-        labels: vec![0, 1],
-        height: 4,
-        width: 4,
-    };
+    let tiny = ImageSplit::grey(vec![0; 2 * 16], vec![0, 1], 4, 4);
     fixtures::dataset(&other, &tiny, &tiny).unwrap();
     rejected(
         ENCODE,
@@ -384,6 +380,7 @@ fn a_file_changed_after_commit_is_refused_and_rebuilt_by_its_producer() {
         },
         &data,
         false,
+        &|| {},
     )
     .unwrap();
     assert!(!rebuilt.cached, "a damaged artifact is not reused");

@@ -21,11 +21,13 @@ fn run(args: &[&str]) -> (bool, String) {
 fn encodes_pixels_and_rejects_bad_parameters() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("dataset");
-    let split = |n: usize| ImageSplit {
-        images: (0..n * 12).map(|i| ((i * 37) % 251) as u8).collect(),
-        labels: (0..n).map(|i| (i % 3) as u8).collect(),
-        height: 3,
-        width: 4,
+    let split = |n: usize| {
+        ImageSplit::grey(
+            (0..n * 12).map(|i| ((i * 37) % 251) as u8).collect(),
+            (0..n).map(|i| (i % 3) as u8).collect(),
+            3,
+            4,
+        )
     };
     fixtures::dataset(&data, &split(30), &split(8)).unwrap();
     let d = data.to_str().unwrap();

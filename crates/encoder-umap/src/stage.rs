@@ -137,12 +137,12 @@ fn write_split(
     staging: &aeclust_artifact::Staging,
     split: Split,
     codes: Vec<f32>,
-    labels: &[u8],
+    labels: &Option<Vec<u8>>,
     c: usize,
 ) -> Result<()> {
     CodesSplit {
         codes,
-        labels: labels.to_vec(),
+        labels: labels.clone(),
         dim: c,
     }
     .write(&staging.file(split.file_name()))?;

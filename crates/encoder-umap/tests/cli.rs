@@ -31,7 +31,11 @@ fn groups(n: usize, dim: usize, offset: usize) -> CodesSplit {
         }
         labels.push(g as u8);
     }
-    CodesSplit { codes, labels, dim }
+    CodesSplit {
+        codes,
+        labels: Some(labels),
+        dim,
+    }
 }
 
 fn codes(root: &Path, name: &str, dim: usize, edit: impl FnOnce(&mut CodesSplit)) -> PathBuf {
@@ -90,7 +94,11 @@ fn fits_embeds_test_points_beside_their_group_and_transforms() {
             })
             .unwrap()
             .0;
-        assert_eq!(train.labels[nearest], test.labels[i], "test point {i}");
+        let (tl, sl) = (
+            train.labels.as_ref().unwrap(),
+            test.labels.as_ref().unwrap(),
+        );
+        assert_eq!(tl[nearest], sl[i], "test point {i}");
     }
     let (ok, text) = run(&args);
     assert!(ok && text.contains("reused"), "{text}");

@@ -5,7 +5,7 @@ pub mod metrics;
 pub mod plots;
 mod report;
 
-pub use report::{paper_acc, run, PAPER_RESULTS};
+pub use report::{paper_acc, run, ReportOptions, PAPER_RESULTS};
 
 use std::path::PathBuf;
 

@@ -266,14 +266,111 @@ pub fn loss_curves(path: &Path, title: &str, train: &[f64], val: &[Option<f64>])
     Ok(())
 }
 
+/// How the pixels of a montage are stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageLayout {
+    /// Image height.
+    pub height: usize,
+    /// Image width.
+    pub width: usize,
+    /// 1 (grey) or 3 (RGB, channels innermost).
+    pub channels: usize,
+    /// Draw grey values inverted (white-on-black benchmark images as dark on white).
+    pub invert: bool,
+}
+
+/// A criterion over k (a search's curve), the kept k marked.
+pub fn k_curve(
+    path: &Path,
+    title: &str,
+    points: &[(usize, f64)],
+    best: usize,
+    criterion: &str,
+) -> Result<()> {
+    let err = plot_err(path);
+    let root = canvas(path, (760, 460)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let values: Vec<f64> = points
+        .iter()
+        .map(|p| p.1)
+        .filter(|v| v.is_finite())
+        .collect();
+    let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !lo.is_finite() {
+        return Err(ReportError::Plot {
+            path: path.to_path_buf(),
+            message: "no finite value on the curve".into(),
+        });
+    }
+    let pad = ((hi - lo) * 0.08).max(hi.abs().max(1.0) * 1e-6);
+    let k_lo = points.first().map_or(1, |p| p.0) as f64;
+    let k_hi = points
+        .last()
+        .map_or(2, |p| p.0)
+        .max(points.first().map_or(1, |p| p.0) + 1) as f64;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(90)
+        .build_cartesian_2d((k_lo - 0.5)..(k_hi + 0.5), (lo - pad)..(hi + pad))
+        .map_err(&err)?;
+    chart
+        .configure_mesh()
+        .x_desc("k (clusters)")
+        .y_desc(criterion)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(&|v| format!("{v:.4}"))
+        .draw()
+        .map_err(&err)?;
+    let line: Vec<(f64, f64)> = points
+        .iter()
+        .filter(|p| p.1.is_finite())
+        .map(|&(k, v)| (k as f64, v))
+        .collect();
+    let colour = cluster_colour(0);
+    chart
+        .draw_series(LineSeries::new(line.clone(), colour.stroke_width(2)))
+        .map_err(&err)?;
+    chart
+        .draw_series(line.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+        .map_err(&err)?;
+    if let Some(&(k, v)) = points.iter().find(|p| p.0 == best) {
+        chart
+            .draw_series(std::iter::once(Circle::new(
+                (k as f64, v),
+                7,
+                cluster_colour(3).stroke_width(3),
+            )))
+            .map_err(&err)?
+            .label(format!("kept: k = {k}"))
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, cluster_colour(3).stroke_width(2)));
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(&err)?;
+    }
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
 /// Sample images per cluster: one row per cluster, its label at the left.
 pub fn montage(
     path: &Path,
     title: &str,
     rows: &[(String, Vec<&[u8]>)],
-    height: usize,
-    width: usize,
+    layout: ImageLayout,
 ) -> Result<()> {
+    let ImageLayout {
+        height,
+        width,
+        channels,
+        invert,
+    } = layout;
     let err = plot_err(path);
     let scale = 2i32;
     let per_row = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(1) as i32;
@@ -307,9 +404,13 @@ pub fn montage(
         .map_err(&err)?;
         for (c, img) in images.iter().enumerate() {
             let x0 = left + c as i32 * (iw + gap);
-            for (p, &v) in img.iter().enumerate() {
+            for (p, px_values) in img.chunks_exact(channels).enumerate() {
                 let (py, px) = ((p / width) as i32, (p % width) as i32);
-                let colour = RGBColor(255 - v, 255 - v, 255 - v);
+                let colour = match (px_values, invert) {
+                    ([v], true) => RGBColor(255 - v, 255 - v, 255 - v),
+                    ([v], false) => RGBColor(*v, *v, *v),
+                    (rgb, _) => RGBColor(rgb[0], rgb[1], rgb[2]),
+                };
                 for dy in 0..scale {
                     for dx in 0..scale {
                         root.draw_pixel((x0 + px * scale + dx, y0 + py * scale + dy), &colour)
@@ -392,7 +493,18 @@ mod tests {
         let dark_pixels = |title: &str| {
             let path = tmp.path().join("m.png");
             let rows: Vec<(String, Vec<&[u8]>)> = vec![(String::new(), vec![])];
-            montage(&path, title, &rows, 2, 2).unwrap();
+            montage(
+                &path,
+                title,
+                &rows,
+                ImageLayout {
+                    height: 2,
+                    width: 2,
+                    channels: 1,
+                    invert: true,
+                },
+            )
+            .unwrap();
             let img = image::open(&path).unwrap().to_rgb8();
             img.pixels().filter(|p| p.0[0] < 128).count()
         };

@@ -36,7 +36,7 @@ fn bad_inputs() {
     let other = tmp.path().join("codes");
     let split = aeclust_artifact::kinds::CodesSplit {
         codes: vec![0.0, 1.0],
-        labels: vec![0, 1],
+        labels: Some(vec![0, 1]),
         dim: 1,
     };
     aeclust_artifact::fixtures::codes(&other, &split, &split, tmp.path()).unwrap();

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use aeclust_artifact::fixtures;
 use aeclust_artifact::kinds::{
-    ClusteringParams, CovarianceType, ImageSplit, Method, Precision, ReportInfo,
+    ClusteringParams, CovarianceType, ImageSplit, KRange, Method, Precision, ReportInfo,
 };
 use aeclust_artifact::Manifest;
 
@@ -22,18 +22,13 @@ fn two_classes(n: usize, offset: usize) -> ImageSplit {
         images.extend((0..16).map(|p| base + ((i * 3 + p) % 7) as u8));
         labels.push(if bright { 7 } else { 3 });
     }
-    ImageSplit {
-        images,
-        labels,
-        height: 4,
-        width: 4,
-    }
+    ImageSplit::grey(images, labels, 4, 4)
 }
 
 fn kmeans(seed: u64) -> ClusteringParams {
     ClusteringParams {
         method: Method::Kmeans,
-        k: 2,
+        k: KRange::single(2),
         seed,
         max_iter: 100,
         n_init: 1,
@@ -66,7 +61,7 @@ fn separable_classes_score_one_with_every_picture_and_no_paper_column() {
         .iter()
         .map(|&seed| {
             let dir = tmp.path().join(format!("seed-{seed}/kmeans-pixels"));
-            aeclust_cluster::stage::run(&kmeans(seed), &data, &dir, false, &mut |_| {}).unwrap();
+            aeclust_cluster::stage::run(&kmeans(seed), &data, &dir, false, &mut |_, _| {}).unwrap();
             dir
         })
         .collect();
@@ -83,7 +78,11 @@ fn separable_classes_score_one_with_every_picture_and_no_paper_column() {
     assert_eq!(g.seeds, vec![72, 1]);
     assert_eq!(g.title, "K-Means on pixels");
     assert_eq!(
-        (g.test_acc.mean, g.test_nmi.mean, g.test_ari.mean),
+        (
+            g.test_acc.as_ref().unwrap().mean,
+            g.test_nmi.as_ref().unwrap().mean,
+            g.test_ari.as_ref().unwrap().mean
+        ),
         (1.0, 1.0, 1.0)
     );
     assert_eq!(g.paper_acc, None, "not Fashion-MNIST: no study figures");
@@ -119,4 +118,73 @@ fn separable_classes_score_one_with_every_picture_and_no_paper_column() {
     }
     let (ok, text) = evaluate(&out, &[&runs[0], &runs[1]]);
     assert!(ok && text.contains("reused"), "{text}");
+}
+
+/// Unlabelled images and no test split: no accuracy, but quality without labels, the k
+/// search's curve, typical and atypical members, and one assignments.csv row per image.
+#[test]
+fn unlabelled_train_only_data_gets_internal_quality_and_assignments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dataset");
+    let mut train = two_classes(40, 0);
+    train.labels = None;
+    let empty = ImageSplit {
+        images: vec![],
+        labels: None,
+        ..train.clone()
+    };
+    fixtures::dataset(&data, &train, &empty).unwrap();
+    let dir = tmp.path().join("seed-72/kmeans-pixels");
+    let mut params = kmeans(72);
+    params.k = "2..4".parse().unwrap();
+    aeclust_cluster::stage::run(&params, &data, &dir, false, &mut |_, _| {}).unwrap();
+    let out = tmp.path().join("report");
+    let (ok, text) = evaluate(&out, &[&dir]);
+    assert!(ok, "{text}");
+    assert!(text.contains("assignments.csv"), "{text}");
+    let info: ReportInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    let g = &info.groups[0];
+    assert!(g.test_acc.is_none() && g.train_acc.is_none());
+    assert_eq!(
+        g.k.mean, 2.0,
+        "two well-separated groups: the silhouette picks k = 2"
+    );
+    assert!(g.silhouette.as_ref().unwrap().mean > 0.8, "{g:?}");
+    assert!(g.calinski_harabasz.is_some() && g.davies_bouldin.is_some());
+    assert!(!info.table.contains("test ACC"), "{}", info.table);
+    assert!(info.table.contains("silhouette"), "{}", info.table);
+    for prefix in [
+        "k-curve-",
+        "montage-kmeans",
+        "montage-atypical-",
+        "scatter-",
+    ] {
+        assert!(
+            info.pictures.iter().any(|p| p.starts_with(prefix)),
+            "{prefix}: {:?}",
+            info.pictures
+        );
+    }
+    assert!(!info.pictures.iter().any(|p| p.starts_with("confusion-")));
+    let csv = std::fs::read_to_string(out.join(ReportInfo::ASSIGNMENTS_FILE)).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "file,split,index,cluster,confidence,clustering,seed"
+    );
+    assert_eq!(lines.len(), 1 + 40, "one row per image");
+    let clusters: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(3).unwrap())
+        .collect();
+    // Images alternate dark and bright: clusters alternate too.
+    assert!(clusters.iter().step_by(2).all(|c| *c == clusters[0]));
+    assert!(clusters
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .all(|c| *c != clusters[0]));
+    assert!(lines[1].starts_with("train#0,train,0,"), "{}", lines[1]);
+    let md = std::fs::read_to_string(out.join(ReportInfo::MARKDOWN_FILE)).unwrap();
+    assert!(md.contains("kept k = 2"), "{md}");
 }

@@ -58,13 +58,79 @@ pub enum Precision {
     F64,
 }
 
+/// The number of clusters to fit: one `k`, or an inclusive range `min..max` searched
+/// for the best (BIC for GMMs, silhouette for K-Means).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KRange {
+    /// Smallest k tried.
+    pub min: usize,
+    /// Largest k tried.
+    pub max: usize,
+}
+
+impl KRange {
+    /// Exactly `k` clusters.
+    pub fn single(k: usize) -> Self {
+        Self { min: k, max: k }
+    }
+
+    /// True when one k is fitted, no search.
+    pub fn is_single(&self) -> bool {
+        self.min == self.max
+    }
+
+    /// Every k tried, ascending.
+    pub fn values(&self) -> std::ops::RangeInclusive<usize> {
+        self.min..=self.max
+    }
+}
+
+impl std::str::FromStr for KRange {
+    type Err = String;
+    /// `10` or `4..20` (both ends included).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parse = |v: &str| {
+            v.trim().parse::<usize>().map_err(|_| {
+                format!("`{s}`: expected a number of clusters (10) or a range (4..20)")
+            })
+        };
+        let range = match s.split_once("..") {
+            Some((a, b)) => Self {
+                min: parse(a)?,
+                max: parse(b.trim_start_matches('='))?,
+            },
+            None => Self::single(parse(s)?),
+        };
+        if range.min == 0 {
+            return Err(format!("`{s}`: the number of clusters must be at least 1"));
+        }
+        if range.min > range.max {
+            return Err(format!(
+                "`{s}`: the range is empty ({} > {})",
+                range.min, range.max
+            ));
+        }
+        Ok(range)
+    }
+}
+
+impl std::fmt::Display for KRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_single() {
+            write!(f, "{}", self.min)
+        } else {
+            write!(f, "{}..{}", self.min, self.max)
+        }
+    }
+}
+
 /// Parameters of a clustering (canonical: all of them enter the cache key).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusteringParams {
     /// Method.
     pub method: Method,
-    /// Number of clusters / components.
-    pub k: usize,
+    /// Number of clusters / components, or the range searched.
+    pub k: KRange,
     /// Seed of every random choice.
     pub seed: u64,
     /// Maximum iterations per restart.
@@ -141,8 +207,8 @@ pub struct GmmFit {
     pub log_likelihood_history: Vec<f64>,
     /// Mean log-likelihood of the train split under the fitted model.
     pub mean_log_likelihood_train: f64,
-    /// Mean log-likelihood of the test split.
-    pub mean_log_likelihood_test: f64,
+    /// Mean log-likelihood of the test split (none without one).
+    pub mean_log_likelihood_test: Option<f64>,
     /// Bayesian information criterion on the train split.
     pub bic: f64,
     /// Akaike information criterion on the train split.
@@ -151,11 +217,56 @@ pub struct GmmFit {
     pub n_parameters: usize,
 }
 
+/// Quality of a clustering without labels, on the train split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InternalMetrics {
+    /// Mean silhouette (-1..1, higher is better) on a seeded sample; none for k = 1.
+    pub silhouette: Option<f64>,
+    /// Rows the silhouette was computed on.
+    pub silhouette_sample: usize,
+    /// Calinski–Harabasz index (higher is better); none for k = 1.
+    pub calinski_harabasz: Option<f64>,
+    /// Davies–Bouldin index (lower is better); none for k = 1.
+    pub davies_bouldin: Option<f64>,
+}
+
+/// One k of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KScore {
+    /// Clusters.
+    pub k: usize,
+    /// The criterion's value for this k.
+    pub score: f64,
+    /// Wall seconds of the fit (all restarts) and its scoring.
+    pub seconds: f64,
+}
+
+/// A search over k: the criterion for every k tried, and the k kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KSearch {
+    /// `bic` (GMM, lower is better) or `silhouette` (K-Means, higher is better).
+    pub criterion: String,
+    /// True when a lower score is better.
+    pub lower_is_better: bool,
+    /// Every k tried, ascending.
+    pub curve: Vec<KScore>,
+    /// The k kept.
+    pub best_k: usize,
+    /// Wall seconds of the whole search.
+    pub seconds: f64,
+}
+
 /// `info` of a clustering artifact (also written as its `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusteringInfo {
     /// The parameters.
     pub params: ClusteringParams,
+    /// Clusters of the fitted model (the one given, or the best of a search).
+    pub k: usize,
+    /// The search over k, when a range was given.
+    pub k_search: Option<KSearch>,
+    /// Quality without labels, on the train split.
+    pub internal: InternalMetrics,
     /// The features it was fitted on.
     pub features: FeaturesRef,
     /// Rows of the train split.
@@ -177,7 +288,9 @@ pub struct ClusteringInfo {
 impl ClusteringInfo {
     /// The fitted parameters (centroids, or weights, means and covariances).
     pub const MODEL_FILE: &'static str = "model.safetensors";
-    /// u32 `{train,test}_assignments` and u8 `{train,test}_labels`.
+    /// u32 `{train,test}_assignments`, f32 `{train,test}_confidence` (GMM: the posterior
+    /// probability of the assigned component; K-Means: the distance to its centroid) and,
+    /// for labelled data, u8 `{train,test}_labels`.
     pub const ASSIGNMENTS_FILE: &'static str = "assignments.safetensors";
     /// This info as a file of its own.
     pub const SUMMARY_FILE: &'static str = "summary.json";

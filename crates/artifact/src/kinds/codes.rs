@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::{ArtifactInfo, ClassName, PerSplit};
-use crate::{ArtifactError, ArtifactRef, Result, TensorFile, TensorWriter};
+use crate::{ArtifactRef, Result, TensorFile, TensorWriter};
 
 /// `info` of a codes artifact. `D` holds the encoder's own facts (layer, whitening, …);
 /// stages other than that encoder read it as an opaque JSON value (the default).
@@ -40,8 +40,8 @@ impl<D: Serialize + DeserializeOwned> ArtifactInfo for CodesInfo<D> {
 pub struct CodesSplit {
     /// Row-major codes, `n * dim` values.
     pub codes: Vec<f32>,
-    /// One label per row, copied from the dataset.
-    pub labels: Vec<u8>,
+    /// One label per row, copied from the dataset (none for unlabelled images).
+    pub labels: Option<Vec<u8>>,
     /// Code dimension.
     pub dim: usize,
 }
@@ -49,41 +49,33 @@ pub struct CodesSplit {
 impl CodesSplit {
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.codes.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// True when the split holds no row.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
     }
 
-    /// Writes `codes` and `labels` to a safetensors file.
+    /// Writes `codes` and, when labelled, `labels` to a safetensors file.
     pub fn write(&self, path: &Path) -> Result<()> {
-        TensorWriter::new()
-            .add("codes", &[self.len(), self.dim], &self.codes)
-            .add("labels", &[self.len()], &self.labels)
-            .write(path)
+        let mut w = TensorWriter::new();
+        w.add("codes", &[self.len(), self.dim], &self.codes);
+        if let Some(labels) = &self.labels {
+            w.add("labels", &[labels.len()], labels);
+        }
+        w.write(path)
     }
 
     /// Reads a split written by [`CodesSplit::write`], checking dtypes and shapes.
     pub fn read(path: &Path) -> Result<Self> {
         let file = TensorFile::open(path)?;
         let codes = file.read::<f32>("codes", Some(2))?;
-        let labels = file.read::<u8>("labels", Some(1))?;
-        if codes.shape[0] != labels.shape[0] {
-            return Err(ArtifactError::Tensor {
-                path: path.to_path_buf(),
-                name: "labels".into(),
-                message: format!(
-                    "{} labels for {} code rows",
-                    labels.shape[0], codes.shape[0]
-                ),
-            });
-        }
+        let labels = super::dataset::read_labels(&file, codes.shape[0], "code rows")?;
         Ok(Self {
             dim: codes.shape[1],
             codes: codes.data,
-            labels: labels.data,
+            labels,
         })
     }
 }

@@ -16,6 +16,34 @@ pub enum SourceFormat {
     Idx,
     /// Two CSV files, label first.
     Csv,
+    /// A folder of PNG/JPEG files (one sub-folder per class, or flat and unlabelled).
+    Images,
+}
+
+/// How a folder of images was read: what a result needs to point back to its files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageFolder {
+    /// The folder of each split (`test` is none without a test split, the train folder
+    /// with `--test-fraction`).
+    pub roots: PerSplit<Option<String>>,
+    /// Whether labels came from one sub-folder per class.
+    pub class_folders: bool,
+    /// `HxW` every image was resized to, and the filter, if resized.
+    pub resized: Option<String>,
+    /// Files skipped as undecodable (`--skip-bad`): path and why.
+    pub skipped: Vec<(String, String)>,
+    /// Files ignored for their extension (not `.png`, `.jpg`, `.jpeg`).
+    pub ignored: Vec<String>,
+    /// Test fraction and seed of a seeded split of the train folder.
+    pub test_fraction: Option<(f64, u64)>,
+}
+
+/// `files.json` of a dataset read from image files: every image's path relative to
+/// its split's root, in row order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageFiles {
+    /// Relative paths, one per row of each split.
+    pub files: PerSplit<Vec<String>>,
 }
 
 /// A class: its label and the name shown in reports.
@@ -50,7 +78,7 @@ pub struct SourceFile {
 }
 
 /// `info` of a dataset artifact.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetInfo {
     /// Source format.
     pub format: SourceFormat,
@@ -59,12 +87,19 @@ pub struct DatasetInfo {
     pub recognised: Option<String>,
     /// Image height and width.
     pub image_shape: [usize; 2],
+    /// Channels per pixel: 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// Whether the images carry labels (benchmark formats always do).
+    pub labelled: bool,
     /// The classes, by ascending label.
     pub classes: Vec<ClassName>,
     /// Counts per split.
     pub splits: PerSplit<SplitCounts>,
-    /// Source files with their content hashes.
+    /// Source files with their content hashes (for an image folder: the folder, with a
+    /// hash over every file's relative path and content).
     pub sources: Vec<SourceFile>,
+    /// How an image folder was read (format `images` only).
+    pub folder: Option<ImageFolder>,
 }
 
 impl ArtifactInfo for DatasetInfo {
@@ -75,7 +110,7 @@ impl SplitCounts {
     /// Counts of `split`.
     pub fn of(split: &ImageSplit) -> Self {
         let mut counts = BTreeMap::new();
-        for &l in &split.labels {
+        for &l in split.labels.iter().flatten() {
             *counts.entry(l).or_insert(0usize) += 1;
         }
         Self {
@@ -102,13 +137,24 @@ impl DatasetInfo {
             format,
             recognised,
             image_shape: [train.height, train.width],
+            channels: train.channels,
+            labelled: train.labels.is_some(),
             classes,
             splits: PerSplit {
                 train: SplitCounts::of(train),
                 test: SplitCounts::of(test),
             },
             sources,
+            folder: None,
         }
+    }
+
+    /// Name of the file listing every image's source file (format `images` only).
+    pub const FILES_FILE: &'static str = "files.json";
+
+    /// True when the dataset has a test split (a split of zero images means none).
+    pub fn has_test(&self) -> bool {
+        self.splits.test.count > 0
     }
 
     /// True when the sources are Fashion-MNIST (the full release or the committed subset).
@@ -119,33 +165,56 @@ impl DatasetInfo {
     }
 }
 
-/// One split of a dataset: `n` grey images of `height`×`width` bytes and their labels.
+/// One split of a dataset: `n` images of `height`×`width`×`channels` bytes and, when
+/// labelled, their labels. A split of zero images stands for "no such split".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSplit {
-    /// Row-major pixels, `n * height * width` bytes.
+    /// Row-major pixels (channels innermost), `n * height * width * channels` bytes.
     pub images: Vec<u8>,
-    /// One label per image.
-    pub labels: Vec<u8>,
+    /// One label per image, or none for unlabelled images.
+    pub labels: Option<Vec<u8>>,
     /// Image height in pixels.
     pub height: usize,
     /// Image width in pixels.
     pub width: usize,
+    /// Channels per pixel: 1 (grey) or 3 (RGB).
+    pub channels: usize,
 }
 
 impl ImageSplit {
+    /// Grey images with labels.
+    pub fn grey(images: Vec<u8>, labels: Vec<u8>, height: usize, width: usize) -> Self {
+        Self {
+            images,
+            labels: Some(labels),
+            height,
+            width,
+            channels: 1,
+        }
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.images.len().checked_div(self.pixels()).unwrap_or(0)
     }
 
     /// True when the split holds no image.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
     }
 
-    /// Pixels per image.
+    /// Values per image: `height * width * channels`.
     pub fn pixels(&self) -> usize {
-        self.height * self.width
+        self.height * self.width * self.channels
+    }
+
+    /// The tensor shape of the images: `[n, h, w]` for grey, `[n, h, w, c]` otherwise.
+    pub fn shape(&self) -> Vec<usize> {
+        let mut shape = vec![self.len(), self.height, self.width];
+        if self.channels != 1 {
+            shape.push(self.channels);
+        }
+        shape
     }
 
     /// The pixels of image `i`.
@@ -156,42 +225,70 @@ impl ImageSplit {
     /// Keeps the first `n` images.
     pub fn truncate(&mut self, n: usize) {
         if n < self.len() {
-            self.labels.truncate(n);
+            if let Some(labels) = &mut self.labels {
+                labels.truncate(n);
+            }
             self.images.truncate(n * self.pixels());
         }
     }
 
-    /// Writes `images` and `labels` to a safetensors file.
+    /// Writes `images` and, when labelled, `labels` to a safetensors file.
     pub fn write(&self, path: &Path) -> Result<()> {
-        TensorWriter::new()
-            .add(
-                "images",
-                &[self.len(), self.height, self.width],
-                &self.images,
-            )
-            .add("labels", &[self.len()], &self.labels)
-            .write(path)
+        let mut w = TensorWriter::new();
+        w.add("images", &self.shape(), &self.images);
+        if let Some(labels) = &self.labels {
+            w.add("labels", &[labels.len()], labels);
+        }
+        w.write(path)
     }
 
     /// Reads a split written by [`ImageSplit::write`], checking dtypes and shapes.
     pub fn read(path: &Path) -> Result<Self> {
         let file = TensorFile::open(path)?;
-        let images = file.read::<u8>("images", Some(3))?;
-        let labels = file.read::<u8>("labels", Some(1))?;
-        if images.shape[0] != labels.shape[0] {
-            return Err(ArtifactError::Tensor {
-                path: path.to_path_buf(),
-                name: "labels".into(),
-                message: format!("{} labels for {} images", labels.shape[0], images.shape[0]),
-            });
-        }
+        let images = file.read::<u8>("images", None)?;
+        let bad = |name: &str, message: String| ArtifactError::Tensor {
+            path: path.to_path_buf(),
+            name: name.into(),
+            message,
+        };
+        let channels = match images.shape.len() {
+            3 => 1,
+            4 if matches!(images.shape[3], 1 | 3) => images.shape[3],
+            _ => {
+                return Err(bad(
+                    "images",
+                    format!(
+                        "shape {:?}, expected [n, h, w] or [n, h, w, 3]",
+                        images.shape
+                    ),
+                ))
+            }
+        };
+        let labels = read_labels(&file, images.shape[0], "images")?;
         Ok(Self {
             height: images.shape[1],
             width: images.shape[2],
+            channels,
             images: images.data,
-            labels: labels.data,
+            labels,
         })
     }
+}
+
+/// Reads the optional `labels` tensor of a file with `rows` rows of `what`.
+pub(crate) fn read_labels(file: &TensorFile, rows: usize, what: &str) -> Result<Option<Vec<u8>>> {
+    if !file.names().iter().any(|n| n == "labels") {
+        return Ok(None);
+    }
+    let labels = file.read::<u8>("labels", Some(1))?;
+    if labels.shape[0] != rows {
+        return Err(ArtifactError::Tensor {
+            path: file.path().to_path_buf(),
+            name: "labels".into(),
+            message: format!("{} labels for {rows} {what}", labels.shape[0]),
+        });
+    }
+    Ok(Some(labels.data))
 }
 
 #[cfg(test)]
@@ -202,12 +299,7 @@ mod tests {
     fn image_split_round_trip_and_shape_check() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("train.safetensors");
-        let split = ImageSplit {
-            images: (0..24).collect(),
-            labels: vec![3, 1],
-            height: 3,
-            width: 4,
-        };
+        let split = ImageSplit::grey((0..24).collect(), vec![3, 1], 3, 4);
         split.write(&path).unwrap();
         assert_eq!(ImageSplit::read(&path).unwrap(), split);
         assert_eq!(split.image(1), &(12..24).collect::<Vec<u8>>()[..]);
@@ -222,14 +314,39 @@ mod tests {
     }
 
     #[test]
+    fn unlabelled_rgb_and_empty_splits_round_trip() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("train.safetensors");
+        let rgb = ImageSplit {
+            images: (0..36).collect(),
+            labels: None,
+            height: 2,
+            width: 3,
+            channels: 3,
+        };
+        rgb.write(&path).unwrap();
+        let back = ImageSplit::read(&path).unwrap();
+        assert_eq!(back, rgb);
+        assert_eq!((back.len(), back.shape()), (2, vec![2, 2, 3, 3]));
+        let empty = ImageSplit::grey(vec![], vec![], 28, 28);
+        empty.write(&path).unwrap();
+        let back = ImageSplit::read(&path).unwrap();
+        assert!(back.is_empty());
+        assert_eq!((back.height, back.width), (28, 28));
+    }
+
+    #[test]
     fn fashion_mnist_is_recognised_by_release_name() {
         let mut info = DatasetInfo {
             format: SourceFormat::Idx,
             recognised: Some("fashion-mnist-subset".into()),
             image_shape: [28, 28],
+            channels: 1,
+            labelled: true,
             classes: vec![],
             splits: Default::default(),
             sources: vec![],
+            folder: None,
         };
         assert!(info.is_fashion_mnist());
         info.recognised = None;

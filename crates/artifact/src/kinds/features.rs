@@ -18,10 +18,10 @@ pub enum FeatureKind {
 /// A feature matrix for clustering: rows of `dim` floats, with labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Features {
-    /// Row-major values, `labels.len() * dim`.
+    /// Row-major values, `len() * dim`.
     pub values: Vec<f32>,
-    /// One label per row.
-    pub labels: Vec<u8>,
+    /// One label per row, none for unlabelled images.
+    pub labels: Option<Vec<u8>>,
     /// Number of columns.
     pub dim: usize,
     /// Where the values came from.
@@ -34,12 +34,17 @@ impl Features {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.values.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// True when there is no row.
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.len() == 0
+    }
+
+    /// Row `i`.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.dim..(i + 1) * self.dim]
     }
 
     /// Both splits of a dataset or codes artifact, checked to have the same columns.
@@ -72,8 +77,8 @@ impl Features {
             let s = ImageSplit::read(&path)?;
             Features {
                 values: s.images.iter().map(|&p| f32::from(p) / 255.0).collect(),
+                dim: s.pixels(),
                 labels: s.labels,
-                dim: s.height * s.width,
                 kind: FeatureKind::Pixels,
             }
         } else {
@@ -108,12 +113,12 @@ mod tests {
     use crate::{fixtures, InputFile, Stage};
 
     fn images(n: usize) -> ImageSplit {
-        ImageSplit {
-            images: (0..n * 4).map(|i| (i * 7 % 256) as u8).collect(),
-            labels: (0..n).map(|i| (i % 2) as u8).collect(),
-            height: 2,
-            width: 2,
-        }
+        ImageSplit::grey(
+            (0..n * 4).map(|i| (i * 7 % 256) as u8).collect(),
+            (0..n).map(|i| (i % 2) as u8).collect(),
+            2,
+            2,
+        )
     }
 
     #[test]
@@ -121,7 +126,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let split = CodesSplit {
             codes: vec![0.0, f32::NAN, 1.0, 2.0],
-            labels: vec![0, 1],
+            labels: Some(vec![0, 1]),
             dim: 2,
         };
         let codes = fixtures::codes(&tmp.path().join("codes"), &split, &split, tmp.path()).unwrap();
@@ -140,12 +145,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let narrow = CodesSplit {
             codes: vec![0.0; 4],
-            labels: vec![0, 1],
+            labels: Some(vec![0, 1]),
             dim: 2,
         };
         let wide = CodesSplit {
             codes: vec![0.0; 6],
-            labels: vec![0, 1],
+            labels: Some(vec![0, 1]),
             dim: 3,
         };
         let codes = fixtures::codes(&tmp.path().join("c"), &narrow, &wide, tmp.path()).unwrap();

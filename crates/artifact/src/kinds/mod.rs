@@ -22,11 +22,14 @@ mod model;
 mod report;
 
 pub use clustering::{
-    ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary, GmmFit, KMeansFit,
-    Method, Precision,
+    ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary, GmmFit,
+    InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision,
 };
 pub use codes::{CodesInfo, CodesSplit};
-pub use dataset::{ClassName, DatasetInfo, ImageSplit, SourceFile, SourceFormat, SplitCounts};
+pub use dataset::{
+    ClassName, DatasetInfo, ImageFiles, ImageFolder, ImageSplit, SourceFile, SourceFormat,
+    SplitCounts,
+};
 pub use features::{FeatureKind, Features};
 pub use model::{EpochRecord, ModelInfo, TrainingHistory};
 pub use report::{GroupSummary, ReportInfo, Stat};

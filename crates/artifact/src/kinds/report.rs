@@ -33,6 +33,17 @@ impl Stat {
     }
 }
 
+impl Stat {
+    /// Summarises the values when every one is present, else none.
+    pub fn of_all(values: impl IntoIterator<Item = Option<f64>>) -> Option<Self> {
+        values
+            .into_iter()
+            .collect::<Option<Vec<f64>>>()
+            .filter(|v| !v.is_empty())
+            .map(|v| Self::of(&v))
+    }
+}
+
 impl std::fmt::Display for Stat {
     /// `0.626 ± 0.016`, or `0.626` for one value.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -53,16 +64,26 @@ pub struct GroupSummary {
     pub title: String,
     /// Seeds pooled.
     pub seeds: Vec<u64>,
-    /// Test accuracy after the best one-to-one mapping.
-    pub test_acc: Stat,
-    /// Train accuracy.
-    pub train_acc: Stat,
+    /// Test accuracy after the best one-to-one mapping (labelled data with a test split).
+    pub test_acc: Option<Stat>,
+    /// Train accuracy (labelled data).
+    pub train_acc: Option<Stat>,
     /// Test NMI.
-    pub test_nmi: Stat,
+    pub test_nmi: Option<Stat>,
     /// Test ARI.
-    pub test_ari: Stat,
+    pub test_ari: Option<Stat>,
     /// Test purity.
-    pub test_purity: Stat,
+    pub test_purity: Option<Stat>,
+    /// Clusters (the k kept, when a range was searched).
+    pub k: Stat,
+    /// Silhouette on a sample of the train split (higher is better).
+    pub silhouette: Option<Stat>,
+    /// Calinski–Harabasz index on the train split (higher is better).
+    pub calinski_harabasz: Option<Stat>,
+    /// Davies–Bouldin index on the train split (lower is better).
+    pub davies_bouldin: Option<Stat>,
+    /// BIC on the train split (GMMs; lower is better).
+    pub bic: Option<Stat>,
     /// The reference study's accuracy for this route, on Fashion-MNIST only.
     pub paper_acc: Option<f64>,
 }
@@ -85,6 +106,9 @@ impl ReportInfo {
     pub const JSON_FILE: &'static str = "report.json";
     /// Tables and pictures for people.
     pub const MARKDOWN_FILE: &'static str = "report.md";
+    /// One row per image and clustering: file, split, index, cluster, confidence,
+    /// clustering, seed (when asked for).
+    pub const ASSIGNMENTS_FILE: &'static str = "assignments.csv";
 }
 
 impl ArtifactInfo for ReportInfo {

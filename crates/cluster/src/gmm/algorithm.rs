@@ -107,6 +107,19 @@ impl<F: Float> GaussianMixture<F> {
         (score, argmax_rows(&log_resp))
     }
 
+    /// Mean log-likelihood per sample (NaN for no rows), the most probable component of
+    /// each row and its posterior probability, from one E-step.
+    pub fn score_predict_confidence(&self, x: ArrayView2<F>) -> (f64, Vec<usize>, Vec<F>) {
+        let (score, log_resp) = self.e_step(x);
+        let labels = argmax_rows(&log_resp);
+        let confidence = log_resp
+            .outer_iter()
+            .zip(&labels)
+            .map(|(row, &l)| row[l].exp())
+            .collect();
+        (score, labels, confidence)
+    }
+
     /// Bayesian information criterion on `x` (lower is better).
     pub fn bic(&self, x: ArrayView2<F>) -> f64 {
         let n = x.nrows() as f64;

@@ -3,19 +3,51 @@
 use std::path::PathBuf;
 
 use aeclust_artifact::kinds::DatasetInfo;
-use aeclust_dataset::{run, ClassNames, DatasetParams, Input, DEFAULT_SOURCE_DIR};
+use aeclust_dataset::images::Color;
+use aeclust_dataset::{run, ClassNames, DatasetParams, ImagesInput, Input, DEFAULT_SOURCE_DIR};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 
-/// Reads an image dataset (the four IDX files, gzipped or raw, or two CSV files), checks it
-/// and writes `train.safetensors`, `test.safetensors` and `manifest.json`.
+/// Reads an image dataset (the four IDX files, gzipped or raw, two CSV files, or a folder
+/// of PNG/JPEG images), checks it and writes `train.safetensors`, `test.safetensors` and
+/// `manifest.json` (and, for an image folder, `files.json`: every image's source file).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
     /// Directory with train-images-idx3-ubyte, train-labels-idx1-ubyte,
     /// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each `.gz` or raw).
-    #[arg(long, default_value = DEFAULT_SOURCE_DIR, conflicts_with_all = ["train_csv", "test_csv"])]
+    #[arg(long, default_value = DEFAULT_SOURCE_DIR, conflicts_with_all = ["train_csv", "test_csv", "images"])]
     source: PathBuf,
+    /// A folder of PNG/JPEG images, read recursively in sorted order. One sub-folder per
+    /// class (the "image folder" convention) gives labels named after the sub-folders;
+    /// otherwise the images are unlabelled. Files of other types are ignored (listed in
+    /// the manifest).
+    #[arg(long, conflicts_with_all = ["train_csv", "test_csv"])]
+    images: Option<PathBuf>,
+    /// Test split of --images: a second folder of the same layout.
+    #[arg(long, requires = "images", conflicts_with = "test_fraction")]
+    test_dir: Option<PathBuf>,
+    /// Test split of --images: this fraction of the folder (per class when labelled),
+    /// drawn with --split-seed. Without --test-dir or --test-fraction: no test split.
+    #[arg(long, requires = "images")]
+    test_fraction: Option<f64>,
+    /// Seed of --test-fraction.
+    #[arg(long, default_value_t = 72, requires = "images")]
+    split_seed: u64,
+    /// Resize every image of --images to HxW (triangle filter, antialiased); without it
+    /// all images must share one size.
+    #[arg(long, value_parser = parse_shape, requires = "images")]
+    size: Option<(usize, usize)>,
+    /// Channels of --images (default: gray when every image is grey, else rgb).
+    #[arg(long, value_enum, requires = "images")]
+    color: Option<Color>,
+    /// Skip undecodable image files (listed in the manifest) instead of failing.
+    #[arg(long, requires = "images")]
+    skip_bad: bool,
+    /// Read the sub-folders of --images as one unlabelled tree, not as classes.
+    #[arg(long, requires = "images")]
+    unlabelled: bool,
     /// Training CSV: label first, then one column per pixel; header row optional.
     #[arg(long, requires = "test_csv")]
     train_csv: Option<PathBuf>,
@@ -58,6 +90,25 @@ fn main() -> std::process::ExitCode {
 
 fn run_cli(args: Args) -> Result<()> {
     let input = match (args.train_csv, args.test_csv) {
+        _ if args.images.is_some() => {
+            if args.shape.is_some() {
+                bail!("--shape applies to CSV input only; use --size HxW to resize images");
+            }
+            let to_u32 = |v: usize| u32::try_from(v).context("--size: side too large");
+            Input::Images(ImagesInput {
+                dir: args.images.clone().expect("checked"),
+                test_dir: args.test_dir.clone(),
+                test_fraction: args.test_fraction,
+                seed: args.split_seed,
+                size: args
+                    .size
+                    .map(|(h, w)| Ok::<_, anyhow::Error>((to_u32(h)?, to_u32(w)?)))
+                    .transpose()?,
+                color: args.color,
+                skip_bad: args.skip_bad,
+                unlabelled: args.unlabelled,
+            })
+        }
         (Some(train), Some(test)) => Input::Csv {
             train,
             test,
@@ -81,20 +132,46 @@ fn run_cli(args: Args) -> Result<()> {
         limit: args.limit,
         class_names,
     };
-    let outcome = run(&params, &args.out, args.force).context("dataset stage failed")?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} decoded {pos} images ({per_sec})")
+            .expect("template"),
+    );
+    let outcome =
+        run(&params, &args.out, args.force, &|| bar.inc(1)).context("dataset stage failed")?;
+    bar.finish_and_clear();
     let info: DatasetInfo = outcome.manifest.info_as(&args.out)?;
     aeclust_cli::announce("dataset", &args.out, &outcome, "same inputs and parameters");
     println!(
-        "  train {} images, test {} images, {}x{}, {} classes{}",
+        "  train {} images, test {} images, {}x{}{}, {}{}",
         info.splits.train.count,
         info.splits.test.count,
         info.image_shape[0],
         info.image_shape[1],
-        info.classes.len(),
+        if info.channels == 3 { " RGB" } else { "" },
+        if info.labelled {
+            format!("{} classes", info.classes.len())
+        } else {
+            "unlabelled".to_string()
+        },
         match &info.recognised {
             Some(r) => format!(" (content verified: {r})"),
             None => String::new(),
         }
     );
+    if let Some(folder) = &info.folder {
+        if !folder.skipped.is_empty() {
+            println!("  skipped {} undecodable files:", folder.skipped.len());
+            for (file, why) in &folder.skipped {
+                println!("    {file}: {why}");
+            }
+        }
+        if !folder.ignored.is_empty() {
+            println!(
+                "  ignored {} files that are not .png/.jpg/.jpeg (listed in the manifest)",
+                folder.ignored.len()
+            );
+        }
+    }
     Ok(())
 }

@@ -6,9 +6,11 @@ use aeclust_artifact::kinds::ReportInfo;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-/// Scores clustering artifacts against the labels (accuracy after Hungarian mapping,
-/// purity, NMI, ARI, confusion matrices) and writes report.json, report.md and PNG
-/// pictures. Clusterings that share a directory name (e.g. `seed-72/gmm-codes` and
+/// Scores clustering artifacts against the labels when there are labels (accuracy after
+/// Hungarian mapping, purity, NMI, ARI, confusion matrices) and always without them
+/// (silhouette, Calinski–Harabasz, Davies–Bouldin, BIC, cluster sizes, the most and least
+/// typical members of each cluster), and writes report.json, report.md, PNG pictures and
+/// assignments.csv. Clusterings that share a directory name (e.g. `seed-72/gmm-codes` and
 /// `seed-1/gmm-codes`) are summarised as mean ± std over their seeds.
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -20,6 +22,10 @@ struct Args {
     /// first two columns, e.g. a 2-D UMAP); repeatable.
     #[arg(long)]
     map: Vec<PathBuf>,
+    /// Do not write assignments.csv (one row per image and clustering: file, split,
+    /// index, cluster, confidence, clustering, seed).
+    #[arg(long)]
+    no_assignments: bool,
     /// Rebuild even when an identical report exists.
     #[arg(long)]
     force: bool,
@@ -33,7 +39,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: Args) -> Result<()> {
-    let outcome = aeclust_evaluate::run(&args.clusterings, &args.map, &args.out, args.force)
+    let options = aeclust_evaluate::ReportOptions {
+        maps: args.map.clone(),
+        assignments: !args.no_assignments,
+    };
+    let outcome = aeclust_evaluate::run(&args.clusterings, &options, &args.out, args.force)
         .context("evaluation failed")?;
     let info: ReportInfo = outcome.manifest.info_as(&args.out)?;
     aeclust_cli::announce("evaluate", &args.out, &outcome, "same clusterings");
@@ -45,5 +55,11 @@ fn run_cli(args: Args) -> Result<()> {
         "report: {}",
         args.out.join(ReportInfo::MARKDOWN_FILE).display()
     );
+    if !args.no_assignments {
+        println!(
+            "assignments: {}",
+            args.out.join(ReportInfo::ASSIGNMENTS_FILE).display()
+        );
+    }
     Ok(())
 }

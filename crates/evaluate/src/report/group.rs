@@ -37,22 +37,38 @@ pub(crate) fn summarise(
     name: &str,
     members: &[usize],
     runs: &[ClusteringRun],
-    metrics: &[PerSplit<SplitMetrics>],
+    metrics: &[PerSplit<Option<SplitMetrics>>],
     with_paper: bool,
 ) -> GroupSummary {
     let first = &runs[members[0]];
-    let collect = |f: &dyn Fn(&PerSplit<SplitMetrics>) -> f64| -> Stat {
-        Stat::of(&members.iter().map(|&i| f(&metrics[i])).collect::<Vec<_>>())
+    let split =
+        |f: fn(&SplitMetrics) -> f64,
+         get: fn(&PerSplit<Option<SplitMetrics>>) -> &Option<SplitMetrics>| {
+            Stat::of_all(members.iter().map(|&i| get(&metrics[i]).as_ref().map(f)))
+        };
+    let test = |f: fn(&SplitMetrics) -> f64| split(f, |m| &m.test);
+    let internal = |f: &dyn Fn(&ClusteringRun) -> Option<f64>| {
+        Stat::of_all(members.iter().map(|&i| f(&runs[i])))
     };
     GroupSummary {
         name: name.to_string(),
         title: first.title(),
         seeds: members.iter().map(|&i| runs[i].seed()).collect(),
-        test_acc: collect(&|m| m.test.acc),
-        train_acc: collect(&|m| m.train.acc),
-        test_nmi: collect(&|m| m.test.nmi),
-        test_ari: collect(&|m| m.test.ari),
-        test_purity: collect(&|m| m.test.purity),
+        test_acc: test(|m| m.acc),
+        train_acc: split(|m| m.acc, |m| &m.train),
+        test_nmi: test(|m| m.nmi),
+        test_ari: test(|m| m.ari),
+        test_purity: test(|m| m.purity),
+        k: Stat::of(
+            &members
+                .iter()
+                .map(|&i| runs[i].k() as f64)
+                .collect::<Vec<_>>(),
+        ),
+        silhouette: internal(&|r| r.info.internal.silhouette),
+        calinski_harabasz: internal(&|r| r.info.internal.calinski_harabasz),
+        davies_bouldin: internal(&|r| r.info.internal.davies_bouldin),
+        bic: internal(&|r| r.info.gmm.as_ref().map(|g| g.bic)),
         paper_acc: with_paper
             .then(|| paper_acc(first.info.params.method, first.info.features.kind))
             .flatten(),

@@ -11,13 +11,22 @@ use aeclust_artifact::{Artifact, InputFile, TensorFile};
 
 use super::{invalid, Result};
 
-/// Cluster ids and true labels of one split.
+/// Cluster ids, confidences and true labels of one split.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SplitAssignments {
     /// Cluster id per row.
     pub clusters: Vec<usize>,
-    /// True label per row.
-    pub labels: Vec<u8>,
+    /// GMM: posterior probability of the cluster; K-Means: distance to its centroid.
+    pub confidence: Vec<f32>,
+    /// True label per row, for labelled data.
+    pub labels: Option<Vec<u8>>,
+}
+
+impl SplitAssignments {
+    /// Rows.
+    pub fn len(&self) -> usize {
+        self.clusters.len()
+    }
 }
 
 /// The features a clustering was fitted on, typed by what they are.
@@ -106,8 +115,14 @@ impl ClusteringRun {
             self.clustering.input(ClusteringInfo::ASSIGNMENTS_FILE)?,
             self.features.input(Split::Test.file_name())?,
         ];
-        if let Some((dataset, _)) = &self.dataset {
+        if let Some((dataset, info)) = &self.dataset {
             files.push(dataset.input(Split::Test.file_name())?);
+            if !info.has_test() {
+                files.push(dataset.input(Split::Train.file_name())?);
+            }
+            if info.folder.is_some() {
+                files.push(dataset.input(DatasetInfo::FILES_FILE)?);
+            }
         }
         if let Some(model) = &self.model {
             files.push(model.input(ModelInfo::HISTORY_FILE)?);
@@ -122,7 +137,16 @@ impl ClusteringRun {
 
     /// Number of clusters.
     pub fn k(&self) -> usize {
-        self.info.params.k
+        self.info.k
+    }
+
+    /// The split pictures show: test, or train when there is no test split.
+    pub fn shown_split(&self) -> Split {
+        if self.info.n_test > 0 {
+            Split::Test
+        } else {
+            Split::Train
+        }
     }
 
     /// The classes, from the features' artifact.
@@ -163,16 +187,23 @@ impl ClusteringRun {
         let file = TensorFile::open(&path)?;
         let read = |split: Split| -> Result<SplitAssignments> {
             let a = file.read::<u32>(&format!("{split}_assignments"), Some(1))?;
-            let l = file.read::<u8>(&format!("{split}_labels"), Some(1))?;
-            if a.data.len() != l.data.len() {
-                return Err(invalid(
-                    &path,
-                    format!(
-                        "{split}: {} assignments for {} labels",
-                        a.data.len(),
-                        l.data.len()
-                    ),
-                ));
+            let c = file.read::<f32>(&format!("{split}_confidence"), Some(1))?;
+            let labels_name = format!("{split}_labels");
+            let l = if file.names().contains(&labels_name) {
+                Some(file.read::<u8>(&labels_name, Some(1))?.data)
+            } else {
+                None
+            };
+            for (what, n) in [
+                ("labels", l.as_ref().map(Vec::len)),
+                ("confidences", Some(c.data.len())),
+            ] {
+                if let Some(n) = n.filter(|&n| n != a.data.len()) {
+                    return Err(invalid(
+                        &path,
+                        format!("{split}: {} assignments for {n} {what}", a.data.len()),
+                    ));
+                }
             }
             if let Some(&bad) = a.data.iter().find(|&&c| c as usize >= self.k()) {
                 return Err(invalid(
@@ -182,7 +213,8 @@ impl ClusteringRun {
             }
             Ok(SplitAssignments {
                 clusters: a.data.iter().map(|&c| c as usize).collect(),
-                labels: l.data,
+                confidence: c.data,
+                labels: l,
             })
         };
         Ok(PerSplit {

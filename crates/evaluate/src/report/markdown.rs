@@ -2,72 +2,119 @@
 
 use std::fmt::Write as _;
 
-use aeclust_artifact::kinds::{GroupSummary, PerSplit};
+use aeclust_artifact::kinds::{GroupSummary, PerSplit, Stat};
 
 use super::load::ClusteringRun;
 use crate::metrics::SplitMetrics;
 
-/// The summary table; the study's column only when `with_paper`.
+fn cell(s: &Option<Stat>) -> String {
+    s.as_ref().map_or("–".into(), Stat::to_string)
+}
+
+/// The summary tables: against the labels (labelled groups only; the study's column
+/// only when `with_paper`), then quality without labels (every group).
 pub(crate) fn summary_table(groups: &[GroupSummary], with_paper: bool) -> String {
-    let mut t = String::from(
-        "| clustering | seeds | test ACC | train ACC | test NMI | test ARI | test purity |",
+    let mut t = String::new();
+    let labelled: Vec<&GroupSummary> = groups
+        .iter()
+        .filter(|g| g.test_acc.is_some() || g.train_acc.is_some())
+        .collect();
+    if !labelled.is_empty() {
+        t.push_str(
+            "| clustering | seeds | test ACC | train ACC | test NMI | test ARI | test purity |",
+        );
+        t.push_str(if with_paper { " paper ACC |\n" } else { "\n" });
+        t.push_str("|---|---|---|---|---|---|---|");
+        t.push_str(if with_paper { "---|\n" } else { "\n" });
+        for g in labelled {
+            let _ = write!(
+                t,
+                "| {} (`{}`) | {} | {} | {} | {} | {} | {} |",
+                g.title,
+                g.name,
+                g.seeds.len(),
+                cell(&g.test_acc),
+                cell(&g.train_acc),
+                cell(&g.test_nmi),
+                cell(&g.test_ari),
+                cell(&g.test_purity),
+            );
+            if with_paper {
+                let _ = write!(
+                    t,
+                    " {} |",
+                    g.paper_acc.map_or("–".into(), |p| format!("{p:.2}"))
+                );
+            }
+            t.push('\n');
+        }
+        t.push('\n');
+    }
+    t.push_str(
+        "| clustering (quality without labels, train split) | seeds | k | silhouette ↑ | Calinski–Harabasz ↑ | Davies–Bouldin ↓ | BIC ↓ |\n|---|---|---|---|---|---|---|\n",
     );
-    t.push_str(if with_paper { " paper ACC |\n" } else { "\n" });
-    t.push_str("|---|---|---|---|---|---|---|");
-    t.push_str(if with_paper { "---|\n" } else { "\n" });
     for g in groups {
-        let _ = write!(
+        let _ = writeln!(
             t,
             "| {} (`{}`) | {} | {} | {} | {} | {} | {} |",
             g.title,
             g.name,
             g.seeds.len(),
-            g.test_acc,
-            g.train_acc,
-            g.test_nmi,
-            g.test_ari,
-            g.test_purity,
+            if g.k.std == 0.0 {
+                format!("{}", g.k.mean)
+            } else {
+                g.k.to_string()
+            },
+            cell(&g.silhouette),
+            g.calinski_harabasz
+                .as_ref()
+                .map_or("–".into(), |s| format!("{:.1}", s.mean)),
+            cell(&g.davies_bouldin),
+            g.bic
+                .as_ref()
+                .map_or("–".into(), |s| format!("{:.4e}", s.mean)),
         );
-        if with_paper {
-            let _ = write!(
-                t,
-                " {} |",
-                g.paper_acc.map_or("–".into(), |p| format!("{p:.2}"))
-            );
-        }
-        t.push('\n');
     }
     t
+}
+
+fn metric(m: &Option<SplitMetrics>, f: fn(&SplitMetrics) -> f64) -> String {
+    m.as_ref().map_or("–".into(), |m| format!("{:.3}", f(m)))
 }
 
 /// The whole `report.md`.
 pub(crate) fn document(
     table: &str,
     runs: &[ClusteringRun],
-    metrics: &[PerSplit<SplitMetrics>],
+    metrics: &[PerSplit<Option<SplitMetrics>>],
     pictures: &str,
     warnings: &[String],
     with_paper: bool,
 ) -> String {
     let mut md = String::from(
-        "# aeclust report\n\nAccuracy after the best one-to-one mapping of clusters to classes (Hungarian); NMI with arithmetic normalisation; ARI. Mean ± standard deviation over seeds where there are several.",
+        "# aeclust report\n\nWith labels: accuracy after the best one-to-one mapping of clusters to classes (Hungarian); NMI with arithmetic normalisation; ARI. Without labels: silhouette on a seeded sample of up to 5,000 train rows, Calinski–Harabasz, Davies–Bouldin and (GMMs) BIC, all on the train split. Mean ± standard deviation over seeds where there are several.",
     );
     if with_paper {
         md.push_str(" Paper: Pai, *Unsupervised Learning using K-Means Clustering & Gaussian Mixture Model augmented by Deep Auto-Encoders* (Fashion-MNIST).");
     }
     md.push_str("\n\n");
     md.push_str(table);
-    md.push_str("\n## Per run\n\n| clustering | seed | test ACC | train ACC | test NMI | test ARI | iterations | fit s |\n|---|---|---|---|---|---|---|---|\n");
+    md.push_str("\n## Per run\n\n| clustering | seed | k | test ACC | train ACC | test NMI | test ARI | silhouette | iterations | fit s |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for (run, m) in runs.iter().zip(metrics) {
         let _ = writeln!(
             md,
-            "| `{}` | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {:.2} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
             run.name,
             run.seed(),
-            m.test.acc,
-            m.train.acc,
-            m.test.nmi,
-            m.test.ari,
+            run.k(),
+            metric(&m.test, |m| m.acc),
+            metric(&m.train, |m| m.acc),
+            metric(&m.test, |m| m.nmi),
+            metric(&m.test, |m| m.ari),
+            run.info
+                .internal
+                .silhouette
+                .map_or("–".into(), |s| format!("{s:.3}")),
             run.info.fit.n_iter,
             run.info.fit.fit_seconds,
         );
@@ -86,18 +133,22 @@ pub(crate) fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aeclust_artifact::kinds::Stat;
 
     fn group(paper: Option<f64>) -> GroupSummary {
         GroupSummary {
             name: "gmm-codes".into(),
             title: "GMM (full) on pca codes (30-d)".into(),
             seeds: vec![72, 1],
-            test_acc: Stat::of(&[0.6, 0.7]),
-            train_acc: Stat::of(&[0.5, 0.5]),
-            test_nmi: Stat::of(&[0.4, 0.4]),
-            test_ari: Stat::of(&[0.3, 0.3]),
-            test_purity: Stat::of(&[0.2, 0.2]),
+            test_acc: Some(Stat::of(&[0.6, 0.7])),
+            train_acc: Some(Stat::of(&[0.5, 0.5])),
+            test_nmi: Some(Stat::of(&[0.4, 0.4])),
+            test_ari: Some(Stat::of(&[0.3, 0.3])),
+            test_purity: Some(Stat::of(&[0.2, 0.2])),
+            k: Stat::of(&[10.0, 10.0]),
+            silhouette: Some(Stat::of(&[0.25, 0.35])),
+            calinski_harabasz: Some(Stat::of(&[1000.0, 1200.0])),
+            davies_bouldin: Some(Stat::of(&[1.5, 1.5])),
+            bic: None,
             paper_acc: paper,
         }
     }
@@ -106,7 +157,11 @@ mod tests {
     fn table_rows_and_the_paper_column() {
         let t = summary_table(&[group(Some(0.61))], true);
         let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines.len(), 3);
+        assert_eq!(lines.len(), 7);
+        assert_eq!(
+            lines[6],
+            "| GMM (full) on pca codes (30-d) (`gmm-codes`) | 2 | 10 | 0.300 ± 0.071 | 1100.0 | 1.500 ± 0.000 | – |"
+        );
         assert!(lines[0].ends_with("| paper ACC |"), "{t}");
         assert_eq!(
             lines[2],
@@ -118,6 +173,15 @@ mod tests {
             t.lines().nth(2).unwrap().ends_with("| 0.200 ± 0.000 |"),
             "{t}"
         );
+        let mut unlabelled = group(None);
+        unlabelled.test_acc = None;
+        unlabelled.train_acc = None;
+        let t = summary_table(&[unlabelled], false);
+        assert!(
+            !t.contains("test ACC"),
+            "no accuracy table without labels: {t}"
+        );
+        assert_eq!(t.lines().count(), 3, "{t}");
         assert_eq!(
             t.lines().next().unwrap().matches('|').count(),
             t.lines().nth(2).unwrap().matches('|').count(),

@@ -2,6 +2,7 @@
 //! [`score`] computes the metrics, [`group`] pools seeds, [`pictures`] draws,
 //! [`markdown`] writes `report.md`; [`run`] ties them to the cache.
 
+mod assignments;
 mod group;
 mod load;
 mod markdown;
@@ -56,7 +57,10 @@ struct RunResult {
     seed: u64,
     k: usize,
     class_names: Vec<String>,
-    splits: PerSplit<SplitMetrics>,
+    splits: PerSplit<Option<SplitMetrics>>,
+    internal: aeclust_artifact::kinds::InternalMetrics,
+    k_search: Option<aeclust_artifact::kinds::KSearch>,
+    cluster_sizes_train: Vec<usize>,
     fit: FitSummary,
     kmeans: Option<KMeansFit>,
     gmm: Option<GmmFit>,
@@ -64,7 +68,7 @@ struct RunResult {
 }
 
 impl RunResult {
-    fn new(run: &ClusteringRun, splits: PerSplit<SplitMetrics>) -> Self {
+    fn new(run: &ClusteringRun, splits: PerSplit<Option<SplitMetrics>>) -> Self {
         let info = &run.info;
         Self {
             name: run.name.clone(),
@@ -76,6 +80,9 @@ impl RunResult {
             k: run.k(),
             class_names: run.classes().iter().map(|c| c.name.clone()).collect(),
             splits,
+            internal: info.internal.clone(),
+            k_search: info.k_search.clone(),
+            cluster_sizes_train: info.cluster_sizes_train.clone(),
             fit: info.fit.clone(),
             kmeans: info.kmeans.clone(),
             gmm: info.gmm.clone(),
@@ -122,11 +129,22 @@ struct ReportProvenance<'a> {
     inputs: &'a [FileRecord],
 }
 
+/// What a report holds beyond the clusterings.
+#[derive(Debug, Clone, Default)]
+pub struct ReportOptions {
+    /// Codes artifacts drawn as maps of their test split (their first two columns, e.g. a
+    /// 2-D UMAP), coloured by true class.
+    pub maps: Vec<PathBuf>,
+    /// Write `assignments.csv`: one row per image and clustering (file, split, index,
+    /// cluster, confidence, clustering, seed).
+    pub assignments: bool,
+}
+
 /// Evaluates the clustering artifacts `dirs` and writes the report to `out` (reused when
-/// nothing changed unless `force`), with a map of each codes artifact in `maps` (its
-/// first two columns, coloured by true class). The summary table is in the manifest's
+/// nothing changed unless `force`). The summary tables are in the manifest's
 /// [`ReportInfo::table`].
-pub fn run(dirs: &[PathBuf], maps: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
+pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -> Result<Outcome> {
+    let maps = &options.maps;
     if dirs.is_empty() {
         return Err(ReportError::NoInput);
     }
@@ -156,7 +174,7 @@ pub fn run(dirs: &[PathBuf], maps: &[PathBuf], out: &Path, force: bool) -> Resul
     let stage = Stage::new(
         REPORT,
         env!("CARGO_PKG_VERSION"),
-        &(&names, maps.len()),
+        &(&names, maps.len(), options.assignments),
         &inputs,
         out,
     )?;
@@ -223,6 +241,12 @@ pub fn run(dirs: &[PathBuf], maps: &[PathBuf], out: &Path, force: bool) -> Resul
     let md_path = staging.file(ReportInfo::MARKDOWN_FILE);
     std::fs::write(&md_path, md).map_err(|e| aeclust_artifact::ArtifactError::io(&md_path, e))?;
     let mut files: Vec<&str> = vec![ReportInfo::JSON_FILE, ReportInfo::MARKDOWN_FILE];
+    if options.assignments {
+        let path = staging.file(ReportInfo::ASSIGNMENTS_FILE);
+        let text = assignments::csv(&runs, &assignments)?;
+        std::fs::write(&path, text).map_err(|e| aeclust_artifact::ArtifactError::io(&path, e))?;
+        files.push(ReportInfo::ASSIGNMENTS_FILE);
+    }
     files.extend(pictures.files.iter().map(String::as_str));
     let info = ReportInfo {
         table,

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use aeclust_artifact::kinds::{Features, ImageSplit, ModelInfo, PerSplit, Split, TrainingHistory};
+use aeclust_artifact::kinds::{
+    Features, ImageSplit, Method, ModelInfo, PerSplit, Split, TrainingHistory,
+};
 use aeclust_pca::Pca;
 use ndarray::ArrayView2;
 
@@ -38,8 +40,8 @@ fn slug(s: &str) -> String {
 
 /// The first two principal axes of a features matrix: PCA codes are already principal
 /// components (a second PCA of whitened ones would pick arbitrary directions).
-fn projection(run: &ClusteringRun) -> Result<Vec<(f64, f64)>> {
-    let f = Features::load(&run.features, Split::Test)?;
+fn projection(run: &ClusteringRun, split: Split) -> Result<Vec<(f64, f64)>> {
+    let f = Features::load(&run.features, split)?;
     let from_pca = run.encoder().is_some_and(|e| e.starts_with("pca"));
     if from_pca && f.dim >= 2 {
         return Ok(f
@@ -64,17 +66,42 @@ fn read_history(model: &aeclust_artifact::Artifact) -> Result<TrainingHistory> {
     serde_json::from_str(&text).map_err(|e| invalid(&path, format!("not a training history: {e}")))
 }
 
+/// Members of every cluster, most typical first: highest posterior (GMM) or smallest
+/// distance to the centroid (K-Means).
+fn members_by_typicality(run: &ClusteringRun, a: &SplitAssignments) -> Vec<Vec<usize>> {
+    let mut members = vec![Vec::new(); run.k()];
+    for (j, &c) in a.clusters.iter().enumerate() {
+        members[c].push(j);
+    }
+    let higher_is_typical = run.info.params.method == Method::Gmm;
+    for m in &mut members {
+        m.sort_by(|&x, &y| {
+            let (cx, cy) = (a.confidence[x], a.confidence[y]);
+            let order = if higher_is_typical {
+                cy.total_cmp(&cx)
+            } else {
+                cx.total_cmp(&cy)
+            };
+            order.then(x.cmp(&y))
+        });
+    }
+    members
+}
+
+/// Images shown per cluster in a montage.
+const MONTAGE_WIDTH: usize = 10;
+
 /// Draws every picture into `dir`.
 pub(crate) fn draw(
     dir: &Path,
     runs: &[ClusteringRun],
     assignments: &[PerSplit<SplitAssignments>],
-    metrics: &[PerSplit<SplitMetrics>],
+    metrics: &[PerSplit<Option<SplitMetrics>>],
     groups: &[(String, Vec<usize>)],
 ) -> Result<Pictures> {
     let mut out = Pictures::default();
     let mut drawn_models: Vec<PathBuf> = Vec::new();
-    let mut projections: BTreeMap<PathBuf, Vec<(f64, f64)>> = BTreeMap::new();
+    let mut projections: BTreeMap<(PathBuf, Split), Vec<(f64, f64)>> = BTreeMap::new();
     for (i, run) in runs.iter().enumerate() {
         let classes = run.classes();
         let class_name = |l: u8| {
@@ -83,8 +110,13 @@ pub(crate) fn draw(
                 .find(|c| c.label == l)
                 .map_or(l.to_string(), |c| c.name.clone())
         };
-        let mapped =
-            |m: &SplitMetrics, c: usize| m.mapping[c].map_or("unmatched".into(), class_name);
+        let cluster_name = |m: Option<&SplitMetrics>, c: usize| match m {
+            Some(m) => format!(
+                "{c} → {}",
+                m.mapping[c].map_or("unmatched".into(), class_name)
+            ),
+            None => c.to_string(),
+        };
         let tag = format!("{}-seed{}", slug(&run.name), run.seed());
         let is_first = groups.iter().any(|(_, members)| members[0] == i);
         if is_first {
@@ -97,7 +129,9 @@ pub(crate) fn draw(
             );
         }
         for split in Split::ALL {
-            let m = metrics[i].get(split);
+            let Some(m) = metrics[i].get(split) else {
+                continue;
+            };
             let rows: Vec<String> = if classes.len() == m.confusion.len() {
                 classes.iter().map(|c| c.name.clone()).collect()
             } else {
@@ -152,74 +186,126 @@ pub(crate) fn draw(
                 out.files.push(file);
             }
         }
-        let test = &assignments[i].test;
-        let m = &metrics[i].test;
-        if let Some((dataset, _)) = &run.dataset {
-            let path = dataset.path(Split::Test.file_name())?;
+        if let Some(search) = &run.info.k_search {
+            let file = format!("k-curve-{tag}.png");
+            let points: Vec<(usize, f64)> = search.curve.iter().map(|p| (p.k, p.score)).collect();
+            plots::k_curve(
+                &dir.join(&file),
+                &format!(
+                    "{}: {} by k ({} is better)",
+                    run.info.params.method_title(),
+                    search.criterion,
+                    if search.lower_is_better {
+                        "lower"
+                    } else {
+                        "higher"
+                    }
+                ),
+                &points,
+                search.best_k,
+                &search.criterion,
+            )?;
+            let _ = writeln!(
+                out.markdown,
+                "Searched k = {} by {} in {:.1} s; kept k = {}.\n\n![k curve]({file})\n",
+                run.info.params.k, search.criterion, search.seconds, search.best_k
+            );
+            out.files.push(file);
+        }
+        let split = run.shown_split();
+        let shown = assignments[i].get(split);
+        let m = metrics[i].get(split).as_ref();
+        let members = members_by_typicality(run, shown);
+        let _ = writeln!(
+            out.markdown,
+            "| cluster | train images | {split} images |\n|---|---|---|"
+        );
+        for (c, mem) in members.iter().enumerate() {
+            let _ = writeln!(
+                out.markdown,
+                "| {} | {} | {} |",
+                cluster_name(m, c),
+                run.info.cluster_sizes_train.get(c).copied().unwrap_or(0),
+                mem.len()
+            );
+        }
+        out.markdown.push('\n');
+        if let Some((dataset, info)) = &run.dataset {
+            let path = dataset.path(split.file_name())?;
             let images = ImageSplit::read(&path)?;
-            if images.len() != test.clusters.len() {
+            if images.len() != shown.len() {
                 return Err(invalid(
                     &path,
                     format!(
-                        "{} test images, but {} assigns {} test rows: the dataset is not the one the features came from",
+                        "{} {split} images, but {} assigns {} {split} rows: the dataset is not the one the features came from",
                         images.len(),
                         run.clustering.dir().display(),
-                        test.clusters.len()
+                        shown.len()
                     ),
                 ));
             }
-            let rows: Vec<(String, Vec<&[u8]>)> = (0..run.k())
-                .map(|c| {
-                    let members: Vec<usize> = test
-                        .clusters
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &a)| a == c)
-                        .map(|(j, _)| j)
-                        .collect();
-                    let shown = members.iter().take(12).map(|&j| images.image(j)).collect();
-                    (
-                        format!("cluster {c} → {} ({})", mapped(m, c), members.len()),
-                        shown,
-                    )
-                })
-                .collect();
-            let file = format!("montage-{tag}.png");
-            plots::montage(
-                &dir.join(&file),
-                &format!("{}: test images per cluster", run.title()),
-                &rows,
-                images.height,
-                images.width,
-            )?;
-            let _ = writeln!(out.markdown, "![montage]({file})\n");
-            out.files.push(file);
+            let layout = plots::ImageLayout {
+                height: images.height,
+                width: images.width,
+                channels: images.channels,
+                invert: info.folder.is_none(),
+            };
+            for (kind, file, pick) in [
+                ("most typical", format!("montage-{tag}.png"), true),
+                (
+                    "least typical",
+                    format!("montage-atypical-{tag}.png"),
+                    false,
+                ),
+            ] {
+                let rows: Vec<(String, Vec<&[u8]>)> = members
+                    .iter()
+                    .enumerate()
+                    .map(|(c, mem)| {
+                        let chosen: Vec<usize> = if pick {
+                            mem.iter().take(MONTAGE_WIDTH).copied().collect()
+                        } else {
+                            mem.iter().rev().take(MONTAGE_WIDTH).copied().collect()
+                        };
+                        (
+                            format!("cluster {} ({})", cluster_name(m, c), mem.len()),
+                            chosen.iter().map(|&j| images.image(j)).collect(),
+                        )
+                    })
+                    .collect();
+                plots::montage(
+                    &dir.join(&file),
+                    &format!("{}: {kind} {split} images per cluster", run.title()),
+                    &rows,
+                    layout,
+                )?;
+                let _ = writeln!(out.markdown, "![{kind} members]({file})\n");
+                out.files.push(file);
+            }
         }
-        let key = run.features.dir().to_path_buf();
+        let key = (run.features.dir().to_path_buf(), split);
         if !projections.contains_key(&key) {
-            projections.insert(key.clone(), projection(run)?);
+            projections.insert(key.clone(), projection(run, split)?);
         }
         let points = &projections[&key];
-        if points.len() != test.clusters.len() {
+        if points.len() != shown.len() {
             return Err(invalid(
                 run.features.dir(),
                 format!(
-                    "{} test rows, but {} assigns {}",
+                    "{} {split} rows, but {} assigns {}",
                     points.len(),
                     run.clustering.dir().display(),
-                    test.clusters.len()
+                    shown.len()
                 ),
             ));
         }
-        let legend: Vec<String> = (0..run.k())
-            .map(|c| format!("{c} → {}", mapped(m, c)))
-            .collect();
+        let legend: Vec<String> = (0..run.k()).map(|c| cluster_name(m, c)).collect();
         let file = format!("scatter-{tag}.png");
         plots::scatter(
             &dir.join(&file),
-            &format!("{}: test points by cluster", run.title()),
+            &format!("{}: {split} points by cluster", run.title()),
             points,
-            &test.clusters,
+            &shown.clusters,
             &legend,
             ["principal component 1", "principal component 2"],
         )?;
@@ -246,16 +332,16 @@ pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Resu
                 "a map needs codes of at least 2 dimensions",
             ));
         }
+        let truth = f.labels.clone().unwrap_or_else(|| vec![0; f.len()]);
         let labels: Vec<u8> = if info.classes.is_empty() {
-            let mut l = f.labels.clone();
+            let mut l = truth.clone();
             l.sort_unstable();
             l.dedup();
             l
         } else {
             info.classes.iter().map(|c| c.label).collect()
         };
-        let class_of: Vec<usize> = f
-            .labels
+        let class_of: Vec<usize> = truth
             .iter()
             .map(|l| labels.iter().position(|x| x == l).unwrap_or(0))
             .collect();

@@ -1,0 +1,288 @@
+//! Clustering quality without labels: silhouette (on a seeded sample), Calinski–Harabasz
+//! and Davies–Bouldin, as scikit-learn defines them.
+
+use gemm::Parallelism;
+use linfa::Float;
+use ndarray::{s, Array2, ArrayView2};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+use crate::linalg::matmul;
+
+/// Rows the silhouette is computed on by default (scikit-learn's `sample_size` idea: the
+/// exact score costs N² distances).
+pub const SILHOUETTE_SAMPLE: usize = 5_000;
+
+/// Mean silhouette of the clustering `labels` (ids below `k`) of `x`, on at most `max_rows`
+/// rows drawn with `seed` (all rows when there are fewer). A point alone in its cluster
+/// scores 0. `None` when fewer than two clusters occur in the rows used.
+pub fn silhouette<F: Float>(
+    x: ArrayView2<F>,
+    labels: &[usize],
+    k: usize,
+    max_rows: usize,
+    seed: u64,
+) -> Option<f64> {
+    let n = x.nrows();
+    let rows: Vec<usize> = if n <= max_rows {
+        (0..n).collect()
+    } else {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let mut v = sample(&mut rng, n, max_rows).into_vec();
+        v.sort_unstable();
+        v
+    };
+    let m = rows.len();
+    let d = x.ncols();
+    let mut xs = Array2::<F>::zeros((m, d));
+    for (i, &r) in rows.iter().enumerate() {
+        xs.row_mut(i).assign(&x.row(r));
+    }
+    let lab: Vec<usize> = rows.iter().map(|&r| labels[r]).collect();
+    let mut sizes = vec![0usize; k];
+    lab.iter().for_each(|&l| sizes[l] += 1);
+    if sizes.iter().filter(|&&c| c > 0).count() < 2 {
+        return None;
+    }
+    let sq: Vec<f64> = xs
+        .outer_iter()
+        .map(|r| r.iter().map(|&v| v.to_f64().unwrap_or(0.0).powi(2)).sum())
+        .collect();
+    // Distances in blocks of rows: Gram rows from one product, never an m × m matrix.
+    const BLOCK: usize = 512;
+    let total: f64 = (0..m.div_ceil(BLOCK))
+        .into_par_iter()
+        .map(|b| {
+            let start = b * BLOCK;
+            let end = (start + BLOCK).min(m);
+            let gram = matmul(xs.slice(s![start..end, ..]), xs.t(), Parallelism::None);
+            let mut sum = 0.0;
+            let mut per_cluster = vec![0.0f64; k];
+            for (i, g) in gram.outer_iter().enumerate() {
+                let a_row = start + i;
+                per_cluster.iter_mut().for_each(|v| *v = 0.0);
+                for (j, &gij) in g.iter().enumerate() {
+                    let d2 = sq[a_row] + sq[j] - 2.0 * gij.to_f64().unwrap_or(0.0);
+                    per_cluster[lab[j]] += d2.max(0.0).sqrt();
+                }
+                let own = lab[a_row];
+                if sizes[own] < 2 {
+                    continue; // alone in its cluster: 0
+                }
+                let a = per_cluster[own] / (sizes[own] - 1) as f64;
+                let b = (0..k)
+                    .filter(|&c| c != own && sizes[c] > 0)
+                    .map(|c| per_cluster[c] / sizes[c] as f64)
+                    .fold(f64::INFINITY, f64::min);
+                let denom = a.max(b);
+                if denom > 0.0 {
+                    sum += (b - a) / denom;
+                }
+            }
+            sum
+        })
+        .sum();
+    Some(total / m as f64)
+}
+
+/// Cluster means (f64) and sizes.
+fn centroids<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> (Array2<f64>, Vec<usize>) {
+    let mut c = Array2::<f64>::zeros((k, x.ncols()));
+    let mut sizes = vec![0usize; k];
+    for (row, &l) in x.outer_iter().zip(labels) {
+        sizes[l] += 1;
+        for (o, &v) in c.row_mut(l).iter_mut().zip(row) {
+            *o += v.to_f64().unwrap_or(0.0);
+        }
+    }
+    for (mut row, &s) in c.outer_iter_mut().zip(&sizes) {
+        if s > 0 {
+            row /= s as f64;
+        }
+    }
+    (c, sizes)
+}
+
+fn sq_dist<F: Float>(a: ndarray::ArrayView1<F>, b: ndarray::ArrayView1<f64>) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(&u, &v)| (u.to_f64().unwrap_or(0.0) - v).powi(2))
+        .sum()
+}
+
+/// Calinski–Harabasz index: between-cluster over within-cluster dispersion, each per
+/// degree of freedom (higher is better). `None` with fewer than two non-empty clusters
+/// or as many clusters as rows.
+pub fn calinski_harabasz<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> Option<f64> {
+    let n = x.nrows();
+    let (c, sizes) = centroids(x, labels, k);
+    let used = sizes.iter().filter(|&&s| s > 0).count();
+    if used < 2 || n <= used {
+        return None;
+    }
+    let mean: Vec<f64> = (0..x.ncols())
+        .map(|j| {
+            c.column(j)
+                .iter()
+                .zip(&sizes)
+                .map(|(v, &s)| v * s as f64)
+                .sum::<f64>()
+                / n as f64
+        })
+        .collect();
+    let between: f64 = c
+        .outer_iter()
+        .zip(&sizes)
+        .map(|(row, &s)| {
+            s as f64
+                * row
+                    .iter()
+                    .zip(&mean)
+                    .map(|(a, b)| (a - b).powi(2))
+                    .sum::<f64>()
+        })
+        .sum();
+    let within: f64 = x
+        .outer_iter()
+        .zip(labels)
+        .map(|(row, &l)| sq_dist(row, c.row(l)))
+        .sum();
+    if within == 0.0 {
+        return Some(f64::INFINITY);
+    }
+    Some(between * (n - used) as f64 / (within * (used - 1) as f64))
+}
+
+/// Davies–Bouldin index: the mean over clusters of the worst ratio of summed spreads to
+/// centre distance (lower is better). `None` with fewer than two non-empty clusters.
+pub fn davies_bouldin<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> Option<f64> {
+    let (c, sizes) = centroids(x, labels, k);
+    let used: Vec<usize> = (0..k).filter(|&i| sizes[i] > 0).collect();
+    if used.len() < 2 {
+        return None;
+    }
+    let mut spread = vec![0.0f64; k];
+    for (row, &l) in x.outer_iter().zip(labels) {
+        spread[l] += sq_dist(row, c.row(l)).sqrt();
+    }
+    for (s, &n) in spread.iter_mut().zip(&sizes) {
+        if n > 0 {
+            *s /= n as f64;
+        }
+    }
+    let total: f64 = used
+        .iter()
+        .map(|&i| {
+            used.iter()
+                .filter(|&&j| j != i)
+                .map(|&j| {
+                    let dist = c
+                        .row(i)
+                        .iter()
+                        .zip(c.row(j))
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>()
+                        .sqrt();
+                    if dist == 0.0 {
+                        f64::INFINITY
+                    } else {
+                        (spread[i] + spread[j]) / dist
+                    }
+                })
+                .fold(0.0, f64::max)
+        })
+        .sum();
+    Some(total / used.len() as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// Two triangles, every index worked out by hand (the definitions scikit-learn uses).
+    #[test]
+    fn matches_scikit_learn_on_a_small_example() {
+        let x = array![
+            [0.0, 0.0],
+            [1.0, 0.0],
+            [0.0, 1.0],
+            [5.0, 5.0],
+            [6.0, 5.0],
+            [5.0, 6.0]
+        ];
+        let l = [0, 0, 0, 1, 1, 1];
+        let s = silhouette(x.view(), &l, 2, 100, 0).unwrap();
+        // Hand computation: a(0) = 1, b(0) = mean(√50, √61, √61) for point 0, etc.
+        let expected = {
+            let pts: Vec<[f64; 2]> = x.outer_iter().map(|r| [r[0], r[1]]).collect();
+            let d =
+                |a: [f64; 2], b: [f64; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+            (0..6)
+                .map(|i| {
+                    let same: Vec<usize> = (0..6).filter(|&j| j != i && l[j] == l[i]).collect();
+                    let other: Vec<usize> = (0..6).filter(|&j| l[j] != l[i]).collect();
+                    let a = same.iter().map(|&j| d(pts[i], pts[j])).sum::<f64>() / 2.0;
+                    let b = other.iter().map(|&j| d(pts[i], pts[j])).sum::<f64>() / 3.0;
+                    (b - a) / a.max(b)
+                })
+                .sum::<f64>()
+                / 6.0
+        };
+        assert!((s - expected).abs() < 1e-9, "{s} vs {expected}");
+        assert!(s > 0.7);
+        // Centres (1/3, 1/3) and (16/3, 16/3): within = 8/3, between = 75, so
+        // CH = (75 / 1) / ((8/3) / 4) = 112.5; spreads (√2 + 2√5) / 9 over a centre
+        // distance of √50 give DB = 2 (√2 + 2√5) / (9 √50).
+        let ch = calinski_harabasz(x.view(), &l, 2).unwrap();
+        assert!((ch - 112.5).abs() < 1e-9, "{ch}");
+        let db = davies_bouldin(x.view(), &l, 2).unwrap();
+        let expected_db = 2.0 * (2f64.sqrt() + 2.0 * 5f64.sqrt()) / (9.0 * 50f64.sqrt());
+        assert!((db - expected_db).abs() < 1e-12, "{db} vs {expected_db}");
+    }
+
+    #[test]
+    fn a_better_partition_scores_better_and_one_cluster_scores_none() {
+        let x = array![
+            [0.0f32, 0.0],
+            [0.2, 0.1],
+            [9.0, 9.0],
+            [9.1, 8.9],
+            [0.1, 0.3],
+            [8.8, 9.2]
+        ];
+        let good = [0, 0, 1, 1, 0, 1];
+        let bad = [0, 1, 0, 1, 0, 1];
+        let sg = silhouette(x.view(), &good, 2, 100, 1).unwrap();
+        let sb = silhouette(x.view(), &bad, 2, 100, 1).unwrap();
+        assert!(sg > 0.9 && sb < 0.1, "{sg} {sb}");
+        assert!(
+            calinski_harabasz(x.view(), &good, 2).unwrap()
+                > calinski_harabasz(x.view(), &bad, 2).unwrap()
+        );
+        assert!(
+            davies_bouldin(x.view(), &good, 2).unwrap()
+                < davies_bouldin(x.view(), &bad, 2).unwrap()
+        );
+        let one = [0; 6];
+        assert_eq!(silhouette(x.view(), &one, 1, 100, 1), None);
+        assert_eq!(calinski_harabasz(x.view(), &one, 1), None);
+        assert_eq!(davies_bouldin(x.view(), &one, 1), None);
+    }
+
+    #[test]
+    fn sampled_silhouette_is_seeded_and_close_to_the_full_one() {
+        let n = 600;
+        let x = Array2::from_shape_fn((n, 3), |(i, j)| {
+            ((i % 3) * 10) as f64 + ((i * 7 + j * 13) % 17) as f64 / 17.0
+        });
+        let l: Vec<usize> = (0..n).map(|i| i % 3).collect();
+        let full = silhouette(x.view(), &l, 3, n, 0).unwrap();
+        let a = silhouette(x.view(), &l, 3, 200, 5).unwrap();
+        let b = silhouette(x.view(), &l, 3, 200, 5).unwrap();
+        assert_eq!(a, b);
+        assert!((a - full).abs() < 0.02, "{a} vs {full}");
+    }
+}

@@ -1,0 +1,294 @@
+//! End to end on folders of images made from the committed Fashion-MNIST subset:
+//! `scripts/pipeline.sh --images` on a class-folder tree of PNGs (the same accuracy as
+//! the IDX route on the same images), on a flat unlabelled folder of JPEGs (quality
+//! without labels, montages, one `assignments.csv` row per file), and on RGB images
+//! tinted per class.
+
+use std::path::Path;
+
+use aeclust_dataset::read_idx_file;
+use aeclust_e2e::{bin_dir, pipeline_with, read_json, root};
+use image::{GrayImage, RgbImage};
+
+fn pipeline(args: &[&str]) -> String {
+    pipeline_with(&bin_dir(), args)
+}
+
+/// One split of the committed subset: 28×28 images and labels.
+fn subset(split: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let dir = root().join("data/fashion-mnist-subset");
+    let prefix = if split == "train" { "train" } else { "t10k" };
+    let images = read_idx_file(&dir.join(format!("{prefix}-images-idx3-ubyte.gz")), 3).unwrap();
+    let labels = read_idx_file(&dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), 1).unwrap();
+    (
+        images.data.chunks_exact(784).map(<[u8]>::to_vec).collect(),
+        labels.data,
+    )
+}
+
+/// Raw IDX bytes: magic (unsigned bytes, `rank` dims), dims, data.
+fn idx(dims: &[usize], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 0x08, dims.len() as u8];
+    for &d in dims {
+        out.extend_from_slice(&(d as u32).to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+/// Writes `split` of the subset as `tree/class-L/NNNNN.png`, and returns the images and
+/// labels in the order the folder reader lists them (by class folder, then file name).
+fn write_tree(tree: &Path, split: &str) -> (Vec<u8>, Vec<u8>) {
+    let (images, labels) = subset(split);
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by_key(|&i| (labels[i], i));
+    for &i in &order {
+        let path = tree.join(format!("class-{}/{i:05}.png", labels[i]));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        GrayImage::from_raw(28, 28, images[i].clone())
+            .unwrap()
+            .save(&path)
+            .unwrap();
+    }
+    (
+        order.iter().flat_map(|&i| images[i].clone()).collect(),
+        order.iter().map(|&i| labels[i]).collect(),
+    )
+}
+
+fn group<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no group {name} in {report}"))
+}
+
+#[test]
+fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (train_tree, test_tree) = (tmp.path().join("train"), tmp.path().join("test"));
+    let (train_px, train_labels) = write_tree(&train_tree, "train");
+    let (test_px, test_labels) = write_tree(&test_tree, "test");
+    // The same images in the same order as IDX files.
+    let idx_dir = tmp.path().join("idx");
+    std::fs::create_dir_all(&idx_dir).unwrap();
+    for (name, bytes) in [
+        (
+            "train-images-idx3-ubyte",
+            idx(&[train_labels.len(), 28, 28], &train_px),
+        ),
+        (
+            "train-labels-idx1-ubyte",
+            idx(&[train_labels.len()], &train_labels),
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            idx(&[test_labels.len(), 28, 28], &test_px),
+        ),
+        (
+            "t10k-labels-idx1-ubyte",
+            idx(&[test_labels.len()], &test_labels),
+        ),
+    ] {
+        std::fs::write(idx_dir.join(name), bytes).unwrap();
+    }
+    // One thread: training is then bit-reproducible, so equal inputs give equal results.
+    let common = [
+        "--epochs",
+        "2",
+        "--seeds",
+        "72",
+        "--threads",
+        "1",
+        "--k",
+        "10",
+    ];
+    let images_out = tmp.path().join("from-images");
+    let text = pipeline(
+        &[
+            &[
+                "--images",
+                train_tree.to_str().unwrap(),
+                "--test-dir",
+                test_tree.to_str().unwrap(),
+                "--out",
+                images_out.to_str().unwrap(),
+            ][..],
+            &common[..],
+        ]
+        .concat(),
+    );
+    assert!(text.contains("assignments.csv"), "{text}");
+    let idx_out = tmp.path().join("from-idx");
+    pipeline(
+        &[
+            &[
+                "--data",
+                idx_dir.to_str().unwrap(),
+                "--manifold",
+                "none",
+                "--out",
+                idx_out.to_str().unwrap(),
+            ][..],
+            &common[..],
+        ]
+        .concat(),
+    );
+    let from_images = read_json(&images_out.join("report/report.json"));
+    let from_idx = read_json(&idx_out.join("report/report.json"));
+    let (a, b) = (
+        group(&from_images, "gmm-codes"),
+        group(&from_idx, "gmm-codes"),
+    );
+    for metric in ["test_acc", "test_nmi", "train_acc"] {
+        assert_eq!(a[metric]["mean"], b[metric]["mean"], "{metric}: {a} vs {b}");
+    }
+    let acc = a["test_acc"]["mean"].as_f64().unwrap();
+    assert!(acc > 0.3, "ten classes, chance 0.1: {acc}");
+    let csv = std::fs::read_to_string(images_out.join("report/assignments.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        1 + 2000 + 500,
+        "one row per image file"
+    );
+    let row = csv.lines().nth(1).unwrap();
+    let file = row.split(',').next().unwrap();
+    assert!(Path::new(file).is_file() && file.ends_with(".png"), "{row}");
+}
+
+#[test]
+fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flat = tmp.path().join("photos");
+    std::fs::create_dir_all(&flat).unwrap();
+    let (images, _) = subset("train");
+    let n = 600;
+    for (i, px) in images.iter().take(n).enumerate() {
+        GrayImage::from_raw(28, 28, px.clone())
+            .unwrap()
+            .save(flat.join(format!("img-{i:04}.jpg")))
+            .unwrap();
+    }
+    std::fs::write(flat.join("notes.txt"), "ignored").unwrap();
+    let out = tmp.path().join("artifacts");
+    let text = pipeline(&[
+        "--images",
+        flat.to_str().unwrap(),
+        "--k",
+        "3..6",
+        "--epochs",
+        "2",
+        "--seeds",
+        "72",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(text.contains("searched k = 3..6 by bic"), "{text}");
+    let report = read_json(&out.join("report/report.json"));
+    let g = group(&report, "gmm-codes");
+    assert!(g["test_acc"].is_null(), "no labels, no accuracy: {g}");
+    let k = g["k"]["mean"].as_f64().unwrap();
+    assert!((3.0..=6.0).contains(&k), "{g}");
+    assert!(g["silhouette"]["mean"].as_f64().is_some(), "{g}");
+    assert!(
+        g["calinski_harabasz"]["mean"].as_f64().unwrap() > 0.0,
+        "{g}"
+    );
+    assert!(g["bic"]["mean"].as_f64().is_some(), "{g}");
+    let pictures: Vec<&str> = report["pictures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    for prefix in [
+        "montage-gmm",
+        "montage-atypical-",
+        "k-curve-",
+        "scatter-",
+        "loss-",
+    ] {
+        assert!(
+            pictures.iter().any(|p| p.starts_with(prefix)),
+            "{prefix}: {pictures:?}"
+        );
+    }
+    let csv = std::fs::read_to_string(out.join("report/assignments.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), n, "one row per image file");
+    for (i, row) in rows.iter().enumerate() {
+        let cells: Vec<&str> = row.split(',').collect();
+        assert_eq!(
+            cells[0],
+            flat.join(format!("img-{i:04}.jpg")).to_str().unwrap()
+        );
+        assert_eq!(cells[1], "train");
+        let cluster: f64 = cells[3].parse().unwrap();
+        let confidence: f64 = cells[4].parse().unwrap();
+        assert!(cluster < k && (0.0..=1.0).contains(&confidence), "{row}");
+    }
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("silhouette") && !md.contains("test purity"),
+        "{md}"
+    );
+}
+
+#[test]
+fn rgb_images_tinted_per_class_are_clustered_by_their_tint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tinted");
+    let (images, labels) = subset("train");
+    // Three classes, 100 images each, each class multiplied by its own colour.
+    let tints = [[1.0, 0.2, 0.2], [0.2, 1.0, 0.2], [0.2, 0.2, 1.0]];
+    let mut written = [0usize; 3];
+    for (px, &l) in images.iter().zip(&labels) {
+        let l = usize::from(l);
+        if l >= 3 || written[l] == 100 {
+            continue;
+        }
+        let rgb: Vec<u8> = px
+            .iter()
+            .flat_map(|&v| tints[l].map(|t| (f64::from(v) * t).round() as u8))
+            .collect();
+        let path = tree.join(format!("tint-{l}/{:03}.png", written[l]));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        RgbImage::from_raw(28, 28, rgb)
+            .unwrap()
+            .save(&path)
+            .unwrap();
+        written[l] += 1;
+    }
+    let out = tmp.path().join("artifacts");
+    pipeline(&[
+        "--images",
+        tree.to_str().unwrap(),
+        "--test-fraction",
+        "0.2",
+        "--k",
+        "3",
+        // 240 train images: a 30-d whitened full-covariance GMM would fit noise; the
+        // tint lives in the first principal components of the codes.
+        "--gmm-components",
+        "4",
+        "--epochs",
+        "3",
+        "--seeds",
+        "72",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let dataset = read_json(&out.join("dataset/manifest.json"));
+    assert_eq!(dataset["info"]["channels"], 3);
+    assert_eq!(dataset["info"]["splits"]["test"]["count"], 60);
+    let report = read_json(&out.join("report/report.json"));
+    let acc = group(&report, "gmm-codes")["test_acc"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        acc >= 0.9,
+        "the tint separates the classes: test accuracy {acc}"
+    );
+}
