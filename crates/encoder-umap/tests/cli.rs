@@ -183,3 +183,35 @@ fn bad_inputs() {
         "non-finite value NaN at row 1, column 1",
     );
 }
+
+/// Unlabelled codes without a test split (a folder of images read without one): the fit
+/// embeds the train split and writes an empty test split of the right width.
+#[test]
+fn unlabelled_codes_without_a_test_split_embed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("codes");
+    let mut train = groups(120, 4, 0);
+    train.labels = None;
+    let empty = CodesSplit {
+        codes: vec![],
+        labels: None,
+        dim: 4,
+    };
+    fixtures::codes(&dir, &train, &empty, tmp.path()).unwrap();
+    let out = tmp.path().join("umap");
+    let (ok, text) = run(&[
+        "--data",
+        dir.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--n-components",
+        "3",
+        "--n-neighbors",
+        "8",
+    ]);
+    assert!(ok, "{text}");
+    let test = CodesSplit::read(&out.join(Split::Test.file_name())).unwrap();
+    assert_eq!((test.len(), test.dim, test.labels.is_none()), (0, 3, true));
+    let train = CodesSplit::read(&out.join(Split::Train.file_name())).unwrap();
+    assert_eq!((train.len(), train.dim), (120, 3));
+}
