@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Training throughput of the default (paper) autoencoder on the full 60,000 training
 # images: samples/s per epoch (median over epochs and runs) and peak memory.
+# --vs-keras also trains the same model with Keras 3 on JAX (CPU, scripts/bench_keras.py,
+# the .venv of scripts/python-env.sh plus keras and jax[cpu]) in alternating runs with the
+# same threads, batch and rows, and prints both, their ratio, the CPU and its vector
+# extensions, and the f32 matmul rates of candle and numpy on the model's shapes.
 #
-#   scripts/bench_train.sh [--epochs N] [--runs N] [--threads N] [--data DIR]
-# Needs the dataset artifact (scripts/pipeline.sh makes it) or builds it from --data.
+#   scripts/bench_train.sh [--epochs N] [--runs N] [--threads N] [--data DIR] [--vs-keras]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS=2; RUNS=3; THREADS=2; DATA=/usr/share/datasets/fashion-mnist
+EPOCHS=2; RUNS=3; THREADS=2; DATA=/usr/share/datasets/fashion-mnist; KERAS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) EPOCHS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
+    --vs-keras) KERAS=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -21,13 +25,40 @@ B=target/release
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 "$B/aeclust-dataset" --source "$DATA" --out "$OUT/dataset" >/dev/null
+if [ -n "$KERAS" ]; then
+  [ -x .venv/bin/python ] || bash scripts/python-env.sh
+  .venv/bin/pip install --quiet "keras>=3" "jax[cpu]"
+  cargo build --release --quiet -p aeclust-encoder-dense --example matmul_rate
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); vector: $(grep -m1 -o -w -E 'avx2|fma|avx512f|avx512_bf16|avx512_fp16|amx_tile' /proc/cpuinfo | sort -u | xargs)"
+fi
+# Keras/XLA on THREADS cores: pinned, one intra-op pool of that size.
+keras_run() {
+  XLA_FLAGS="--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=$THREADS" \
+    taskset -c "0-$((THREADS - 1))" .venv/bin/python scripts/bench_keras.py "$OUT/dataset" --epochs "$((EPOCHS + 1))"
+}
 speeds=()
+keras_speeds=()
 for run in $(seq "$RUNS"); do
   /usr/bin/time -f "%M" -o "$OUT/rss" "$B/aeclust-train" --data "$OUT/dataset" --out "$OUT/model" \
     --epochs "$EPOCHS" --threads "$THREADS" --force > "$OUT/log"
   epoch_speeds=$(grep '^epoch' "$OUT/log" | grep -o '[0-9]* samples/s' | awk '{print $1}')
   while read -r s; do speeds+=("$s"); done <<< "$epoch_speeds"
   echo "run $run: epochs at $(echo $epoch_speeds) samples/s, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MiB"
+  if [ -n "$KERAS" ]; then
+    keras_run > "$OUT/keras" 2>&1 || { cat "$OUT/keras"; exit 1; }
+    k=$(grep 'keras median' "$OUT/keras" | grep -o '[0-9]*$')
+    keras_speeds+=("$k")
+    echo "run $run: $(grep 'keras epochs' "$OUT/keras")"
+  fi
 done
 median=$(printf '%s\n' "${speeds[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "train: median $median samples/s over ${#speeds[@]} epochs ($RUNS runs x $EPOCHS epochs, $THREADS threads, batch 256, 784-900-480-240-120 + mirror)"
+if [ -n "$KERAS" ]; then
+  kmed=$(printf '%s\n' "${keras_speeds[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  grep '^keras ' "$OUT/keras" | head -1
+  echo "keras: median $kmed samples/s over $RUNS runs (epochs after the first, $THREADS threads)"
+  echo "ratio aeclust / keras: $(echo "scale=3; $median / $kmed" | bc)"
+  echo "training rate: 15.4 MFLOP per sample (fwd + bwd) x $median samples/s = $(echo "scale=1; $median * 15.4 / 1000" | bc) GFLOP/s"
+  target/release/examples/matmul_rate
+  grep 'numpy f32 matmul' "$OUT/keras"
+fi

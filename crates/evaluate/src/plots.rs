@@ -321,7 +321,13 @@ pub fn k_curve(
         .x_desc("k (clusters)")
         .y_desc(criterion)
         .x_label_formatter(&|v| format!("{v:.0}"))
-        .y_label_formatter(&|v| format!("{v:.4}"))
+        .y_label_formatter(&|v| {
+            if v.abs() >= 1e4 {
+                format!("{v:.3e}")
+            } else {
+                format!("{v:.4}")
+            }
+        })
         .draw()
         .map_err(&err)?;
     let line: Vec<(f64, f64)> = points

@@ -256,6 +256,18 @@ pub struct KSearch {
     pub seconds: f64,
 }
 
+impl KSearch {
+    /// True when the kept k is an end of a range of more than one k: the criterion may
+    /// keep improving beyond the range searched.
+    pub fn best_at_edge(&self) -> bool {
+        let (first, last) = (
+            self.curve.first().map(|p| p.k),
+            self.curve.last().map(|p| p.k),
+        );
+        self.curve.len() > 1 && (Some(self.best_k) == first || Some(self.best_k) == last)
+    }
+}
+
 /// `info` of a clustering artifact (also written as its `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusteringInfo {

@@ -124,6 +124,12 @@ fn run_cli(args: Args) -> Result<()> {
             "  searched k = {} by {} in {:.1} s: best k = {}",
             s.params.k, search.criterion, search.seconds, search.best_k
         );
+        if search.best_at_edge() {
+            println!(
+                "  note: k = {} is an end of the range searched; the {} may keep improving beyond it",
+                search.best_k, search.criterion
+            );
+        }
     }
     println!(
         "  {} k={} on {:?} ({} dims, {} constant dropped): {} iterations, converged {}, fit {:.2} s, {:.3} s/iteration",

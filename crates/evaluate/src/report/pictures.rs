@@ -207,8 +207,16 @@ pub(crate) fn draw(
             )?;
             let _ = writeln!(
                 out.markdown,
-                "Searched k = {} by {} in {:.1} s; kept k = {}.\n\n![k curve]({file})\n",
-                run.info.params.k, search.criterion, search.seconds, search.best_k
+                "Searched k = {} by {} in {:.1} s; kept k = {}.{}\n\n![k curve]({file})\n",
+                run.info.params.k,
+                search.criterion,
+                search.seconds,
+                search.best_k,
+                if search.best_at_edge() {
+                    " It is an end of the range: the criterion may keep improving beyond it."
+                } else {
+                    ""
+                }
             );
             out.files.push(file);
         }
