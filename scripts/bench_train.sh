@@ -6,10 +6,14 @@
 # same threads, batch and rows, and prints both, their ratio, the CPU and its vector
 # extensions, and the f32 matmul rates of candle and numpy on the model's shapes.
 #
-#   scripts/bench_train.sh [--epochs N] [--runs N] [--threads N] [--data DIR] [--vs-keras]
+# --openblas also times aeclust-train built with the `openblas` feature (matrix products
+# through the system's OpenBLAS; installs libopenblas-dev when root and it is missing),
+# in the same alternating runs.
+#
+#   scripts/bench_train.sh [--epochs N] [--runs N] [--threads N] [--data DIR] [--vs-keras] [--openblas]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EPOCHS=2; RUNS=3; THREADS=2; DATA=/usr/share/datasets/fashion-mnist; KERAS=
+EPOCHS=2; RUNS=3; THREADS=2; DATA=/usr/share/datasets/fashion-mnist; KERAS=; OPENBLAS=
 while [ $# -gt 0 ]; do
   case "$1" in
     --epochs) EPOCHS=$2; shift 2 ;;
@@ -17,6 +21,7 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --vs-keras) KERAS=1; shift ;;
+    --openblas) OPENBLAS=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -36,14 +41,33 @@ keras_run() {
   XLA_FLAGS="--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads=$THREADS" \
     taskset -c "0-$((THREADS - 1))" .venv/bin/python scripts/bench_keras.py "$OUT/dataset" --epochs "$((EPOCHS + 1))"
 }
+if [ -n "$OPENBLAS" ]; then
+  if [ ! -e /usr/lib/x86_64-linux-gnu/libopenblas.so ] && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq libopenblas-dev >/dev/null
+  fi
+  CARGO_TARGET_DIR=target/openblas cargo build --release --quiet -p aeclust-encoder-dense --features openblas --bins
+fi
+# Median epoch speed of one aeclust-train binary's run, appended to the named array.
+train_run() {
+  local bin=$1
+  /usr/bin/time -f "%M" -o "$OUT/rss" "$bin" --data "$OUT/dataset" --out "$OUT/model" \
+    --epochs "$EPOCHS" --threads "$THREADS" --force > "$OUT/log"
+  grep '^epoch' "$OUT/log" | grep -o '[0-9]* samples/s' | awk '{print $1}'
+}
 speeds=()
 keras_speeds=()
+blas_speeds=()
 for run in $(seq "$RUNS"); do
   /usr/bin/time -f "%M" -o "$OUT/rss" "$B/aeclust-train" --data "$OUT/dataset" --out "$OUT/model" \
     --epochs "$EPOCHS" --threads "$THREADS" --force > "$OUT/log"
   epoch_speeds=$(grep '^epoch' "$OUT/log" | grep -o '[0-9]* samples/s' | awk '{print $1}')
   while read -r s; do speeds+=("$s"); done <<< "$epoch_speeds"
   echo "run $run: epochs at $(echo $epoch_speeds) samples/s, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MiB"
+  if [ -n "$OPENBLAS" ]; then
+    blas_epochs=$(train_run target/openblas/release/aeclust-train)
+    while read -r s; do blas_speeds+=("$s"); done <<< "$blas_epochs"
+    echo "run $run (openblas): epochs at $(echo $blas_epochs) samples/s, peak RSS $(( $(cat "$OUT/rss") / 1024 )) MiB, $(grep '^epoch' "$OUT/log" | tail -1 | grep -o 'validation loss [0-9.]*')"
+  fi
   if [ -n "$KERAS" ]; then
     keras_run > "$OUT/keras" 2>&1 || { cat "$OUT/keras"; exit 1; }
     k=$(grep 'keras median' "$OUT/keras" | grep -o '[0-9]*$')
@@ -53,11 +77,18 @@ for run in $(seq "$RUNS"); do
 done
 median=$(printf '%s\n' "${speeds[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "train: median $median samples/s over ${#speeds[@]} epochs ($RUNS runs x $EPOCHS epochs, $THREADS threads, batch 256, 784-900-480-240-120 + mirror)"
+if [ -n "$OPENBLAS" ]; then
+  bmed=$(printf '%s\n' "${blas_speeds[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "train (openblas): median $bmed samples/s over ${#blas_speeds[@]} epochs; openblas / default: $(echo "scale=3; $bmed / $median" | bc)"
+fi
 if [ -n "$KERAS" ]; then
   kmed=$(printf '%s\n' "${keras_speeds[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   grep '^keras ' "$OUT/keras" | head -1
   echo "keras: median $kmed samples/s over $RUNS runs (epochs after the first, $THREADS threads)"
   echo "ratio aeclust / keras: $(echo "scale=3; $median / $kmed" | bc)"
+  if [ -n "$OPENBLAS" ]; then
+    echo "ratio aeclust (openblas) / keras: $(echo "scale=3; $bmed / $kmed" | bc)"
+  fi
   echo "training rate: 15.4 MFLOP per sample (fwd + bwd) x $median samples/s = $(echo "scale=1; $median * 15.4 / 1000" | bc) GFLOP/s"
   target/release/examples/matmul_rate
   grep 'numpy f32 matmul' "$OUT/keras"

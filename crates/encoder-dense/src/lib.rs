@@ -9,6 +9,8 @@
 //! - `fused`: bias+ReLU and BCE-with-logits as single-pass CPU kernels (with backward).
 //! - [`runtime`]: the device choice and the settings every candle binary shares.
 
+#[cfg(feature = "openblas")]
+pub mod blas;
 pub mod config;
 pub mod encode;
 mod error;

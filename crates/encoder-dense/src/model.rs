@@ -18,14 +18,28 @@ struct Dense {
 }
 
 impl Dense {
+    /// `x·Wᵀ`: through OpenBLAS on the CPU when built with `openblas`, else candle's.
+    fn product(&self, x: &Tensor) -> Result<Tensor> {
+        #[cfg(feature = "openblas")]
+        if x.device().is_cpu() {
+            static THREADS: std::sync::Once = std::sync::Once::new();
+            THREADS.call_once(|| crate::blas::set_threads(rayon::current_num_threads()));
+            let gemm = crate::blas::Gemm {
+                trans_a: false,
+                trans_b: true,
+            };
+            return Ok(gemm.apply(x, self.weight.as_tensor())?);
+        }
+        Ok(x.matmul(&self.weight.as_tensor().t()?)?)
+    }
+
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&self.weight.as_tensor().t()?)?
-            .broadcast_add(self.bias.as_tensor())?)
+        Ok(self.product(x)?.broadcast_add(self.bias.as_tensor())?)
     }
 
     /// `relu(x·Wᵀ + b)`, fused into one pass (and one in the backward) on the CPU.
     fn forward_relu(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.matmul(&self.weight.as_tensor().t()?)?;
+        let y = self.product(x)?;
         if y.device().is_cpu() {
             Ok(y.apply_op2(self.bias.as_tensor(), crate::fused::BiasRelu)?)
         } else {

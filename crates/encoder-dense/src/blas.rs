@@ -1,0 +1,210 @@
+//! Matrix products through the system's OpenBLAS (feature `openblas`), as a candle custom
+//! op with its backward. On CPUs with AVX-512 the gemm crate that candle uses runs its
+//! AVX2 kernels (on stable Rust), at about two thirds of OpenBLAS's rate on the model's
+//! shapes; see `docs/RESULTS.md`. Install it with `apt-get install -y libopenblas-dev`.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+
+#[link(name = "openblas")]
+extern "C" {
+    fn cblas_sgemm(
+        layout: i32,
+        trans_a: i32,
+        trans_b: i32,
+        m: i32,
+        n: i32,
+        k: i32,
+        alpha: f32,
+        a: *const f32,
+        lda: i32,
+        b: *const f32,
+        ldb: i32,
+        beta: f32,
+        c: *mut f32,
+        ldc: i32,
+    );
+    fn openblas_set_num_threads(n: i32);
+}
+
+const ROW_MAJOR: i32 = 101;
+const NO_TRANS: i32 = 111;
+const TRANS: i32 = 112;
+
+/// Sets OpenBLAS's thread count (call once, with the process's worker count).
+pub fn set_threads(n: usize) {
+    // SAFETY: a plain setter of OpenBLAS's global thread count.
+    unsafe { openblas_set_num_threads(n.max(1) as i32) }
+}
+
+fn matrix<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<(&'a [f32], usize, usize)> {
+    let CpuStorage::F32(v) = s else {
+        candle_core::bail!("blas-gemm: f32 tensors only")
+    };
+    let Some((start, end)) = l.contiguous_offsets() else {
+        candle_core::bail!("blas-gemm: contiguous tensors only")
+    };
+    let (rows, cols) = l.shape().dims2()?;
+    Ok((&v[start..end], rows, cols))
+}
+
+fn dim(v: usize) -> candle_core::Result<i32> {
+    i32::try_from(v)
+        .map_err(|_| candle_core::Error::Msg(format!("blas-gemm: dimension {v} too large")))
+}
+
+/// `op(a) · op(b)` of two contiguous f32 matrices, `op` a transpose when asked.
+#[derive(Debug, Clone, Copy)]
+pub struct Gemm {
+    /// Use `aᵀ`.
+    pub trans_a: bool,
+    /// Use `bᵀ`.
+    pub trans_b: bool,
+}
+
+impl Gemm {
+    /// `op(a) · op(b)`.
+    pub fn apply(self, a: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+        a.contiguous()?.apply_op2(&b.contiguous()?, self)
+    }
+}
+
+impl CustomOp2 for Gemm {
+    fn name(&self) -> &'static str {
+        "blas-gemm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (a, ar, ac) = matrix(s1, l1)?;
+        let (b, br, bc) = matrix(s2, l2)?;
+        let (m, k) = if self.trans_a { (ac, ar) } else { (ar, ac) };
+        let (k2, n) = if self.trans_b { (bc, br) } else { (br, bc) };
+        if k != k2 {
+            candle_core::bail!("blas-gemm: inner dimensions {k} and {k2} differ")
+        }
+        let mut c = vec![0f32; m * n];
+        if m > 0 && n > 0 && k > 0 {
+            // SAFETY: `a` holds ar×ac, `b` br×bc and `c` m×n contiguous row-major floats,
+            // the leading dimensions are their row lengths, and the shapes were checked.
+            unsafe {
+                cblas_sgemm(
+                    ROW_MAJOR,
+                    if self.trans_a { TRANS } else { NO_TRANS },
+                    if self.trans_b { TRANS } else { NO_TRANS },
+                    dim(m)?,
+                    dim(n)?,
+                    dim(k)?,
+                    1.0,
+                    a.as_ptr(),
+                    dim(ac)?,
+                    b.as_ptr(),
+                    dim(bc)?,
+                    0.0,
+                    c.as_mut_ptr(),
+                    dim(n)?,
+                );
+            }
+        }
+        Ok((CpuStorage::F32(c), Shape::from((m, n))))
+    }
+
+    /// For `C = op(A) · op(B)` and the gradient `G` of `C`:
+    /// `dA = G · op(B)ᵀ` (or its transpose), `dB = op(A)ᵀ · G` (or its transpose), each
+    /// one product of the stored matrices.
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let (ta, tb) = (self.trans_a, self.trans_b);
+        let da = if ta {
+            Gemm {
+                trans_a: tb,
+                trans_b: true,
+            }
+            .apply(b, grad)?
+        } else {
+            Gemm {
+                trans_a: false,
+                trans_b: !tb,
+            }
+            .apply(grad, b)?
+        };
+        let db = if tb {
+            Gemm {
+                trans_a: true,
+                trans_b: ta,
+            }
+            .apply(grad, a)?
+        } else {
+            Gemm {
+                trans_a: !ta,
+                trans_b: false,
+            }
+            .apply(a, grad)?
+        };
+        Ok((Some(da), Some(db)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    /// Forward and gradients equal candle's own matmul for every transpose combination.
+    #[test]
+    fn matches_candle_matmul_forward_and_backward() {
+        let dev = Device::Cpu;
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            let (m, k, n) = (5, 7, 3);
+            let a_shape = if ta { (k, m) } else { (m, k) };
+            let b_shape = if tb { (n, k) } else { (k, n) };
+            let a = Var::from_tensor(&Tensor::randn(0f32, 1.0, a_shape, &dev).unwrap()).unwrap();
+            let b = Var::from_tensor(&Tensor::randn(0f32, 1.0, b_shape, &dev).unwrap()).unwrap();
+            let w = Tensor::randn(0f32, 1.0, (m, n), &dev).unwrap();
+            let ours = Gemm {
+                trans_a: ta,
+                trans_b: tb,
+            }
+            .apply(a.as_tensor(), b.as_tensor())
+            .unwrap();
+            let op = |t: &Tensor, tr: bool| if tr { t.t().unwrap() } else { t.clone() };
+            let theirs = op(a.as_tensor(), ta)
+                .matmul(&op(b.as_tensor(), tb))
+                .unwrap();
+            let diff = |x: &Tensor, y: &Tensor| {
+                (x - y)
+                    .unwrap()
+                    .abs()
+                    .unwrap()
+                    .max_all()
+                    .unwrap()
+                    .to_scalar::<f32>()
+                    .unwrap()
+            };
+            assert!(diff(&ours, &theirs) < 1e-4, "forward {ta} {tb}");
+            let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
+            let g2 = (theirs * &w)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            for v in [&a, &b] {
+                let (x, y) = (
+                    g1.get(v.as_tensor()).unwrap(),
+                    g2.get(v.as_tensor()).unwrap(),
+                );
+                assert!(diff(x, y) < 1e-4, "gradient {ta} {tb}");
+            }
+        }
+    }
+}
