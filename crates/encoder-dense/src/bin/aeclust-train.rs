@@ -98,6 +98,8 @@ impl TrainObserver for Bars {
 }
 
 fn main() -> std::process::ExitCode {
+    #[cfg(feature = "openblas")]
+    aeclust_encoder_dense::blas::ensure_vector_kernels();
     let args = Args::parse();
     aeclust_cli::run(args.runtime.threads, || run_cli(args))
 }
