@@ -99,24 +99,41 @@ pub(crate) fn document(
     }
     md.push_str("\n\n");
     md.push_str(table);
-    md.push_str("\n## Per run\n\n| clustering | seed | k | test ACC | train ACC | test NMI | test ARI | silhouette | iterations | fit s |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    let labelled = metrics
+        .iter()
+        .any(|m| m.train.is_some() || m.test.is_some());
+    if labelled {
+        md.push_str("\n## Per run\n\n| clustering | seed | k | test ACC | train ACC | test NMI | test ARI | silhouette | iterations | fit s |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    } else {
+        md.push_str("\n## Per run\n\n| clustering | seed | k | silhouette | Calinski–Harabasz | Davies–Bouldin | iterations | fit s |\n|---|---|---|---|---|---|---|---|\n");
+    }
+    let opt = |v: Option<f64>, digits: usize| v.map_or("–".into(), |v| format!("{v:.digits$}"));
     for (run, m) in runs.iter().zip(metrics) {
+        let q = &run.info.internal;
+        let _ = write!(md, "| `{}` | {} | {} |", run.name, run.seed(), run.k());
+        if labelled {
+            let _ = write!(
+                md,
+                " {} | {} | {} | {} | {} |",
+                metric(&m.test, |m| m.acc),
+                metric(&m.train, |m| m.acc),
+                metric(&m.test, |m| m.nmi),
+                metric(&m.test, |m| m.ari),
+                opt(q.silhouette, 3),
+            );
+        } else {
+            let _ = write!(
+                md,
+                " {} | {} | {} |",
+                opt(q.silhouette, 3),
+                opt(q.calinski_harabasz, 1),
+                opt(q.davies_bouldin, 3),
+            );
+        }
         let _ = writeln!(
             md,
-            "| `{}` | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} |",
-            run.name,
-            run.seed(),
-            run.k(),
-            metric(&m.test, |m| m.acc),
-            metric(&m.train, |m| m.acc),
-            metric(&m.test, |m| m.nmi),
-            metric(&m.test, |m| m.ari),
-            run.info
-                .internal
-                .silhouette
-                .map_or("–".into(), |s| format!("{s:.3}")),
-            run.info.fit.n_iter,
-            run.info.fit.fit_seconds,
+            " {} | {:.2} |",
+            run.info.fit.n_iter, run.info.fit.fit_seconds
         );
     }
     if !warnings.is_empty() {
