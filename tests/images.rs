@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use aeclust_dataset::read_idx_file;
-use aeclust_e2e::{bin_dir, pipeline_with, read_json, root};
+use aeclust_e2e::{bin_dir, pictures, pipeline_with, read_json, root};
 use image::{GrayImage, RgbImage};
 
 fn pipeline(args: &[&str]) -> String {
@@ -197,12 +197,7 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
         "{g}"
     );
     assert!(g["bic"]["mean"].as_f64().is_some(), "{g}");
-    let pictures: Vec<&str> = report["pictures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let pictures = pictures(&report);
     for prefix in [
         "montage-gmm",
         "montage-atypical-",

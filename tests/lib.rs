@@ -61,3 +61,13 @@ pub fn pipeline_with(bins: &Path, args: &[&str]) -> String {
 pub fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+/// The picture file names a `report.json` lists.
+pub fn pictures(report: &serde_json::Value) -> Vec<&str> {
+    report["pictures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect()
+}

@@ -197,12 +197,7 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     assert!(o.status.success(), "{text}");
     assert!(!text.contains("warning"), "{text}");
     let report = read_json(&moved.join("report-moved/report.json"));
-    let pictures: Vec<&str> = report["pictures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
+    let pictures = aeclust_e2e::pictures(&report);
     for prefix in ["loss-", "montage-", "scatter-", "confusion-"] {
         assert!(
             pictures.iter().any(|p| p.starts_with(prefix)),

@@ -321,13 +321,7 @@ fn check_images_input(input: &ImagesInput, params: &DatasetParams) -> Result<()>
             )));
         }
     }
-    if let Some(f) = input.test_fraction {
-        if !(f > 0.0 && f < 1.0) {
-            return Err(DatasetError::Params(format!(
-                "--test-fraction {f}: must be between 0 and 1 (exclusive)"
-            )));
-        }
-    }
+    // --test-fraction is checked by images::split_fraction.
     Ok(())
 }
 

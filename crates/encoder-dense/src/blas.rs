@@ -75,14 +75,8 @@ pub fn set_threads(n: usize) {
 }
 
 fn matrix<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<(&'a [f32], usize, usize)> {
-    let CpuStorage::F32(v) = s else {
-        candle_core::bail!("blas-gemm: f32 tensors only")
-    };
-    let Some((start, end)) = l.contiguous_offsets() else {
-        candle_core::bail!("blas-gemm: contiguous tensors only")
-    };
     let (rows, cols) = l.shape().dims2()?;
-    Ok((&v[start..end], rows, cols))
+    Ok((crate::fused::f32_slice(s, l, "blas-gemm")?, rows, cols))
 }
 
 fn dim(v: usize) -> candle_core::Result<i32> {
