@@ -2,8 +2,9 @@
 # aeclust pipeline: dataset -> train -> encode -> cluster -> evaluate, on the real
 # Fashion-MNIST by default. Clusterings per seed: K-Means on pixels, K-Means on codes, a
 # GMM on the raw codes (the study's), a GMM on the codes PCA-whitened, and a GMM on a UMAP
-# embedding of the codes (the N2D recipe). Every stage is cached: a rerun with nothing
-# changed reuses every artifact and says so.
+# embedding of the codes; and N2D's recipe: a second autoencoder (784-500-500-2000-10 with a
+# linear 10-d code) whose codes go to a GMM directly and through UMAP. Every stage is
+# cached: a rerun with nothing changed reuses every artifact and says so.
 #
 # With --images DIR it clusters your own folder of PNG/JPEG files instead (one sub-folder
 # per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, k chosen by
@@ -25,6 +26,9 @@
 #   --gmm-components N  PCA components (whitened) the GMM sees (default 30)
 #   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
 #   --manifold NAME   umap (default): add the autoencoder -> UMAP -> GMM route; none: skip it
+#   --routes LIST     study,n2d (default both): the study's autoencoder and its routes;
+#                     N2D's autoencoder -> GMM and -> UMAP -> GMM
+#   --n2d-epochs N    epochs of N2D's autoencoder (default 40)
 #   --threads N       worker threads (default: all cores)
 #   --force           rebuild every stage
 #   --openblas        train and encode with matrix products through the system's OpenBLAS
@@ -42,6 +46,8 @@ ENCODER=dense
 GMM_COMPONENTS=30
 GMM_N_INIT=10
 MANIFOLD=umap
+ROUTES=study,n2d
+N2D_EPOCHS=40
 THREADS=()
 FORCE=()
 IMAGES=
@@ -63,14 +69,25 @@ while [ $# -gt 0 ]; do
     --gmm-components) GMM_COMPONENTS=$2; shift 2 ;;
     --gmm-n-init) GMM_N_INIT=$2; shift 2 ;;
     --manifold) MANIFOLD=$2; shift 2 ;;
+    --routes) ROUTES=$2; shift 2 ;;
+    --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$ENCODER" in dense|pca) ;; *) echo "pipeline: --encoder must be dense or pca" >&2; exit 2 ;; esac
 case "$MANIFOLD" in umap|none) ;; *) echo "pipeline: --manifold must be umap or none" >&2; exit 2 ;; esac
+STUDY=; N2D=
+IFS=',' read -r -a route_list <<< "$ROUTES"
+for r in "${route_list[@]}"; do
+  case "$r" in
+    study) STUDY=1 ;;
+    n2d) N2D=1 ;;
+    *) echo "pipeline: --routes takes study and/or n2d, got $r" >&2; exit 2 ;;
+  esac
+done
 
 if [ -n "$IMAGES" ]; then K=${K:-4..20}; else K=${K:-10}; fi
 if [ ${#IMAGE_ARGS[@]} -gt 0 ] && [ -z "$IMAGES" ]; then
@@ -136,29 +153,45 @@ for seed in "${seed_list[@]}"; do
     clusterings+=("$run/gmm-codes")
     continue
   fi
-  if [ "$ENCODER" = dense ]; then
-    "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
-  else
-    "$BIN/aeclust-encode-pca" --data "$OUT/dataset" --out "$run/codes" "${FORCE[@]}"
+  if [ -n "$STUDY" ]; then
+    if [ "$ENCODER" = dense ]; then
+      "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
+    else
+      "$BIN/aeclust-encode-pca" --data "$OUT/dataset" --out "$run/codes" "${FORCE[@]}"
+    fi
+    "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    # The study's GMM: on the raw codes, one start.
+    "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/gmm-codes-raw" --method gmm --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    # Ours: the codes reduced and whitened by PCA (see docs/RESULTS.md for why).
+    "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$run/kmeans-pixels" "$run/kmeans-codes" "$run/gmm-codes-raw" "$run/gmm-codes")
+    if [ "$MANIFOLD" = umap ]; then
+      # N2D: a UMAP embedding of the codes (fitted on train, test placed by the fit).
+      "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+      clusterings+=("$run/gmm-umap")
+      if [ ${#maps[@]} -eq 0 ]; then
+        # The picture people expect: a 2-D map of the test codes, coloured by class.
+        "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+        maps+=(--map "$run/codes-umap-2d")
+      fi
+    fi
   fi
-  "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-  "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-  # The study's GMM: on the raw codes, one start.
-  "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/gmm-codes-raw" --method gmm --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-  # Ours: the codes reduced and whitened by PCA (see docs/RESULTS.md for why).
-  "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
-  "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
-  clusterings+=("$run/kmeans-pixels" "$run/kmeans-codes" "$run/gmm-codes-raw" "$run/gmm-codes")
-  if [ "$MANIFOLD" = umap ]; then
-    # N2D: a UMAP embedding of the codes (fitted on train, test placed by the fit).
-    "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
-    clusterings+=("$run/gmm-umap")
+  if [ -n "$N2D" ]; then
+    # N2D (McConville et al.): a 784-500-500-2000-10 autoencoder with a linear code;
+    # a GMM on its codes, and on a UMAP of them (fitted on train, test placed by the fit).
+    "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model-n2d" --layers 500,500,2000,10 --bottleneck linear --code-layer 4 --epochs "$N2D_EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-encode" --model "$run/model-n2d" --data "$OUT/dataset" --out "$run/codes-n2d" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-n2d" --out "$run/gmm-n2d-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-n2d-umap" --out "$run/gmm-n2d-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$run/gmm-n2d-codes" "$run/gmm-n2d-umap")
     if [ ${#maps[@]} -eq 0 ]; then
-      # The picture people expect: a 2-D map of the test codes, coloured by class.
-      "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      maps+=(--map "$run/codes-umap-2d")
+      "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      maps+=(--map "$run/codes-n2d-umap-2d")
     fi
   fi
 done

@@ -52,7 +52,8 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     let out = tmp.path().join("artifacts");
     let bins = copy_bins(&tmp.path().join("bin"));
     let pipeline = |out: &Path, extra: &[&str]| pipeline_with(&bins, out, extra);
-    let first = pipeline(&out, &["--epochs", "2", "--seeds", "72,1"]);
+    let args = ["--epochs", "2", "--n2d-epochs", "2", "--seeds", "72,1"];
+    let first = pipeline(&out, &args);
     assert!(
         !first.contains("reused"),
         "a fresh run builds everything:\n{first}"
@@ -125,15 +126,24 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
             "GMM (full) on dense-autoencoder codes (240-d)",
             "GMM (full) on pca of dense-autoencoder codes (30-d)",
             "GMM (full) on umap of dense-autoencoder codes (10-d)",
+            "GMM (full) on dense-autoencoder 784-500-500-2000-10 codes (10-d)",
+            "GMM (full) on umap of dense-autoencoder 784-500-500-2000-10 codes (10-d)",
         ]
     );
+    // N2D's network: a linear 10-d code (negative values), its own model artifact.
+    let n2d = read_json(&out.join("seed-72/model-n2d/config.json"));
+    assert_eq!(
+        n2d["encoder_layers"],
+        serde_json::json!([500, 500, 2000, 10])
+    );
+    assert_eq!(n2d["bottleneck"], "linear");
     let paper: Vec<f64> = groups
         .iter()
         .map(|g| g["paper_acc"].as_f64().unwrap())
         .collect();
     assert_eq!(
         paper,
-        vec![0.55, 0.56, 0.61, 0.61, 0.61],
+        vec![0.55, 0.56, 0.61, 0.61, 0.61, 0.61, 0.61],
         "Fashion-MNIST: the study's figures"
     );
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
@@ -143,14 +153,17 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     );
 
     // Nothing changed: every stage is reused.
-    let second = pipeline(&out, &["--epochs", "2", "--seeds", "72,1"]);
+    let second = pipeline(&out, &args);
     let built: Vec<&str> = second.lines().filter(|l| l.contains(": wrote ")).collect();
     assert!(built.is_empty(), "second run rebuilt {built:?}:\n{second}");
     assert!(second.matches("reused").count() >= 10, "{second}");
 
     // One parameter changed: the dataset and K-Means on pixels are reused; the model,
     // codes, clusterings of codes and the report are rebuilt.
-    let third = pipeline(&out, &["--epochs", "3", "--seeds", "72"]);
+    let third = pipeline(
+        &out,
+        &["--epochs", "3", "--n2d-epochs", "2", "--seeds", "72"],
+    );
     assert!(third.contains("dataset: reused"), "{third}");
     assert!(third.contains("kmeans-pixels (same features"), "{third}");
     assert!(third.contains("train: wrote"), "{third}");
@@ -163,7 +176,10 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     let mut exe = std::fs::read(&pca).unwrap();
     exe.extend_from_slice(b"changed code");
     std::fs::write(&pca, exe).unwrap();
-    let fourth = pipeline(&out, &["--epochs", "3", "--seeds", "72"]);
+    let fourth = pipeline(
+        &out,
+        &["--epochs", "3", "--n2d-epochs", "2", "--seeds", "72"],
+    );
     for name in [
         "dataset",
         "model",
@@ -173,6 +189,10 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
         "gmm-codes-raw",
         "codes-umap",
         "gmm-umap",
+        "model-n2d",
+        "codes-n2d",
+        "codes-n2d-umap",
+        "gmm-n2d-umap",
     ] {
         assert!(reused(&fourth, name), "{name} reused:\n{fourth}");
     }
@@ -219,7 +239,16 @@ fn pca_encoder_plugs_in() {
     let out = tmp.path().join("artifacts");
     let text = pipeline(
         &out,
-        &["--encoder", "pca", "--seeds", "5", "--manifold", "none"],
+        &[
+            "--encoder",
+            "pca",
+            "--seeds",
+            "5",
+            "--manifold",
+            "none",
+            "--routes",
+            "study",
+        ],
     );
     assert!(text.contains("encode-pca: wrote"), "{text}");
     let report = read_json(&out.join("report/report.json"));

@@ -212,16 +212,7 @@ mod tests {
             let theirs = op(a.as_tensor(), ta)
                 .matmul(&op(b.as_tensor(), tb))
                 .unwrap();
-            let diff = |x: &Tensor, y: &Tensor| {
-                (x - y)
-                    .unwrap()
-                    .abs()
-                    .unwrap()
-                    .max_all()
-                    .unwrap()
-                    .to_scalar::<f32>()
-                    .unwrap()
-            };
+            let diff = crate::fused::max_abs_diff;
             assert!(diff(&ours, &theirs) < 1e-4, "forward {ta} {tb}");
             let g1 = (ours * &w).unwrap().sum_all().unwrap().backward().unwrap();
             let g2 = (theirs * &w)

@@ -16,6 +16,17 @@ pub enum Loss {
     Mse,
 }
 
+/// Activation of the innermost encoder layer (the bottleneck).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Bottleneck {
+    /// ReLU, like every other hidden layer (the study's network).
+    #[default]
+    Relu,
+    /// No activation: a linear code, as in DEC and N2D's 784-500-500-2000-10 network.
+    Linear,
+}
+
 /// Optimiser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -41,6 +52,10 @@ pub struct ModelConfig {
     pub encoder_layers: Vec<usize>,
     /// Hidden activation (always `relu`); the output is `sigmoid`.
     pub hidden_activation: String,
+    /// Activation of the innermost encoder layer; models written before this field
+    /// existed read as `relu`.
+    #[serde(default)]
+    pub bottleneck: Bottleneck,
     /// Output activation.
     pub output_activation: String,
     /// Loss the model was trained with.
@@ -63,6 +78,7 @@ impl ModelConfig {
             channels: 1,
             encoder_layers: vec![900, 480, 240, 120],
             hidden_activation: "relu".into(),
+            bottleneck: Bottleneck::Relu,
             output_activation: "sigmoid".into(),
             loss: Loss::Bce,
             code_layer: 3,
@@ -91,6 +107,29 @@ impl ModelConfig {
         mirror.push(self.input_dim());
         widths.extend(mirror);
         widths.windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    /// The encoder as reports name its codes: `dense-autoencoder` for the study's widths
+    /// (900-480-240-120), else with the network's widths, e.g.
+    /// `dense-autoencoder 784-500-500-2000-10`, so two networks' routes stay apart.
+    pub fn encoder_name(&self) -> String {
+        let paper = ModelConfig::paper(self.height, self.width);
+        if self.encoder_layers == paper.encoder_layers {
+            return crate::train::ENCODER_NAME.to_string();
+        }
+        let widths: Vec<String> = std::iter::once(self.input_dim())
+            .chain(self.encoder_layers.iter().copied())
+            .map(|w| w.to_string())
+            .collect();
+        format!("{} {}", crate::train::ENCODER_NAME, widths.join("-"))
+    }
+
+    /// Whether dense layer `index` (0-based over encoder then decoder) ends in a ReLU:
+    /// all but the output layer, and the bottleneck unless it is linear.
+    pub fn has_relu(&self, index: usize) -> bool {
+        let last = self.encoder_layers.len() * 2 - 1;
+        let bottleneck = self.encoder_layers.len() - 1;
+        index != last && !(index == bottleneck && self.bottleneck == Bottleneck::Linear)
     }
 
     /// Trainable parameters (weights and biases of every layer).
@@ -235,6 +274,27 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn only_the_output_and_a_linear_bottleneck_skip_relu() {
+        let mut c = ModelConfig::paper(28, 28);
+        let relu: Vec<bool> = (0..8).map(|i| c.has_relu(i)).collect();
+        assert_eq!(relu, [true, true, true, true, true, true, true, false]);
+        assert_eq!(c.encoder_name(), "dense-autoencoder");
+        c.bottleneck = Bottleneck::Linear;
+        let relu: Vec<bool> = (0..8).map(|i| c.has_relu(i)).collect();
+        assert_eq!(relu, [true, true, true, false, true, true, true, false]);
+        // A config.json written before the field existed reads as the study's network.
+        let mut json = serde_json::to_value(ModelConfig::paper(28, 28)).unwrap();
+        json.as_object_mut().unwrap().remove("bottleneck");
+        let old: ModelConfig = serde_json::from_value(json).unwrap();
+        assert_eq!(old.bottleneck, Bottleneck::Relu);
+        let n2d = ModelConfig {
+            encoder_layers: vec![500, 500, 2000, 10],
+            ..c
+        };
+        assert_eq!(n2d.encoder_name(), "dense-autoencoder 784-500-500-2000-10");
     }
 
     #[test]

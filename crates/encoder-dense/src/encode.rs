@@ -9,7 +9,7 @@ use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::train::{scaled_pixels, ENCODER_NAME};
+use crate::train::scaled_pixels;
 use crate::{Autoencoder, EncoderError, ModelConfig, Result};
 
 /// The dense encoder's own facts in a codes artifact (`info.details`).
@@ -22,7 +22,7 @@ pub struct DenseCodesDetails {
 /// The canonical parameters of an encoding run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct EncodeParams {
-    encoder: &'static str,
+    encoder: String,
     layer: usize,
 }
 
@@ -106,7 +106,7 @@ pub fn run(
         aeclust_artifact::kinds::CODES,
         env!("CARGO_PKG_VERSION"),
         &EncodeParams {
-            encoder: ENCODER_NAME,
+            encoder: config.encoder_name(),
             layer,
         },
         &inputs,
@@ -130,7 +130,7 @@ pub fn run(
         codes.write(&staging.file(split.file_name()))?;
     }
     let info = CodesInfo {
-        encoder: ENCODER_NAME.into(),
+        encoder: config.encoder_name(),
         dim,
         counts,
         classes: dataset_info.classes,

@@ -169,6 +169,19 @@ impl CustomOp2 for BceGrad {
     }
 }
 
+/// The largest absolute difference of two tensors of one shape (for the ops' tests).
+#[cfg(test)]
+pub(crate) fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

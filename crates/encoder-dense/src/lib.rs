@@ -7,6 +7,7 @@
 //! - [`train`]: the training loop and the `model` artifact.
 //! - [`encode`]: the `codes` artifact from a model and a dataset.
 //! - `fused`: bias+ReLU and BCE-with-logits as single-pass CPU kernels (with backward).
+//! - `product`: a dense layer's `x·Wᵀ` whose backward skips the data's gradient.
 //! - [`runtime`]: the device choice and the settings every candle binary shares.
 
 #[cfg(feature = "openblas")]
@@ -17,9 +18,10 @@ mod error;
 mod fused;
 pub mod model;
 pub mod optim;
+mod product;
 pub mod runtime;
 pub mod train;
 
-pub use config::{Loss, ModelConfig, OptimizerKind, TrainConfig};
+pub use config::{Bottleneck, Loss, ModelConfig, OptimizerKind, TrainConfig};
 pub use error::{EncoderError, Result};
 pub use model::Autoencoder;

@@ -1,4 +1,5 @@
-//! The network: dense layers with ReLU, a sigmoid output, and the losses.
+//! The network: dense layers with ReLU (the bottleneck optionally linear), a sigmoid
+//! output, and the losses.
 
 use std::path::Path;
 
@@ -18,17 +19,18 @@ struct Dense {
 }
 
 impl Dense {
-    /// `x·Wᵀ`: through OpenBLAS on the CPU when built with `openblas`, else candle's.
+    /// `x·Wᵀ`: one op on the CPU (OpenBLAS when built with `openblas`, else candle's
+    /// matmul) whose backward skips `dx` for the data.
     fn product(&self, x: &Tensor) -> Result<Tensor> {
-        #[cfg(feature = "openblas")]
         if x.device().is_cpu() {
-            static THREADS: std::sync::Once = std::sync::Once::new();
-            THREADS.call_once(|| crate::blas::set_threads(rayon::current_num_threads()));
-            let gemm = crate::blas::Gemm {
-                trans_a: false,
-                trans_b: true,
-            };
-            return Ok(gemm.apply(x, self.weight.as_tensor())?);
+            #[cfg(feature = "openblas")]
+            {
+                static THREADS: std::sync::Once = std::sync::Once::new();
+                THREADS.call_once(|| crate::blas::set_threads(rayon::current_num_threads()));
+            }
+            return Ok(x
+                .contiguous()?
+                .apply_op2(self.weight.as_tensor(), crate::product::LinearProduct)?);
         }
         Ok(x.matmul(&self.weight.as_tensor().t()?)?)
     }
@@ -118,13 +120,17 @@ impl Autoencoder {
 
     /// Output logits (before the sigmoid) for a batch [B, D].
     pub fn forward_logits(&self, x: &Tensor) -> Result<Tensor> {
-        let last = self.layers.len() - 1;
+        self.forward_through(x, self.layers.len())
+    }
+
+    /// The output of the first `n` layers, each with its activation.
+    fn forward_through(&self, x: &Tensor, n: usize) -> Result<Tensor> {
         let mut h = x.clone();
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = if i == last {
-                layer.forward(&h)?
-            } else {
+        for (i, layer) in self.layers[..n].iter().enumerate() {
+            h = if self.config.has_relu(i) {
                 layer.forward_relu(&h)?
+            } else {
+                layer.forward(&h)?
             };
         }
         Ok(h)
@@ -135,16 +141,12 @@ impl Autoencoder {
         Ok(candle_nn::ops::sigmoid(&self.forward_logits(x)?)?)
     }
 
-    /// The output of encoder layer `layer` (1-based, after its ReLU) for a batch.
+    /// The output of encoder layer `layer` (1-based, after its activation) for a batch.
     pub fn encode(&self, x: &Tensor, layer: usize) -> Result<Tensor> {
         self.config
             .check_layer(layer)
             .map_err(EncoderError::InvalidParams)?;
-        let mut h = x.clone();
-        for l in &self.layers[..layer] {
-            h = l.forward_relu(&h)?;
-        }
-        Ok(h)
+        self.forward_through(x, layer)
     }
 
     /// Mean per-element loss of reconstructing `x` (targets = inputs).

@@ -14,7 +14,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::optim::Adam;
-use crate::{Autoencoder, EncoderError, Loss, ModelConfig, Result, TrainConfig};
+use crate::{Autoencoder, Bottleneck, EncoderError, Loss, ModelConfig, Result, TrainConfig};
 
 /// The encoder family name recorded in model and codes artifacts.
 pub const ENCODER_NAME: &str = "dense-autoencoder";
@@ -51,6 +51,8 @@ pub struct ArchitectureChoice {
     pub loss: Loss,
     /// Default code layer (1-based).
     pub code_layer: usize,
+    /// Activation of the innermost encoder layer.
+    pub bottleneck: Bottleneck,
 }
 
 impl Default for ArchitectureChoice {
@@ -60,6 +62,7 @@ impl Default for ArchitectureChoice {
             layers: p.encoder_layers,
             loss: p.loss,
             code_layer: p.code_layer,
+            bottleneck: p.bottleneck,
         }
     }
 }
@@ -118,6 +121,7 @@ pub fn run(
         encoder_layers: arch.layers.clone(),
         loss: arch.loss,
         code_layer: arch.code_layer,
+        bottleneck: arch.bottleneck,
         ..ModelConfig::paper(h, w)
     };
     config.validate()?;

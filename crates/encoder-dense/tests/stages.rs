@@ -10,7 +10,7 @@ use aeclust_artifact::{fixtures, Manifest};
 use aeclust_dataset::{ClassNames, DatasetParams, Input};
 use aeclust_encoder_dense::encode::DenseCodesDetails;
 use aeclust_encoder_dense::train::{self, ArchitectureChoice, Silent};
-use aeclust_encoder_dense::{encode, Autoencoder, Loss, ModelConfig, TrainConfig};
+use aeclust_encoder_dense::{encode, Autoencoder, Bottleneck, Loss, ModelConfig, TrainConfig};
 use candle_core::{Device, Tensor};
 
 const TRAIN: &str = env!("CARGO_BIN_EXE_aeclust-train");
@@ -38,6 +38,7 @@ fn small_arch() -> ArchitectureChoice {
         layers: vec![128, 64, 32, 16],
         loss: Loss::Bce,
         code_layer: 3,
+        bottleneck: Bottleneck::Relu,
     }
 }
 
@@ -137,6 +138,51 @@ fn training_lowers_the_loss_and_encoding_writes_codes() {
             .unwrap()
             .dim,
         16
+    );
+}
+
+#[test]
+fn a_linear_bottleneck_passes_negative_codes_to_the_decoder() {
+    let relu_cfg = ModelConfig {
+        encoder_layers: vec![20, 5],
+        code_layer: 2,
+        ..ModelConfig::paper(4, 6)
+    };
+    let linear_cfg = ModelConfig {
+        bottleneck: Bottleneck::Linear,
+        ..relu_cfg.clone()
+    };
+    // Same seed, same weights: only the bottleneck's activation differs.
+    let relu = Autoencoder::init(&relu_cfg, 5, &Device::Cpu).unwrap();
+    let linear = Autoencoder::init(&linear_cfg, 5, &Device::Cpu).unwrap();
+    let x = Tensor::rand(0f32, 1f32, (50, 24), &Device::Cpu).unwrap();
+    let codes = |m: &Autoencoder, layer| {
+        m.encode(&x, layer)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    let (lin, rel) = (codes(&linear, 2), codes(&relu, 2));
+    assert!(lin.iter().any(|&v| v < 0.0), "a linear code goes negative");
+    assert!(rel.iter().all(|&v| v >= 0.0));
+    let clipped: Vec<f32> = lin.iter().map(|&v| v.max(0.0)).collect();
+    assert_eq!(clipped, rel, "ReLU of the linear code is the ReLU code");
+    // The first layer is a ReLU layer in both.
+    assert_eq!(codes(&linear, 1), codes(&relu, 1));
+    let out = |m: &Autoencoder| {
+        m.reconstruct(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    assert_ne!(
+        out(&linear),
+        out(&relu),
+        "the decoder sees the negative codes"
     );
 }
 

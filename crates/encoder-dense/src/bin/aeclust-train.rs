@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use aeclust_artifact::kinds::ModelInfo;
 use aeclust_encoder_dense::train::{run, ArchitectureChoice, EpochRecord, TrainObserver};
-use aeclust_encoder_dense::{runtime, Loss, OptimizerKind, TrainConfig};
+use aeclust_encoder_dense::{runtime, Bottleneck, Loss, OptimizerKind, TrainConfig};
 use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +32,9 @@ struct Args {
     /// Default code layer for aeclust-encode (1-based; 3 = the study's 240-d codes).
     #[arg(long, default_value_t = 3)]
     code_layer: usize,
+    /// Activation of the innermost encoder layer (linear: N2D's and DEC's codes).
+    #[arg(long, value_enum, default_value = "relu")]
+    bottleneck: Bottleneck,
     /// Samples per step.
     #[arg(long, default_value_t = 256)]
     batch_size: usize,
@@ -110,6 +113,7 @@ fn run_cli(args: Args) -> Result<()> {
         layers: args.layers.clone(),
         loss: args.loss,
         code_layer: args.code_layer,
+        bottleneck: args.bottleneck,
     };
     let train = TrainConfig {
         epochs: args.epochs,
