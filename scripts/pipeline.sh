@@ -2,9 +2,10 @@
 # aeclust pipeline: dataset -> train -> encode -> cluster -> evaluate, on the real
 # Fashion-MNIST by default. Clusterings per seed: K-Means on pixels, K-Means on codes, a
 # GMM on the raw codes (the study's), a GMM on the codes PCA-whitened, and a GMM on a UMAP
-# embedding of the codes; and N2D's recipe: a second autoencoder (784-500-500-2000-10 with a
-# linear 10-d code) whose codes go to a GMM directly and through UMAP. Every stage is
-# cached: a rerun with nothing changed reuses every artifact and says so.
+# embedding of the codes; with --routes study,n2d also N2D's recipe: a second autoencoder
+# (784-500-500-2000-10 with a linear 10-d code) whose codes go to a GMM directly and
+# through UMAP. Every stage is cached: a rerun with nothing changed reuses every artifact
+# and says so.
 #
 # With --images DIR it clusters your own folder of PNG/JPEG files instead (one sub-folder
 # per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, k chosen by
@@ -26,7 +27,7 @@
 #   --gmm-components N  PCA components (whitened) the GMM sees (default 30)
 #   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
 #   --manifold NAME   umap (default): add the autoencoder -> UMAP -> GMM route; none: skip it
-#   --routes LIST     study,n2d (default both): the study's autoencoder and its routes;
+#   --routes LIST     study (default) and/or n2d: the study's autoencoder and its routes;
 #                     N2D's autoencoder -> GMM and -> UMAP -> GMM
 #   --n2d-epochs N    epochs of N2D's autoencoder (default 40)
 #   --threads N       worker threads (default: all cores)
@@ -46,7 +47,7 @@ ENCODER=dense
 GMM_COMPONENTS=30
 GMM_N_INIT=10
 MANIFOLD=umap
-ROUTES=study,n2d
+ROUTES=study
 N2D_EPOCHS=40
 THREADS=()
 FORCE=()
@@ -73,7 +74,7 @@ while [ $# -gt 0 ]; do
     --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

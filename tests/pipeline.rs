@@ -52,7 +52,16 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     let out = tmp.path().join("artifacts");
     let bins = copy_bins(&tmp.path().join("bin"));
     let pipeline = |out: &Path, extra: &[&str]| pipeline_with(&bins, out, extra);
-    let args = ["--epochs", "2", "--n2d-epochs", "2", "--seeds", "72,1"];
+    let args = [
+        "--epochs",
+        "2",
+        "--routes",
+        "study,n2d",
+        "--n2d-epochs",
+        "2",
+        "--seeds",
+        "72,1",
+    ];
     let first = pipeline(&out, &args);
     assert!(
         !first.contains("reused"),
@@ -162,7 +171,16 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     // codes, clusterings of codes and the report are rebuilt.
     let third = pipeline(
         &out,
-        &["--epochs", "3", "--n2d-epochs", "2", "--seeds", "72"],
+        &[
+            "--epochs",
+            "3",
+            "--routes",
+            "study,n2d",
+            "--n2d-epochs",
+            "2",
+            "--seeds",
+            "72",
+        ],
     );
     assert!(third.contains("dataset: reused"), "{third}");
     assert!(third.contains("kmeans-pixels (same features"), "{third}");
@@ -178,7 +196,16 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     std::fs::write(&pca, exe).unwrap();
     let fourth = pipeline(
         &out,
-        &["--epochs", "3", "--n2d-epochs", "2", "--seeds", "72"],
+        &[
+            "--epochs",
+            "3",
+            "--routes",
+            "study,n2d",
+            "--n2d-epochs",
+            "2",
+            "--seeds",
+            "72",
+        ],
     );
     for name in [
         "dataset",
@@ -239,16 +266,7 @@ fn pca_encoder_plugs_in() {
     let out = tmp.path().join("artifacts");
     let text = pipeline(
         &out,
-        &[
-            "--encoder",
-            "pca",
-            "--seeds",
-            "5",
-            "--manifold",
-            "none",
-            "--routes",
-            "study",
-        ],
+        &["--encoder", "pca", "--seeds", "5", "--manifold", "none"],
     );
     assert!(text.contains("encode-pca: wrote"), "{text}");
     let report = read_json(&out.join("report/report.json"));
