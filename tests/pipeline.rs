@@ -169,19 +169,8 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
 
     // One parameter changed: the dataset and K-Means on pixels are reused; the model,
     // codes, clusterings of codes and the report are rebuilt.
-    let third = pipeline(
-        &out,
-        &[
-            "--epochs",
-            "3",
-            "--routes",
-            "study,n2d",
-            "--n2d-epochs",
-            "2",
-            "--seeds",
-            "72",
-        ],
-    );
+    let changed = [&["--epochs", "3"][..], &args[2..6], &["--seeds", "72"]].concat();
+    let third = pipeline(&out, &changed);
     assert!(third.contains("dataset: reused"), "{third}");
     assert!(third.contains("kmeans-pixels (same features"), "{third}");
     assert!(third.contains("train: wrote"), "{third}");
@@ -194,19 +183,7 @@ fn pipeline_runs_every_stage_caches_and_reruns_downstream_only() {
     let mut exe = std::fs::read(&pca).unwrap();
     exe.extend_from_slice(b"changed code");
     std::fs::write(&pca, exe).unwrap();
-    let fourth = pipeline(
-        &out,
-        &[
-            "--epochs",
-            "3",
-            "--routes",
-            "study,n2d",
-            "--n2d-epochs",
-            "2",
-            "--seeds",
-            "72",
-        ],
-    );
+    let fourth = pipeline(&out, &changed);
     for name in [
         "dataset",
         "model",
