@@ -64,6 +64,9 @@ pub struct ModelConfig {
     pub code_layer: usize,
 }
 
+/// The study's encoder widths.
+const STUDY_LAYERS: [usize; 4] = [900, 480, 240, 120];
+
 fn one_channel() -> usize {
     1
 }
@@ -76,7 +79,7 @@ impl ModelConfig {
             height,
             width,
             channels: 1,
-            encoder_layers: vec![900, 480, 240, 120],
+            encoder_layers: STUDY_LAYERS.to_vec(),
             hidden_activation: "relu".into(),
             bottleneck: Bottleneck::Relu,
             output_activation: "sigmoid".into(),
@@ -113,8 +116,7 @@ impl ModelConfig {
     /// (900-480-240-120), else with the network's widths, e.g.
     /// `dense-autoencoder 784-500-500-2000-10`, so two networks' routes stay apart.
     pub fn encoder_name(&self) -> String {
-        let paper = ModelConfig::paper(self.height, self.width);
-        if self.encoder_layers == paper.encoder_layers {
+        if self.encoder_layers == STUDY_LAYERS {
             return crate::train::ENCODER_NAME.to_string();
         }
         let widths: Vec<String> = std::iter::once(self.input_dim())

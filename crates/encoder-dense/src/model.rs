@@ -23,11 +23,6 @@ impl Dense {
     /// matmul) whose backward skips `dx` for the data.
     fn product(&self, x: &Tensor) -> Result<Tensor> {
         if x.device().is_cpu() {
-            #[cfg(feature = "openblas")]
-            {
-                static THREADS: std::sync::Once = std::sync::Once::new();
-                THREADS.call_once(|| crate::blas::set_threads(rayon::current_num_threads()));
-            }
             return Ok(x
                 .contiguous()?
                 .apply_op2(self.weight.as_tensor(), crate::product::LinearProduct)?);

@@ -29,6 +29,38 @@ fn product(a: &Tensor, b: &Tensor, transpose_a: bool) -> candle_core::Result<Ten
     }
 }
 
+/// `x·Wᵀ` through OpenBLAS (its thread count set to rayon's once, on first use).
+#[cfg(feature = "openblas")]
+fn forward(
+    s1: &CpuStorage,
+    l1: &Layout,
+    s2: &CpuStorage,
+    l2: &Layout,
+    _mnk: (usize, usize, usize),
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    static THREADS: std::sync::Once = std::sync::Once::new();
+    THREADS.call_once(|| crate::blas::set_threads(rayon::current_num_threads()));
+    crate::blas::Gemm {
+        trans_a: false,
+        trans_b: true,
+    }
+    .cpu_fwd(s1, l1, s2, l2)
+}
+
+/// `x·Wᵀ` through candle's CPU matmul, `W` read transposed in place.
+#[cfg(not(feature = "openblas"))]
+fn forward(
+    s1: &CpuStorage,
+    l1: &Layout,
+    s2: &CpuStorage,
+    l2: &Layout,
+    (m, n, k): (usize, usize, usize),
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    use candle_core::backend::BackendStorage;
+    let out = s1.matmul(s2, (1, m, n, k), l1, &l2.transpose(0, 1)?)?;
+    Ok((out, Shape::from((m, n))))
+}
+
 impl CustomOp2 for LinearProduct {
     fn name(&self) -> &'static str {
         "linear-product"
@@ -46,17 +78,7 @@ impl CustomOp2 for LinearProduct {
         if k != k2 {
             candle_core::bail!("linear-product: input of {k} features for a weight of {k2}")
         }
-        if cfg!(feature = "openblas") {
-            #[cfg(feature = "openblas")]
-            return crate::blas::Gemm {
-                trans_a: false,
-                trans_b: true,
-            }
-            .cpu_fwd(s1, l1, s2, l2);
-        }
-        use candle_core::backend::BackendStorage;
-        let out = s1.matmul(s2, (1, m, n, k), l1, &l2.transpose(0, 1)?)?;
-        Ok((out, Shape::from((m, n))))
+        forward(s1, l1, s2, l2, (m, n, k))
     }
 
     /// `dx = G·W` (only when `x` needs a gradient), `dW = Gᵀ·x`.
