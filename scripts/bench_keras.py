@@ -5,7 +5,9 @@ Same model (784-900-480-240-120 + mirror, ReLU, sigmoid output), binary cross-en
 Adam (lr 1e-3, Keras defaults), batch 256, the same 54,000 training rows (the train split
 less aeclust's 10 % validation share). Samples/s per epoch from a callback around each
 epoch's training (no validation pass, as aeclust's figure), the first (compiling) epoch
-excluded. Also prints numpy's f32 matmul rate on the model's own shapes.
+excluded. Then times `predict` of the 240-d codes (the third layer's output) of all
+70,000 images (train and test, batch 1024 as aeclust-encode), median of 3 calls after a
+compiling one. Also prints numpy's f32 matmul rate on the model's own shapes.
 
 Usage: python scripts/bench_keras.py DATASET_ARTIFACT_DIR [--epochs N]
 Threads: set by the caller (XLA_FLAGS / taskset); bench_train.sh does.
@@ -78,6 +80,15 @@ def main():
     print(f"keras {keras.__version__} backend {keras.backend.backend()}")
     print("keras epochs samples/s: " + " ".join(f"{s:.0f}" for s in speeds) + f" (loss {hist.history['loss'][-1]:.4f})")
     print(f"keras median samples/s (first, compiling epoch excluded): {statistics.median(steady):.0f}")
+    test = load_file(os.path.join(args.dataset, "test.safetensors"))["images"]
+    everything = np.concatenate([train["images"], test]).reshape(-1, x.shape[1]).astype(np.float32) / 255.0
+    encoder = keras.Model(model.inputs, model.layers[2].output)
+    times = []
+    for _ in range(4):
+        t = time.perf_counter()
+        codes = encoder.predict(everything, batch_size=1024, verbose=0)
+        times.append(time.perf_counter() - t)
+    print(f"keras predict {len(everything)} codes of {codes.shape[1]}: {statistics.median(times[1:]):.2f} s (median of 3 after a compiling call)")
     for shape, rate in matmul_rates().items():
         print(f"numpy f32 matmul {shape}: {rate:.1f} GFLOP/s")
 

@@ -1,8 +1,10 @@
 //! f32 matmul rate of candle's CPU backend on the autoencoder's own shapes (forward,
-//! backward) and on 2048³, for `scripts/bench_train.sh --vs-keras`:
+//! backward) and on 2048³, and the rate of the 23 products of one training step as the
+//! step runs them (`backprop::matmul`: candle's gemm, or OpenBLAS with `--features
+//! openblas`), for `scripts/bench_train.sh --vs-keras`:
 //!
 //! ```text
-//! cargo run --release -p aeclust-encoder-dense --example matmul_rate
+//! cargo run --release -p aeclust-encoder-dense --example matmul_rate [--features openblas]
 //! ```
 
 use std::time::Instant;
@@ -12,6 +14,8 @@ use candle_core::{Device, Tensor};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The binaries' set-up: allocator tuning, every core.
     aeclust_cli::configure(None)?;
+    #[cfg(feature = "openblas")]
+    aeclust_encoder_dense::blas::ensure_vector_kernels();
     let device = Device::Cpu;
     for (m, k, n) in [
         (256, 784, 900),
@@ -34,5 +38,59 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rate = 2.0 * (m * k * n) as f64 / times[times.len() / 2] / 1e9;
         println!("candle f32 matmul {m}x{k}x{n}: {rate:.1} GFLOP/s");
     }
+    let backend = if cfg!(feature = "openblas") {
+        "OpenBLAS"
+    } else {
+        "candle's gemm"
+    };
+    println!(
+        "training step's products alone ({backend}, batch 256): {:.1} GFLOP/s",
+        step_products_rate()
+    );
     Ok(())
+}
+
+/// GFLOP/s of one training step's products (forward, weight gradients, input gradients
+/// but the first layer's) of the study's network, median of 30 steps after 5 warm-ups.
+fn step_products_rate() -> f64 {
+    use aeclust_encoder_dense::backprop::matmul;
+    let widths = [784usize, 900, 480, 240, 120, 240, 480, 900, 784];
+    let rows = 256;
+    let mut layers: Vec<_> = widths
+        .windows(2)
+        .map(|w| {
+            let (i, o) = (w[0], w[1]);
+            let buf = |n: usize| vec![0.25f32; n];
+            (
+                i,
+                o,
+                buf(rows * i),
+                buf(o * i),
+                buf(rows * o),
+                buf(o * i),
+                buf(rows * i),
+            )
+        })
+        .collect();
+    let flops: usize = layers
+        .iter()
+        .enumerate()
+        .map(|(l, (i, o, ..))| if l == 0 { 4 } else { 6 } * rows * i * o)
+        .sum();
+    let mut times = Vec::new();
+    for rep in 0..35 {
+        let t = Instant::now();
+        for (l, (i, o, x, w, y, dw, dx)) in layers.iter_mut().enumerate() {
+            matmul((rows, *o, *i), x, false, w, true, y);
+            matmul((*o, *i, rows), y, true, x, false, dw);
+            if l > 0 {
+                matmul((rows, *i, *o), y, false, w, false, dx);
+            }
+        }
+        if rep >= 5 {
+            times.push(t.elapsed().as_secs_f64());
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    flops as f64 / times[times.len() / 2] / 1e9
 }

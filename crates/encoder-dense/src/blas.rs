@@ -74,6 +74,47 @@ pub fn set_threads(n: usize) {
     unsafe { openblas_set_num_threads(n.max(1) as i32) }
 }
 
+/// `c = op(a)·op(b)` for row-major contiguous matrices: `op(a)` is m×k (`a` stored k×m
+/// when `trans_a`), `op(b)` k×n (`b` stored n×k when `trans_b`), `c` m×n, none of them
+/// empty. OpenBLAS's threads are set to rayon's count on the first call.
+///
+/// # Safety
+/// `a`, `b` and `c` hold at least m·k, k·n and m·n floats, and `c` overlaps neither.
+///
+/// # Panics
+/// When a dimension exceeds `i32`.
+pub(crate) unsafe fn sgemm(
+    (m, n, k): (usize, usize, usize),
+    a: &[f32],
+    trans_a: bool,
+    b: &[f32],
+    trans_b: bool,
+    c: &mut [f32],
+) {
+    static THREADS: std::sync::Once = std::sync::Once::new();
+    THREADS.call_once(|| set_threads(rayon::current_num_threads()));
+    let int = |v: usize| i32::try_from(v).expect("a matrix dimension within i32");
+    // SAFETY: the caller's contract.
+    unsafe {
+        cblas_sgemm(
+            ROW_MAJOR,
+            if trans_a { TRANS } else { NO_TRANS },
+            if trans_b { TRANS } else { NO_TRANS },
+            int(m),
+            int(n),
+            int(k),
+            1.0,
+            a.as_ptr(),
+            int(if trans_a { m } else { k }),
+            b.as_ptr(),
+            int(if trans_b { k } else { n }),
+            0.0,
+            c.as_mut_ptr(),
+            int(n),
+        );
+    }
+}
+
 fn matrix<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<(&'a [f32], usize, usize)> {
     let (rows, cols) = l.shape().dims2()?;
     Ok((crate::fused::f32_slice(s, l, "blas-gemm")?, rows, cols))

@@ -3,6 +3,8 @@
 //!
 //! - [`config`]: the model and training settings, saved as `config.json`.
 //! - [`model`]: the network (dense layers, ReLU, sigmoid output) and its losses.
+//! - [`backprop`]: the CPU training step written out by hand (forward, loss, backward
+//!   over buffers allocated once).
 //! - [`optim`]: an in-place Adam/AdamW step (one fused pass per parameter).
 //! - [`train`]: the training loop and the `model` artifact.
 //! - [`encode`]: the `codes` artifact from a model and a dataset.
@@ -10,6 +12,7 @@
 //! - `product`: a dense layer's `x·Wᵀ` whose backward skips the data's gradient.
 //! - [`runtime`]: the device choice and the settings every candle binary shares.
 
+pub mod backprop;
 #[cfg(feature = "openblas")]
 pub mod blas;
 pub mod config;

@@ -3,8 +3,7 @@
 
 use std::sync::Mutex;
 
-use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
+use candle_core::{CpuStorage, InplaceOp1, Layout, Var};
 use rayon::prelude::*;
 
 use crate::{EncoderError, Result};
@@ -24,6 +23,7 @@ pub struct Adam {
 }
 
 struct Step<'a> {
+    grad: &'a [f32],
     moments: Mutex<&'a mut (Vec<f32>, Vec<f32>)>,
     lr_t: f32,
     decay: f32,
@@ -34,31 +34,32 @@ struct Step<'a> {
 
 const CHUNK: usize = 1 << 15;
 
-impl InplaceOp2 for Step<'_> {
+impl InplaceOp1 for Step<'_> {
     fn name(&self) -> &'static str {
         "adam-step"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &mut CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<()> {
-        let (CpuStorage::F32(param), CpuStorage::F32(grad)) = (s1, s2) else {
-            candle_core::bail!("adam-step: f32 parameters and gradients only")
+    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
+        let CpuStorage::F32(param) = storage else {
+            candle_core::bail!("adam-step: f32 parameters only")
         };
-        let (Some((p0, p1)), Some((g0, g1))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
-        else {
-            candle_core::bail!("adam-step: contiguous tensors only")
+        let Some((p0, p1)) = layout.contiguous_offsets() else {
+            candle_core::bail!("adam-step: contiguous parameters only")
         };
+        let grad = self.grad;
+        if grad.len() != p1 - p0 {
+            candle_core::bail!(
+                "adam-step: {} gradient values for {} parameters",
+                grad.len(),
+                p1 - p0
+            )
+        }
         let mut guard = self.moments.lock().expect("not poisoned");
         let (m, v) = &mut **guard;
         let (b1, b2, eps, lr_t, decay) = (self.beta1, self.beta2, self.eps, self.lr_t, self.decay);
         param[p0..p1]
             .par_chunks_mut(CHUNK)
-            .zip(grad[g0..g1].par_chunks(CHUNK))
+            .zip(grad.par_chunks(CHUNK))
             .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
             .for_each(|((p, g), (m, v))| {
                 for i in 0..p.len() {
@@ -96,24 +97,29 @@ impl Adam {
         }
     }
 
-    /// Applies one step from the gradients in `grads`.
-    pub fn step(&mut self, grads: &GradStore) -> Result<()> {
+    /// Applies one step from the gradients, one slice per variable in order (as
+    /// [`crate::backprop::Backprop::gradients`] gives them).
+    pub fn step(&mut self, grads: &[Vec<f32>]) -> Result<()> {
+        if grads.len() != self.vars.len() {
+            return Err(EncoderError::InvalidParams(format!(
+                "{} gradients for {} variables",
+                grads.len(),
+                self.vars.len()
+            )));
+        }
         self.step += 1;
         let t = self.step as i32;
         // Keras' form: the bias correction folded into the step size.
         let lr_t = self.lr * (1.0 - self.beta2.powi(t)).sqrt() / (1.0 - self.beta1.powi(t));
         let decay = 1.0 - self.lr * self.weight_decay;
-        for (var, moments) in self.vars.iter().zip(self.moments.iter_mut()) {
-            let Some(grad) = grads.get(var.as_tensor()) else {
-                continue;
-            };
-            let grad = grad.contiguous()?;
+        for ((var, moments), grad) in self.vars.iter().zip(self.moments.iter_mut()).zip(grads) {
             if !var.as_tensor().device().is_cpu() {
                 return Err(EncoderError::InvalidParams(
                     "the in-place Adam step runs on the CPU only".into(),
                 ));
             }
             let op = Step {
+                grad,
                 moments: Mutex::new(moments),
                 lr_t: lr_t as f32,
                 decay: decay as f32,
@@ -121,7 +127,7 @@ impl Adam {
                 beta2: self.beta2 as f32,
                 eps: self.eps as f32,
             };
-            var.as_tensor().inplace_op2(&grad, &op)?;
+            var.as_tensor().inplace_op1(&op)?;
         }
         Ok(())
     }
@@ -149,7 +155,9 @@ mod tests {
                 .unwrap()
                 .sum_all()
                 .unwrap();
-            opt.step(&loss.backward().unwrap()).unwrap();
+            let grad = loss.backward().unwrap();
+            let grad = grad.get(w.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+            opt.step(&[grad]).unwrap();
             for i in 0..3 {
                 let g = 2.0 * p[i];
                 m[i] = 0.9 * m[i] + 0.1 * g;

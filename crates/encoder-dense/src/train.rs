@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
+use crate::backprop::Backprop;
 use crate::optim::Adam;
 use crate::{Autoencoder, Bottleneck, EncoderError, Loss, ModelConfig, Result, TrainConfig};
 
@@ -72,11 +73,17 @@ pub fn scaled_pixels(split: &ImageSplit) -> Vec<f32> {
     split.images.iter().map(|&p| f32::from(p) / 255.0).collect()
 }
 
-fn batch_tensor(data: &[f32], dim: usize, idx: &[usize], device: &Device) -> Result<Tensor> {
-    let mut buf = Vec::with_capacity(idx.len() * dim);
+/// The rows `idx` of `data` (rows of `dim`), gathered into `buf`.
+fn gather(data: &[f32], dim: usize, idx: &[usize], buf: &mut Vec<f32>) {
+    buf.clear();
     for &i in idx {
         buf.extend_from_slice(&data[i * dim..(i + 1) * dim]);
     }
+}
+
+fn batch_tensor(data: &[f32], dim: usize, idx: &[usize], device: &Device) -> Result<Tensor> {
+    let mut buf = Vec::with_capacity(idx.len() * dim);
+    gather(data, dim, idx, &mut buf);
     Ok(Tensor::from_vec(buf, (idx.len(), dim), device)?)
 }
 
@@ -97,9 +104,57 @@ pub fn evaluate_loss(
     Ok(total / idx.len().max(1) as f64)
 }
 
-enum Optimizer {
-    InPlace(Adam),
+/// How a step is computed: by hand on the CPU, or by candle's autograd elsewhere.
+enum Stepper {
+    /// [`Backprop`] and the in-place Adam, with the batch buffer.
+    Cpu(Box<Backprop>, Adam, Vec<f32>),
+    /// candle's autograd and AdamW.
     Candle(candle_nn::AdamW),
+}
+
+impl Stepper {
+    /// One optimisation step on the rows `idx` of `pixels`; returns the batch's loss
+    /// before the step.
+    fn step(
+        &mut self,
+        model: &Autoencoder,
+        pixels: &[f32],
+        idx: &[usize],
+        check: impl Fn(f64) -> Result<()>,
+    ) -> Result<f64> {
+        let dim = model.config().input_dim();
+        match self {
+            Stepper::Cpu(backprop, adam, x) => {
+                gather(pixels, dim, idx, x);
+                let value = backprop.loss_and_gradients(model, x)?;
+                check(value)?;
+                adam.step(backprop.gradients())?;
+                Ok(value)
+            }
+            Stepper::Candle(adamw) => {
+                let x = batch_tensor(pixels, dim, idx, model.device())?;
+                let loss = model.loss(&x)?;
+                let value = f64::from(loss.to_scalar::<f32>()?);
+                check(value)?;
+                candle_nn::optim::Optimizer::step(adamw, &loss.backward()?)?;
+                Ok(value)
+            }
+        }
+    }
+
+    /// Mean loss on the rows `idx` of `pixels`, without training.
+    fn evaluate(&mut self, model: &Autoencoder, pixels: &[f32], idx: &[usize]) -> Result<f64> {
+        let Stepper::Cpu(backprop, _, x) = self else {
+            return evaluate_loss(model, pixels, idx, 1024);
+        };
+        let dim = model.config().input_dim();
+        let mut total = 0.0;
+        for chunk in idx.chunks(backprop.capacity()) {
+            gather(pixels, dim, chunk, x);
+            total += backprop.loss(model, x)? * chunk.len() as f64;
+        }
+        Ok(total / idx.len().max(1) as f64)
+    }
 }
 
 /// Trains on the train split of the dataset artifact `data` and writes the model artifact
@@ -173,10 +228,14 @@ pub fn run(
     }
     let vars: Vec<candle_core::Var> = model.vars().into_iter().cloned().collect();
     let weight_decay = train.weight_decay();
-    let mut optimizer = if device.is_cpu() {
-        Optimizer::InPlace(Adam::new(vars, train.lr, weight_decay))
+    let mut stepper = if device.is_cpu() {
+        Stepper::Cpu(
+            Box::new(Backprop::new(&config, train.batch_size)),
+            Adam::new(vars, train.lr, weight_decay),
+            Vec::with_capacity(train.batch_size * dim),
+        )
     } else {
-        Optimizer::Candle(candle_nn::optim::Optimizer::new(
+        Stepper::Candle(candle_nn::optim::Optimizer::new(
             vars,
             candle_nn::ParamsAdamW {
                 lr: train.lr,
@@ -195,21 +254,16 @@ pub fn run(
         let mut sum = 0.0f64;
         let mut seen = 0usize;
         for (b, chunk) in train_idx.chunks(train.batch_size).enumerate() {
-            let x = batch_tensor(&pixels, dim, chunk, device)?;
-            let loss = model.loss(&x)?;
-            let value = f64::from(loss.to_scalar::<f32>()?);
-            if !value.is_finite() {
-                return Err(EncoderError::Diverged(format!(
+            let value = stepper.step(&model, &pixels, chunk, |value| {
+                if value.is_finite() {
+                    return Ok(());
+                }
+                Err(EncoderError::Diverged(format!(
                     "the loss became {value} at epoch {epoch}, batch {}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
                     b + 1,
                     out.display()
-                )));
-            }
-            let grads = loss.backward()?;
-            match &mut optimizer {
-                Optimizer::InPlace(adam) => adam.step(&grads)?,
-                Optimizer::Candle(adamw) => candle_nn::optim::Optimizer::step(adamw, &grads)?,
-            }
+                )))
+            })?;
             sum += value * chunk.len() as f64;
             seen += chunk.len();
             observer.batch(
@@ -222,7 +276,7 @@ pub fn run(
         let val_loss = if val_idx.is_empty() {
             None
         } else {
-            Some(evaluate_loss(&model, &pixels, &val_idx, 1024)?)
+            Some(stepper.evaluate(&model, &pixels, &val_idx)?)
         };
         if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
             return Err(EncoderError::Diverged(format!(
