@@ -281,10 +281,32 @@ unsafe fn backend_matmul(
     }
 }
 
+/// Passes over at most this many values run on the calling thread: waking rayon's
+/// workers (the loop runs outside the pool) costs more than such a pass.
+const INLINE_LEN: usize = 1 << 16;
+
+/// `f` over matching chunks of `len` of `a` and `b`, results in order: on rayon's workers,
+/// or on the calling thread for small inputs.
+fn map_chunk_pairs<R: Send>(
+    a: &mut [f32],
+    b: &[f32],
+    len: usize,
+    f: impl Fn((&mut [f32], &[f32])) -> R + Sync + Send,
+) -> Vec<R> {
+    if a.len() <= INLINE_LEN {
+        a.chunks_mut(len).zip(b.chunks(len)).map(f).collect()
+    } else {
+        a.par_chunks_mut(len)
+            .zip(b.par_chunks(len))
+            .map(f)
+            .collect()
+    }
+}
+
 /// `out = act(out + bias)` row by row, `act` a ReLU or the identity.
 fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
     let width = bias.len();
-    out.par_chunks_mut(ROWS_PER_TASK * width).for_each(|rows| {
+    let task = |rows: &mut [f32]| {
         for row in rows.chunks_exact_mut(width) {
             if relu {
                 row.iter_mut()
@@ -294,7 +316,12 @@ fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
                 row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b);
             }
         }
-    });
+    };
+    if out.len() <= INLINE_LEN {
+        out.chunks_mut(ROWS_PER_TASK * width).for_each(task);
+    } else {
+        out.par_chunks_mut(ROWS_PER_TASK * width).for_each(task);
+    }
 }
 
 /// Sums per-task partial column sums in task order into `total`.
@@ -310,21 +337,17 @@ fn add_partials(total: &mut [f32], partials: &[Vec<f32>]) {
 /// its column sums.
 fn mask_and_sum(h: &mut [f32], dh: &[f32], relu: bool, bias_grad: &mut [f32]) {
     let width = bias_grad.len();
-    let partials: Vec<Vec<f32>> = h
-        .par_chunks_mut(ROWS_PER_TASK * width)
-        .zip(dh.par_chunks(ROWS_PER_TASK * width))
-        .map(|(h, dh)| {
-            let mut sums = vec![0.0f32; width];
-            for (h, dh) in h.chunks_exact_mut(width).zip(dh.chunks_exact(width)) {
-                for ((h, &g), s) in h.iter_mut().zip(dh).zip(sums.iter_mut()) {
-                    let d = if !relu || *h > 0.0 { g } else { 0.0 };
-                    *h = d;
-                    *s += d;
-                }
+    let partials = map_chunk_pairs(h, dh, ROWS_PER_TASK * width, |(h, dh)| {
+        let mut sums = vec![0.0f32; width];
+        for (h, dh) in h.chunks_exact_mut(width).zip(dh.chunks_exact(width)) {
+            for ((h, &g), s) in h.iter_mut().zip(dh).zip(sums.iter_mut()) {
+                let d = if !relu || *h > 0.0 { g } else { 0.0 };
+                *h = d;
+                *s += d;
             }
-            sums
-        })
-        .collect();
+        }
+        sums
+    });
     add_partials(bias_grad, &partials);
 }
 
@@ -339,18 +362,14 @@ fn output_pass(
 ) -> f64 {
     let scale = 1.0 / logits.len().max(1) as f32;
     let backward = bias_grad.is_some();
-    let partials: Vec<(f64, Vec<f32>)> = logits
-        .par_chunks_mut(ROWS_PER_TASK * width)
-        .zip(targets.par_chunks(ROWS_PER_TASK * width))
-        .map(|(z, t)| {
-            let mut sums = vec![0.0f32; if backward { width } else { 0 }];
-            let mut total = 0.0f64;
-            for (z, t) in z.chunks_exact_mut(width).zip(t.chunks_exact(width)) {
-                total += f64::from(output_row(z, t, &mut sums, scale, loss));
-            }
-            (total, sums)
-        })
-        .collect();
+    let partials = map_chunk_pairs(logits, targets, ROWS_PER_TASK * width, |(z, t)| {
+        let mut sums = vec![0.0f32; if backward { width } else { 0 }];
+        let mut total = 0.0f64;
+        for (z, t) in z.chunks_exact_mut(width).zip(t.chunks_exact(width)) {
+            total += f64::from(output_row(z, t, &mut sums, scale, loss));
+        }
+        (total, sums)
+    });
     if let Some(bias_grad) = bias_grad {
         let sums: Vec<Vec<f32>> = partials.iter().map(|(_, s)| s.clone()).collect();
         add_partials(bias_grad, &sums);

@@ -34,6 +34,9 @@ struct Step<'a> {
 
 const CHUNK: usize = 1 << 15;
 
+/// Matching chunks of a parameter, its gradient and its two moments.
+type Chunks<'a> = ((&'a mut [f32], &'a [f32]), (&'a mut [f32], &'a mut [f32]));
+
 impl InplaceOp1 for Step<'_> {
     fn name(&self) -> &'static str {
         "adam-step"
@@ -57,20 +60,27 @@ impl InplaceOp1 for Step<'_> {
         let mut guard = self.moments.lock().expect("not poisoned");
         let (m, v) = &mut **guard;
         let (b1, b2, eps, lr_t, decay) = (self.beta1, self.beta2, self.eps, self.lr_t, self.decay);
-        param[p0..p1]
-            .par_chunks_mut(CHUNK)
-            .zip(grad.par_chunks(CHUNK))
-            .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
-            .for_each(|((p, g), (m, v))| {
-                for i in 0..p.len() {
-                    let gi = g[i];
-                    let mi = b1 * m[i] + (1.0 - b1) * gi;
-                    let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
-                    m[i] = mi;
-                    v[i] = vi;
-                    p[i] = p[i] * decay - lr_t * mi / (vi.sqrt() + eps);
-                }
-            });
+        let update = |((p, g), (m, v)): Chunks<'_>| {
+            for i in 0..p.len() {
+                let gi = g[i];
+                let mi = b1 * m[i] + (1.0 - b1) * gi;
+                let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+                m[i] = mi;
+                v[i] = vi;
+                p[i] = p[i] * decay - lr_t * mi / (vi.sqrt() + eps);
+            }
+        };
+        let param = &mut param[p0..p1];
+        if param.len() <= CHUNK {
+            // One chunk: waking rayon's workers would cost more than the update.
+            update(((param, grad), (m, v)));
+        } else {
+            param
+                .par_chunks_mut(CHUNK)
+                .zip(grad.par_chunks(CHUNK))
+                .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
+                .for_each(update);
+        }
         Ok(())
     }
 }
