@@ -1,6 +1,6 @@
 //! f32 matmul rate of candle's CPU backend on the autoencoder's own shapes (forward,
 //! backward) and on 2048³, and the rate of the 23 products of one training step as the
-//! step runs them (`backprop::matmul`: candle's gemm, or OpenBLAS with `--features
+//! step runs them (`products::run`: candle's gemm, or OpenBLAS with `--features
 //! openblas`), for `scripts/bench_train.sh --vs-keras`:
 //!
 //! ```text
@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// GFLOP/s of one training step's products (forward, weight gradients, input gradients
 /// but the first layer's) of the study's network, median of 30 steps after 5 warm-ups.
 fn step_products_rate() -> f64 {
-    use aeclust_encoder_dense::backprop::matmul;
+    use aeclust_encoder_dense::products::{run, Product};
     let widths = [784usize, 900, 480, 240, 120, 240, 480, 900, 784];
     let rows = 256;
     let mut layers: Vec<_> = widths
@@ -81,10 +81,15 @@ fn step_products_rate() -> f64 {
     for rep in 0..35 {
         let t = Instant::now();
         for (l, (i, o, x, w, y, dw, dx)) in layers.iter_mut().enumerate() {
-            matmul((rows, *o, *i), x, false, w, true, y);
-            matmul((*o, *i, rows), y, true, x, false, dw);
-            if l > 0 {
-                matmul((rows, *i, *o), y, false, w, false, dx);
+            run(vec![Product::new((rows, *o, *i), (x, false), (w, true), y)]);
+            let dw = Product::new((*o, *i, rows), (y, true), (x, false), dw);
+            if l == 0 {
+                run(vec![dw]);
+            } else {
+                run(vec![
+                    dw,
+                    Product::new((rows, *i, *o), (y, false), (w, false), dx),
+                ]);
             }
         }
         if rep >= 5 {

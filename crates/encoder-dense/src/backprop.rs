@@ -14,6 +14,7 @@
 use candle_core::Storage;
 use rayon::prelude::*;
 
+use crate::products::{self, matmul, Product};
 use crate::{Autoencoder, EncoderError, Loss, ModelConfig, Result};
 
 /// Rows per task of the element-wise passes. Fixed, so the partial sums of the bias
@@ -157,28 +158,29 @@ impl Backprop {
             let (below, rest) = self.outputs.split_at_mut(l);
             let delta = &rest[0][..rows * layer.fan_out];
             let input = if l == 0 { x } else { &below[l - 1][..] };
-            // dW = δᵀ·input, in W's own [out, in] layout.
-            matmul(
+            // dW = δᵀ·input, in W's own [out, in] layout, and (but for the data) the
+            // input's gradient δ·W beside it: two independent products.
+            let weight_grad = Product::new(
                 (layer.fan_out, layer.fan_in, rows),
-                delta,
-                true,
-                &input[..rows * layer.fan_in],
-                false,
+                (delta, true),
+                (&input[..rows * layer.fan_in], false),
                 &mut self.gradients[2 * l],
             );
             if l == 0 {
+                products::run(vec![weight_grad]);
                 break;
             }
-            // The input's gradient δ·W, then the previous layer's activation mask and bias.
             let dh = &mut self.scratch[..rows * layer.fan_in];
-            matmul(
-                (rows, layer.fan_in, layer.fan_out),
-                delta,
-                false,
-                params[2 * l],
-                false,
-                dh,
-            );
+            products::run(vec![
+                weight_grad,
+                Product::new(
+                    (rows, layer.fan_in, layer.fan_out),
+                    (delta, false),
+                    (params[2 * l], false),
+                    dh,
+                ),
+            ]);
+            // The previous layer's activation mask and bias.
             mask_and_sum(
                 &mut below[l - 1][..rows * layer.fan_in],
                 dh,
@@ -186,98 +188,6 @@ impl Backprop {
                 &mut self.gradients[2 * l - 1],
             );
         }
-    }
-}
-
-/// `c = op(a)·op(b)`, row-major and contiguous: `op(a)` m×k (`a` stored k×m when
-/// `trans_a`), `op(b)` k×n (`b` stored n×k when `trans_b`), `c` m×n. The product of a
-/// training step: OpenBLAS with the `openblas` feature, else candle's gemm crate.
-///
-/// # Panics
-/// When a slice is shorter than its shape says.
-pub fn matmul(
-    (m, n, k): (usize, usize, usize),
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-) {
-    assert!(
-        a.len() >= m * k && b.len() >= k * n && c.len() >= m * n,
-        "matmul: slices shorter than {m}x{k} · {k}x{n}"
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    if k == 0 {
-        c[..m * n].fill(0.0);
-        return;
-    }
-    // SAFETY: the lengths were checked above, and `c` is a unique borrow.
-    unsafe { backend_matmul((m, n, k), a, trans_a, b, trans_b, c) }
-}
-
-/// [`matmul`] through OpenBLAS.
-///
-/// # Safety
-/// As [`crate::blas::sgemm`].
-#[cfg(feature = "openblas")]
-unsafe fn backend_matmul(
-    mnk: (usize, usize, usize),
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-) {
-    // SAFETY: the caller's contract.
-    unsafe { crate::blas::sgemm(mnk, a, trans_a, b, trans_b, c) }
-}
-
-/// [`matmul`] through the gemm crate, on rayon's threads.
-///
-/// # Safety
-/// `a`, `b` and `c` hold at least m·k, k·n and m·n floats, and `c` overlaps neither.
-#[cfg(not(feature = "openblas"))]
-unsafe fn backend_matmul(
-    (m, n, k): (usize, usize, usize),
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
-    c: &mut [f32],
-) {
-    // (row stride, column stride) of op(a) and op(b).
-    let (a_rs, a_cs) = if trans_a { (1, m) } else { (k, 1) };
-    let (b_rs, b_cs) = if trans_b { (1, k) } else { (n, 1) };
-    let parallelism = match rayon::current_num_threads() {
-        0 | 1 => gemm::Parallelism::None,
-        t => gemm::Parallelism::Rayon(t),
-    };
-    // SAFETY: the caller's contract; the strides address only those floats.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            a_cs as isize,
-            a_rs as isize,
-            b.as_ptr(),
-            b_cs as isize,
-            b_rs as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            parallelism,
-        );
     }
 }
 

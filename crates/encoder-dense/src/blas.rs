@@ -66,48 +66,49 @@ const ROW_MAJOR: i32 = 101;
 const NO_TRANS: i32 = 111;
 const TRANS: i32 = 112;
 
-/// Sets OpenBLAS's thread count (call once, with the process's worker count). Splitting
-/// each product over rayon's workers with single-threaded OpenBLAS calls instead was
-/// 15 % slower in training here.
-pub fn set_threads(n: usize) {
-    // SAFETY: a plain setter of OpenBLAS's global thread count.
-    unsafe { openblas_set_num_threads(n.max(1) as i32) }
+/// Sets OpenBLAS's (process-wide) thread count to `n` unless it already is.
+pub fn use_threads(n: usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CURRENT: AtomicUsize = AtomicUsize::new(0);
+    let n = n.max(1);
+    if CURRENT.swap(n, Ordering::Relaxed) != n {
+        // SAFETY: a plain setter of OpenBLAS's global thread count.
+        unsafe { openblas_set_num_threads(n as i32) }
+    }
 }
 
-/// `c = op(a)·op(b)` for row-major contiguous matrices: `op(a)` is m×k (`a` stored k×m
-/// when `trans_a`), `op(b)` k×n (`b` stored n×k when `trans_b`), `c` m×n, none of them
-/// empty. OpenBLAS's threads are set to rayon's count on the first call.
+/// `c` (m×n, contiguous) = op(a)·op(b) for row-major matrices with leading dimensions:
+/// `op(a)` is m×k (`a` stored k×m when transposed), `op(b)` k×n (`b` stored n×k when
+/// transposed).
 ///
 /// # Safety
-/// `a`, `b` and `c` hold at least m·k, k·n and m·n floats, and `c` overlaps neither.
+/// `a` and `b` hold every value their leading dimensions address for these shapes, `c`
+/// holds m·n values, and m, n, k are not 0.
 ///
 /// # Panics
 /// When a dimension exceeds `i32`.
 pub(crate) unsafe fn sgemm(
     (m, n, k): (usize, usize, usize),
-    a: &[f32],
-    trans_a: bool,
-    b: &[f32],
-    trans_b: bool,
+    (a, lda, trans_a): (&[f32], usize, bool),
+    (b, ldb, trans_b): (&[f32], usize, bool),
     c: &mut [f32],
 ) {
-    static THREADS: std::sync::Once = std::sync::Once::new();
-    THREADS.call_once(|| set_threads(rayon::current_num_threads()));
     let int = |v: usize| i32::try_from(v).expect("a matrix dimension within i32");
+    let op = |t: bool| if t { TRANS } else { NO_TRANS };
     // SAFETY: the caller's contract.
     unsafe {
         cblas_sgemm(
             ROW_MAJOR,
-            if trans_a { TRANS } else { NO_TRANS },
-            if trans_b { TRANS } else { NO_TRANS },
+            op(trans_a),
+            op(trans_b),
             int(m),
             int(n),
             int(k),
             1.0,
             a.as_ptr(),
-            int(if trans_a { m } else { k }),
+            int(lda),
             b.as_ptr(),
-            int(if trans_b { k } else { n }),
+            int(ldb),
             0.0,
             c.as_mut_ptr(),
             int(n),

@@ -5,6 +5,7 @@
 //! - [`model`]: the network (dense layers, ReLU, sigmoid output) and its losses.
 //! - [`backprop`]: the CPU training step written out by hand (forward, loss, backward
 //!   over buffers allocated once).
+//! - [`products`]: the step's matrix products and how they share the cores.
 //! - [`optim`]: an in-place Adam/AdamW step (one fused pass per parameter).
 //! - [`train`]: the training loop and the `model` artifact.
 //! - [`encode`]: the `codes` artifact from a model and a dataset.
@@ -22,6 +23,7 @@ mod fused;
 pub mod model;
 pub mod optim;
 mod product;
+pub mod products;
 pub mod runtime;
 pub mod train;
 

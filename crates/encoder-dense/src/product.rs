@@ -29,7 +29,7 @@ fn product(a: &Tensor, b: &Tensor, transpose_a: bool) -> candle_core::Result<Ten
     }
 }
 
-/// `x·Wᵀ` through OpenBLAS (its thread count set to rayon's once, on first use).
+/// `x·Wᵀ` through OpenBLAS on as many threads as rayon has.
 #[cfg(feature = "openblas")]
 fn forward(
     s1: &CpuStorage,
@@ -38,8 +38,7 @@ fn forward(
     l2: &Layout,
     _mnk: (usize, usize, usize),
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    static THREADS: std::sync::Once = std::sync::Once::new();
-    THREADS.call_once(|| crate::blas::set_threads(rayon::current_num_threads()));
+    crate::blas::use_threads(rayon::current_num_threads());
     crate::blas::Gemm {
         trans_a: false,
         trans_b: true,
