@@ -63,8 +63,11 @@ impl InplaceOp1 for Step<'_> {
         let update = |((p, g), (m, v)): Chunks<'_>| {
             for i in 0..p.len() {
                 let gi = g[i];
-                let mi = b1 * m[i] + (1.0 - b1) * gi;
-                let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+                // Moments of a parameter whose gradient stays 0 (a dead ReLU unit's)
+                // decay into subnormal floats after ~800 steps, whose arithmetic is ~100x
+                // slower on x86: flushed to 0, as XLA's flush-to-zero mode does.
+                let mi = flush_subnormal(b1 * m[i] + (1.0 - b1) * gi);
+                let vi = flush_subnormal(b2 * v[i] + (1.0 - b2) * gi * gi);
                 m[i] = mi;
                 v[i] = vi;
                 p[i] = p[i] * decay - lr_t * mi / (vi.sqrt() + eps);
@@ -82,6 +85,16 @@ impl InplaceOp1 for Step<'_> {
                 .for_each(update);
         }
         Ok(())
+    }
+}
+
+/// `x`, or 0 when `x` is subnormal.
+#[inline(always)]
+fn flush_subnormal(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
     }
 }
 
@@ -147,6 +160,23 @@ impl Adam {
 mod tests {
     use super::*;
     use candle_core::{Device, Tensor};
+
+    /// A gradient that stays 0 after one step: the moments reach exactly 0 instead of
+    /// lingering as subnormal floats.
+    #[test]
+    fn moments_of_a_dead_parameter_flush_to_zero() {
+        let dev = Device::Cpu;
+        let w = Var::new(&[1.0f32], &dev).unwrap();
+        let mut opt = Adam::new(vec![w.clone()], 1e-3, 0.0);
+        opt.step(&[vec![1e-3]]).unwrap();
+        for _ in 0..1000 {
+            opt.step(&[vec![0.0]]).unwrap();
+        }
+        let (m, _) = &opt.moments[0];
+        assert_eq!(m[0], 0.0, "{:e}", m[0]);
+        assert_eq!(flush_subnormal(1e-39), 0.0);
+        assert_eq!(flush_subnormal(-2e-38), -2e-38);
+    }
 
     #[test]
     fn matches_the_textbook_update() {
