@@ -235,7 +235,7 @@ fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
 }
 
 /// Sums per-task partial column sums in task order into `total`.
-fn add_partials(total: &mut [f32], partials: &[Vec<f32>]) {
+fn add_partials<'a>(total: &mut [f32], partials: impl IntoIterator<Item = &'a Vec<f32>>) {
     total.fill(0.0);
     for p in partials {
         total.iter_mut().zip(p).for_each(|(t, &v)| *t += v);
@@ -281,8 +281,7 @@ fn output_pass(
         (total, sums)
     });
     if let Some(bias_grad) = bias_grad {
-        let sums: Vec<Vec<f32>> = partials.iter().map(|(_, s)| s.clone()).collect();
-        add_partials(bias_grad, &sums);
+        add_partials(bias_grad, partials.iter().map(|(_, s)| s));
     }
     partials.iter().map(|(t, _)| t).sum::<f64>() / logits.len().max(1) as f64
 }

@@ -163,25 +163,18 @@ impl CustomOp2 for Gemm {
         }
         let mut c = vec![0f32; m * n];
         if m > 0 && n > 0 && k > 0 {
-            // SAFETY: `a` holds ar×ac, `b` br×bc and `c` m×n contiguous row-major floats,
-            // the leading dimensions are their row lengths, and the shapes were checked.
+            for v in [m, n, k] {
+                dim(v)?;
+            }
+            // SAFETY: `a` holds ar×ac and `b` br×bc contiguous row-major floats, their
+            // leading dimensions are their row lengths, and the shapes were checked.
             unsafe {
-                cblas_sgemm(
-                    ROW_MAJOR,
-                    if self.trans_a { TRANS } else { NO_TRANS },
-                    if self.trans_b { TRANS } else { NO_TRANS },
-                    dim(m)?,
-                    dim(n)?,
-                    dim(k)?,
-                    1.0,
-                    a.as_ptr(),
-                    dim(ac)?,
-                    b.as_ptr(),
-                    dim(bc)?,
-                    0.0,
-                    c.as_mut_ptr(),
-                    dim(n)?,
-                );
+                sgemm(
+                    (m, n, k),
+                    (a, ac, self.trans_a),
+                    (b, bc, self.trans_b),
+                    &mut c,
+                )
             }
         }
         Ok((CpuStorage::F32(c), Shape::from((m, n))))
