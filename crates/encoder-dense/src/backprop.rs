@@ -14,7 +14,7 @@
 use candle_core::Storage;
 use rayon::prelude::*;
 
-use crate::products::{self, matmul, Product};
+use crate::products::{self, Product};
 use crate::{Autoencoder, EncoderError, Loss, ModelConfig, Result};
 
 /// Rows per task of the element-wise passes. Fixed, so the partial sums of the bias
@@ -28,12 +28,31 @@ struct Layer {
     relu: bool,
 }
 
-/// The buffers of a forward and backward pass over batches of up to `capacity` rows.
+/// The buffers of forward and backward passes over batches of up to `capacity` rows.
+///
+/// A batch is cut into shards of consecutive rows, one per thread by default with
+/// candle's gemm: every shard runs its whole pass single-threaded beside the others
+/// (products included), and the optimiser adds the shards' gradients. Two joins per step
+/// instead of one or two per product and pass: ~9 % faster training than one shard whose
+/// products are cut into row blocks (2-core AVX-512 Xeon, batch 256, docs/RESULTS.md).
+/// With OpenBLAS the two measured the same, and the `openblas` build keeps one shard
+/// whose products (OpenBLAS's threads) and passes use every thread.
 #[derive(Debug)]
 pub struct Backprop {
+    shards: Vec<Shard>,
+    capacity: usize,
+    /// Shards that held rows of the last batch.
+    used: usize,
+}
+
+/// One shard's buffers.
+#[derive(Debug)]
+struct Shard {
     layers: Vec<Layer>,
     loss: Loss,
-    capacity: usize,
+    /// Alone, a shard's products and passes use rayon's workers (or OpenBLAS's threads);
+    /// beside other shards, it runs on its calling thread only.
+    alone: bool,
     /// Each layer's output after its activation (the last: logits, then their gradient);
     /// in the backward pass each is overwritten by the gradient of its pre-activation.
     outputs: Vec<Vec<f32>>,
@@ -43,9 +62,35 @@ pub struct Backprop {
     gradients: Vec<Vec<f32>>,
 }
 
+/// Fewest rows a shard gets by default: below, the products' packing and the per-shard
+/// passes cost more than the joins they save (measured only at 128 rows, 2 cores).
+const MIN_SHARD_ROWS: usize = 64;
+
+/// Shards for batches of `capacity` rows by default: one per rayon worker with candle's
+/// gemm when each gets at least [`MIN_SHARD_ROWS`] rows; otherwise, and with OpenBLAS,
+/// one shard on every thread.
+fn default_shards(capacity: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    if cfg!(feature = "openblas") || capacity < threads * MIN_SHARD_ROWS {
+        1
+    } else {
+        threads
+    }
+}
+
 impl Backprop {
-    /// Buffers for `config`'s network and batches of up to `capacity` rows.
+    /// Buffers for `config`'s network and batches of up to `capacity` rows, in the
+    /// default number of shards (one per thread, or one with OpenBLAS or small batches).
     pub fn new(config: &ModelConfig, capacity: usize) -> Self {
+        Self::with_shards(config, capacity, default_shards(capacity))
+    }
+
+    /// Buffers for batches of up to `capacity` rows cut into up to `shards` shards (at
+    /// least one). Results depend on the shard count only through the order in which
+    /// gradients are summed.
+    pub fn with_shards(config: &ModelConfig, capacity: usize, shards: usize) -> Self {
+        let shards = shards.clamp(1, capacity.max(1));
+        let per_shard = capacity.div_ceil(shards);
         let layers: Vec<Layer> = config
             .layer_shapes()
             .into_iter()
@@ -57,19 +102,24 @@ impl Backprop {
             })
             .collect();
         let widest_inner = layers.iter().skip(1).map(|l| l.fan_in).max().unwrap_or(0);
-        Self {
+        let shard = || Shard {
             outputs: layers
                 .iter()
-                .map(|l| vec![0.0; capacity * l.fan_out])
+                .map(|l| vec![0.0; per_shard * l.fan_out])
                 .collect(),
-            scratch: vec![0.0; capacity * widest_inner],
+            scratch: vec![0.0; per_shard * widest_inner],
             gradients: layers
                 .iter()
                 .flat_map(|l| [vec![0.0; l.fan_in * l.fan_out], vec![0.0; l.fan_out]])
                 .collect(),
-            layers,
+            layers: layers.clone(),
             loss: config.loss,
+            alone: shards == 1,
+        };
+        Self {
+            shards: (0..shards).map(|_| shard()).collect(),
             capacity,
+            used: 0,
         }
     }
 
@@ -78,10 +128,31 @@ impl Backprop {
         self.capacity
     }
 
-    /// The gradients of the last [`Backprop::loss_and_gradients`], in the order of
-    /// [`Autoencoder::vars`].
-    pub fn gradients(&self) -> &[Vec<f32>] {
-        &self.gradients
+    /// The number of shards a batch is cut into.
+    pub fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// The gradients of the last [`Backprop::loss_and_gradients`], one set per shard that
+    /// held rows (their sum is the gradient), each in the order of [`Autoencoder::vars`].
+    pub fn gradient_parts(&self) -> Vec<&[Vec<f32>]> {
+        self.shards[..self.used]
+            .iter()
+            .map(|s| &s.gradients[..])
+            .collect()
+    }
+
+    /// The gradients of the last [`Backprop::loss_and_gradients`] (the shards' sum, in
+    /// shard order), in the order of [`Autoencoder::vars`].
+    pub fn gradients(&self) -> Vec<Vec<f32>> {
+        let parts = self.gradient_parts();
+        let mut total = parts.first().map(|p| p.to_vec()).unwrap_or_default();
+        for part in &parts[1.min(parts.len())..] {
+            for (t, g) in total.iter_mut().zip(part.iter()) {
+                t.iter_mut().zip(g).for_each(|(t, &g)| *t += g);
+            }
+        }
+        total
     }
 
     /// Mean per-element loss of reconstructing the rows of `x` (row-major, targets = inputs)
@@ -91,13 +162,13 @@ impl Backprop {
     }
 
     /// Mean per-element loss of reconstructing the rows of `x`, leaving its gradient with
-    /// respect to every variable in [`Backprop::gradients`].
+    /// respect to every variable in [`Backprop::gradient_parts`].
     pub fn loss_and_gradients(&mut self, model: &Autoencoder, x: &[f32]) -> Result<f64> {
         self.run(model, x, true)
     }
 
     fn run(&mut self, model: &Autoencoder, x: &[f32], backward: bool) -> Result<f64> {
-        let dim = self.layers[0].fan_in;
+        let dim = self.shards[0].layers[0].fan_in;
         if !x.len().is_multiple_of(dim) || x.len() / dim > self.capacity {
             return Err(EncoderError::InvalidInput(format!(
                 "a batch of {} values is not up to {} rows of {dim}",
@@ -118,19 +189,46 @@ impl Backprop {
             })
             .collect::<candle_core::Result<Vec<&[f32]>>>()?;
         let rows = x.len() / dim;
-        self.forward(&params, x, rows);
+        let per_shard = rows.div_ceil(self.shards.len()).max(1);
+        let scale = 1.0 / x.len().max(1) as f32;
+        let parts: Vec<&[f32]> = x.chunks(per_shard * dim).collect();
+        self.used = parts.len();
+        let total: f64 = if parts.len() <= 1 {
+            let part = parts.first().copied().unwrap_or(&[]);
+            self.shards[0].run(&params, part, scale, backward)
+        } else {
+            self.shards
+                .par_iter_mut()
+                .zip(parts)
+                .with_max_len(1)
+                .map(|(shard, part)| shard.run(&params, part, scale, backward))
+                .collect::<Vec<f64>>()
+                .into_iter()
+                .sum()
+        };
+        Ok(total / x.len().max(1) as f64)
+    }
+}
+
+impl Shard {
+    /// Forward (and backward) over the rows of `x`; returns the summed loss. Gradients are
+    /// of the loss summed and multiplied by `scale`.
+    fn run(&mut self, params: &[&[f32]], x: &[f32], scale: f32, backward: bool) -> f64 {
+        let dim = self.layers[0].fan_in;
+        let rows = x.len() / dim;
+        self.forward(params, x, rows);
         let last = self.layers.len() - 1;
         let loss = output_pass(
             &mut self.outputs[last][..rows * dim],
             x,
-            dim,
-            self.loss,
+            (dim, scale, self.loss),
             backward.then_some(&mut self.gradients[2 * last + 1][..]),
+            self.alone,
         );
         if backward {
-            self.backward(&params, x, rows);
+            self.backward(params, x, rows);
         }
-        Ok(loss)
+        loss
     }
 
     fn forward(&mut self, params: &[&[f32]], x: &[f32], rows: usize) {
@@ -138,21 +236,26 @@ impl Backprop {
             let (done, rest) = self.outputs.split_at_mut(l);
             let input = if l == 0 { x } else { &done[l - 1][..] };
             let out = &mut rest[0][..rows * layer.fan_out];
-            matmul(
+            let product = Product::new(
                 (rows, layer.fan_out, layer.fan_in),
-                &input[..rows * layer.fan_in],
-                false,
-                params[2 * l],
-                true,
+                (&input[..rows * layer.fan_in], false),
+                (params[2 * l], true),
                 out,
             );
-            add_bias(out, params[2 * l + 1], layer.relu);
+            run_products(vec![product], self.alone);
+            add_bias(
+                &mut rest[0][..rows * layer.fan_out],
+                params[2 * l + 1],
+                layer.relu,
+                self.alone,
+            );
         }
     }
 
     /// From the output's gradient (in the last output buffer, its bias's gradient
     /// already summed) down to the first layer's weights.
     fn backward(&mut self, params: &[&[f32]], x: &[f32], rows: usize) {
+        let alone = self.alone;
         for l in (0..self.layers.len()).rev() {
             let layer = self.layers[l];
             let (below, rest) = self.outputs.split_at_mut(l);
@@ -167,27 +270,40 @@ impl Backprop {
                 &mut self.gradients[2 * l],
             );
             if l == 0 {
-                products::run(vec![weight_grad]);
+                run_products(vec![weight_grad], alone);
                 break;
             }
             let dh = &mut self.scratch[..rows * layer.fan_in];
-            products::run(vec![
-                weight_grad,
-                Product::new(
-                    (rows, layer.fan_in, layer.fan_out),
-                    (delta, false),
-                    (params[2 * l], false),
-                    dh,
-                ),
-            ]);
+            run_products(
+                vec![
+                    weight_grad,
+                    Product::new(
+                        (rows, layer.fan_in, layer.fan_out),
+                        (delta, false),
+                        (params[2 * l], false),
+                        dh,
+                    ),
+                ],
+                alone,
+            );
             // The previous layer's activation mask and bias.
             mask_and_sum(
                 &mut below[l - 1][..rows * layer.fan_in],
                 dh,
                 self.layers[l - 1].relu,
                 &mut self.gradients[2 * l - 1],
+                alone,
             );
         }
+    }
+}
+
+/// Products on every thread (`alone`), or on the calling thread only.
+fn run_products(products: Vec<Product<'_>>, alone: bool) {
+    if alone {
+        products::run(products);
+    } else {
+        products::run_here(products);
     }
 }
 
@@ -196,14 +312,15 @@ impl Backprop {
 const INLINE_LEN: usize = 1 << 16;
 
 /// `f` over matching chunks of `len` of `a` and `b`, results in order: on rayon's workers,
-/// or on the calling thread for small inputs.
+/// or on the calling thread for small inputs or when not `parallel`.
 fn map_chunk_pairs<R: Send>(
     a: &mut [f32],
     b: &[f32],
     len: usize,
+    parallel: bool,
     f: impl Fn((&mut [f32], &[f32])) -> R + Sync + Send,
 ) -> Vec<R> {
-    if a.len() <= INLINE_LEN {
+    if !parallel || a.len() <= INLINE_LEN {
         a.chunks_mut(len).zip(b.chunks(len)).map(f).collect()
     } else {
         a.par_chunks_mut(len)
@@ -213,8 +330,9 @@ fn map_chunk_pairs<R: Send>(
     }
 }
 
-/// `out = act(out + bias)` row by row, `act` a ReLU or the identity.
-fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
+/// `out = act(out + bias)` row by row, `act` a ReLU or the identity; on rayon's workers
+/// when `parallel`.
+fn add_bias(out: &mut [f32], bias: &[f32], relu: bool, parallel: bool) {
     let width = bias.len();
     let task = |rows: &mut [f32]| {
         for row in rows.chunks_exact_mut(width) {
@@ -227,7 +345,7 @@ fn add_bias(out: &mut [f32], bias: &[f32], relu: bool) {
             }
         }
     };
-    if out.len() <= INLINE_LEN {
+    if !parallel || out.len() <= INLINE_LEN {
         out.chunks_mut(ROWS_PER_TASK * width).for_each(task);
     } else {
         out.par_chunks_mut(ROWS_PER_TASK * width).for_each(task);
@@ -244,10 +362,10 @@ fn add_partials<'a>(total: &mut [f32], partials: impl IntoIterator<Item = &'a Ve
 
 /// Backward through an activation: `h` (the layer's output) becomes the gradient of its
 /// pre-activation, `dh` masked by `h > 0` for a ReLU (copied otherwise); `bias_grad` gets
-/// its column sums.
-fn mask_and_sum(h: &mut [f32], dh: &[f32], relu: bool, bias_grad: &mut [f32]) {
+/// its column sums. On rayon's workers when `parallel`.
+fn mask_and_sum(h: &mut [f32], dh: &[f32], relu: bool, bias_grad: &mut [f32], parallel: bool) {
     let width = bias_grad.len();
-    let partials = map_chunk_pairs(h, dh, ROWS_PER_TASK * width, |(h, dh)| {
+    let partials = map_chunk_pairs(h, dh, ROWS_PER_TASK * width, parallel, |(h, dh)| {
         let mut sums = vec![0.0f32; width];
         for (h, dh) in h.chunks_exact_mut(width).zip(dh.chunks_exact(width)) {
             for ((h, &g), s) in h.iter_mut().zip(dh).zip(sums.iter_mut()) {
@@ -261,41 +379,60 @@ fn mask_and_sum(h: &mut [f32], dh: &[f32], relu: bool, bias_grad: &mut [f32]) {
     add_partials(bias_grad, &partials);
 }
 
-/// The loss of sigmoid(`logits`) against `targets` (mean over every element); with
-/// `bias_grad`, `logits` becomes the loss's gradient and `bias_grad` its column sums.
+/// The summed loss of sigmoid(`logits`) against `targets` (rows of `width`); with
+/// `bias_grad`, `logits` becomes the loss's gradient times `scale` and `bias_grad` its
+/// column sums. On rayon's workers when `parallel`.
 fn output_pass(
     logits: &mut [f32],
     targets: &[f32],
-    width: usize,
-    loss: Loss,
+    (width, scale, loss): (usize, f32, Loss),
     bias_grad: Option<&mut [f32]>,
+    parallel: bool,
 ) -> f64 {
-    let scale = 1.0 / logits.len().max(1) as f32;
     let backward = bias_grad.is_some();
-    let partials = map_chunk_pairs(logits, targets, ROWS_PER_TASK * width, |(z, t)| {
-        let mut sums = vec![0.0f32; if backward { width } else { 0 }];
-        let mut total = 0.0f64;
-        for (z, t) in z.chunks_exact_mut(width).zip(t.chunks_exact(width)) {
-            total += f64::from(output_row(z, t, &mut sums, scale, loss));
-        }
-        (total, sums)
-    });
+    let partials = map_chunk_pairs(
+        logits,
+        targets,
+        ROWS_PER_TASK * width,
+        parallel,
+        |(z, t)| {
+            let mut sums = vec![0.0f32; if backward { width } else { 0 }];
+            let mut total = 0.0f64;
+            for (z, t) in z.chunks_exact_mut(width).zip(t.chunks_exact(width)) {
+                total += f64::from(output_row(z, t, &mut sums, scale, loss));
+            }
+            (total, sums)
+        },
+    );
     if let Some(bias_grad) = bias_grad {
         add_partials(bias_grad, partials.iter().map(|(_, s)| s));
     }
-    partials.iter().map(|(t, _)| t).sum::<f64>() / logits.len().max(1) as f64
+    partials.iter().map(|(t, _)| t).sum::<f64>()
 }
 
 /// One row of [`output_pass`]: returns the row's summed loss; when `sums` is not empty,
-/// `z` becomes the gradient (times `scale`), added into `sums`. Runs the AVX2 build of
-/// the kernel where the CPU has it (the element functions are plain arithmetic the
-/// compiler vectorises, 8 lanes wide there and 4 with the baseline's SSE2).
+/// `z` becomes the gradient (times `scale`), added into `sums`. Runs the AVX-512 or AVX2
+/// build of the kernel where the CPU has it (the element functions are plain arithmetic
+/// the compiler vectorises, 16 or 8 lanes wide there and 4 with the baseline's SSE2).
 fn output_row(z: &mut [f32], t: &[f32], sums: &mut [f32], scale: f32, loss: Loss) -> f32 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has the features the function is compiled for.
-        return unsafe { output_row_avx2(z, t, sums, scale, loss) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the feature the function is compiled for.
+            return unsafe { output_row_avx512(z, t, sums, scale, loss) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { output_row_avx2(z, t, sums, scale, loss) };
+        }
     }
+    output_row_generic(z, t, sums, scale, loss)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn output_row_avx512(z: &mut [f32], t: &[f32], sums: &mut [f32], scale: f32, loss: Loss) -> f32 {
     output_row_generic(z, t, sums, scale, loss)
 }
 
@@ -438,15 +575,26 @@ mod tests {
     }
 
     /// Loss and every gradient equal candle's autograd of [`Autoencoder::loss`], for both
-    /// losses and both bottlenecks, on a batch that fills part of the buffers and one
-    /// whose row count is not a multiple of a task's rows.
+    /// losses and both bottlenecks, in one, two and three shards, on a batch that fills
+    /// the buffers, one whose row count is not a multiple of a task's rows nor of the
+    /// shards, and two rows (fewer shards used than made).
     #[test]
     fn matches_candles_autograd() {
-        for loss in [Loss::Bce, Loss::Mse] {
-            for bottleneck in [Bottleneck::Relu, Bottleneck::Linear] {
+        for (loss, bottleneck, shards) in [
+            (Loss::Bce, Bottleneck::Relu, 1),
+            (Loss::Bce, Bottleneck::Linear, 1),
+            (Loss::Mse, Bottleneck::Relu, 1),
+            (Loss::Mse, Bottleneck::Linear, 1),
+            (Loss::Bce, Bottleneck::Relu, 2),
+            (Loss::Mse, Bottleneck::Linear, 2),
+            (Loss::Bce, Bottleneck::Linear, 3),
+            (Loss::Mse, Bottleneck::Relu, 3),
+        ] {
+            {
                 let model = model(loss, bottleneck);
-                let mut step = Backprop::new(model.config(), 80);
-                for rows in [80, 45] {
+                let mut step = Backprop::with_shards(model.config(), 80, shards);
+                assert_eq!(step.shards(), shards);
+                for rows in [80, 45, 2] {
                     let x = batch(rows, 20);
                     let ours = step.loss_and_gradients(&model, &x).unwrap();
                     let xt = Tensor::from_vec(x.clone(), (rows, 20), &Device::Cpu).unwrap();
@@ -454,6 +602,7 @@ mod tests {
                     let value = f64::from(theirs.to_scalar::<f32>().unwrap());
                     assert!((ours - value).abs() < 1e-5, "{loss:?}: {ours} vs {value}");
                     assert!((step.loss(&model, &x).unwrap() - value).abs() < 1e-5);
+                    assert_eq!(step.gradient_parts().len(), shards.min(rows));
                     let grads = theirs.backward().unwrap();
                     for (i, var) in model.vars().iter().enumerate() {
                         let want = grads
@@ -473,7 +622,7 @@ mod tests {
                         let size = want.iter().map(|v| v.abs()).fold(0.0f32, f32::max);
                         assert!(
                             size > 0.0 && worst <= 1e-3 * size,
-                            "{loss:?} {bottleneck:?} rows {rows} var {i}: off by {worst}"
+                            "{loss:?} {bottleneck:?} {shards} shards, rows {rows} var {i}: off by {worst}"
                         );
                     }
                 }

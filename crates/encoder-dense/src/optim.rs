@@ -23,7 +23,8 @@ pub struct Adam {
 }
 
 struct Step<'a> {
-    grad: &'a [f32],
+    /// The variable's gradient as parts to add (one per shard of the batch).
+    grads: Vec<&'a [f32]>,
     moments: Mutex<&'a mut (Vec<f32>, Vec<f32>)>,
     lr_t: f32,
     decay: f32,
@@ -34,8 +35,8 @@ struct Step<'a> {
 
 const CHUNK: usize = 1 << 15;
 
-/// Matching chunks of a parameter, its gradient and its two moments.
-type Chunks<'a> = ((&'a mut [f32], &'a [f32]), (&'a mut [f32], &'a mut [f32]));
+/// A chunk of a parameter (from its offset) and the matching chunks of its two moments.
+type Chunks<'a> = ((usize, &'a mut [f32]), (&'a mut [f32], &'a mut [f32]));
 
 impl InplaceOp1 for Step<'_> {
     fn name(&self) -> &'static str {
@@ -49,42 +50,130 @@ impl InplaceOp1 for Step<'_> {
         let Some((p0, p1)) = layout.contiguous_offsets() else {
             candle_core::bail!("adam-step: contiguous parameters only")
         };
-        let grad = self.grad;
-        if grad.len() != p1 - p0 {
+        let grads = &self.grads;
+        if let Some(g) = grads.iter().find(|g| g.len() != p1 - p0) {
             candle_core::bail!(
                 "adam-step: {} gradient values for {} parameters",
-                grad.len(),
+                g.len(),
                 p1 - p0
             )
         }
         let mut guard = self.moments.lock().expect("not poisoned");
         let (m, v) = &mut **guard;
-        let (b1, b2, eps, lr_t, decay) = (self.beta1, self.beta2, self.eps, self.lr_t, self.decay);
-        let update = |((p, g), (m, v)): Chunks<'_>| {
-            for i in 0..p.len() {
-                let gi = g[i];
-                // Moments of a parameter whose gradient stays 0 (a dead ReLU unit's)
-                // decay into subnormal floats after ~800 steps, whose arithmetic is ~100x
-                // slower on x86: flushed to 0, as XLA's flush-to-zero mode does.
-                let mi = flush_subnormal(b1 * m[i] + (1.0 - b1) * gi);
-                let vi = flush_subnormal(b2 * v[i] + (1.0 - b2) * gi * gi);
-                m[i] = mi;
-                v[i] = vi;
-                p[i] = p[i] * decay - lr_t * mi / (vi.sqrt() + eps);
+        let update = |((offset, p), (m, v)): Chunks<'_>| {
+            let range = offset..offset + p.len();
+            match &grads[..] {
+                [g] => self.update(p, m, v, (&g[range], None)),
+                [a, b] => self.update(p, m, v, (&a[range.clone()], Some(&b[range]))),
+                [first, rest @ ..] => {
+                    let mut sum = first[range.clone()].to_vec();
+                    for g in rest {
+                        sum.iter_mut()
+                            .zip(&g[range.clone()])
+                            .for_each(|(s, &g)| *s += g);
+                    }
+                    self.update(p, m, v, (&sum, None))
+                }
+                [] => unreachable!("step_sum refuses an empty list"),
             }
         };
         let param = &mut param[p0..p1];
         if param.len() <= CHUNK {
             // One chunk: waking rayon's workers would cost more than the update.
-            update(((param, grad), (m, v)));
+            update(((0, param), (m, v)));
         } else {
             param
                 .par_chunks_mut(CHUNK)
-                .zip(grad.par_chunks(CHUNK))
+                .enumerate()
+                .map(|(c, p)| (c * CHUNK, p))
                 .zip(m.par_chunks_mut(CHUNK).zip(v.par_chunks_mut(CHUNK)))
                 .for_each(update);
         }
         Ok(())
+    }
+}
+
+impl Step<'_> {
+    /// The update of a chunk of parameters `p` and their moments from the gradient `g`
+    /// (plus `g2` when given), in the widest vector build the CPU runs.
+    fn update(&self, p: &mut [f32], m: &mut [f32], v: &mut [f32], g: (&[f32], Option<&[f32]>)) {
+        let n = p.len();
+        let (m, v) = (&mut m[..n], &mut v[..n]);
+        let g = (&g.0[..n], g.1.map(|g2| &g2[..n]));
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has the feature the function is compiled for.
+                return unsafe { self.update_avx512(p, m, v, g) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: as above.
+                return unsafe { self.update_avx2(p, m, v, g) };
+            }
+        }
+        self.update_generic(p, m, v, g)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn update_avx512(
+        &self,
+        p: &mut [f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        g: (&[f32], Option<&[f32]>),
+    ) {
+        self.update_generic(p, m, v, g)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn update_avx2(
+        &self,
+        p: &mut [f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        g: (&[f32], Option<&[f32]>),
+    ) {
+        self.update_generic(p, m, v, g)
+    }
+
+    /// Slices of equal length (checked by the caller), so the loops vectorise.
+    #[inline(always)]
+    fn update_generic(
+        &self,
+        p: &mut [f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        (g, g2): (&[f32], Option<&[f32]>),
+    ) {
+        match g2 {
+            Some(g2) => {
+                for i in 0..p.len() {
+                    self.element(&mut p[i], &mut m[i], &mut v[i], g[i] + g2[i]);
+                }
+            }
+            None => {
+                for i in 0..p.len() {
+                    self.element(&mut p[i], &mut m[i], &mut v[i], g[i]);
+                }
+            }
+        }
+    }
+
+    /// Adam's update of one parameter from its gradient `g`.
+    #[inline(always)]
+    fn element(&self, p: &mut f32, m: &mut f32, v: &mut f32, g: f32) {
+        // Moments of a parameter whose gradient stays 0 (a dead ReLU unit's) decay into
+        // subnormal floats after ~800 steps, whose arithmetic is ~100x slower on x86:
+        // flushed to 0, as XLA's flush-to-zero mode does.
+        let mi = flush_subnormal(self.beta1 * *m + (1.0 - self.beta1) * g);
+        let vi = flush_subnormal(self.beta2 * *v + (1.0 - self.beta2) * g * g);
+        *m = mi;
+        *v = vi;
+        *p = *p * self.decay - self.lr_t * mi / (vi.sqrt() + self.eps);
     }
 }
 
@@ -120,38 +209,57 @@ impl Adam {
         }
     }
 
-    /// Applies one step from the gradients, one slice per variable in order (as
-    /// [`crate::backprop::Backprop::gradients`] gives them).
+    /// Applies one step from the gradients, one slice per variable in order.
     pub fn step(&mut self, grads: &[Vec<f32>]) -> Result<()> {
-        if grads.len() != self.vars.len() {
+        self.step_sum(&[grads])
+    }
+
+    /// Applies one step from gradients given as parts to add (one set per shard of the
+    /// batch, as [`crate::backprop::Backprop::gradient_parts`] gives them), each one slice
+    /// per variable in order. The variables are updated in parallel.
+    pub fn step_sum(&mut self, parts: &[&[Vec<f32>]]) -> Result<()> {
+        if parts.is_empty() {
+            return Err(EncoderError::InvalidParams(
+                "no gradients for the step".into(),
+            ));
+        }
+        if let Some(p) = parts.iter().find(|p| p.len() != self.vars.len()) {
             return Err(EncoderError::InvalidParams(format!(
                 "{} gradients for {} variables",
-                grads.len(),
+                p.len(),
                 self.vars.len()
+            )));
+        }
+        if let Some(var) = self.vars.iter().find(|v| !v.as_tensor().device().is_cpu()) {
+            return Err(EncoderError::InvalidParams(format!(
+                "the in-place Adam step runs on the CPU only ({:?})",
+                var.as_tensor().device()
             )));
         }
         self.step += 1;
         let t = self.step as i32;
         // Keras' form: the bias correction folded into the step size.
-        let lr_t = self.lr * (1.0 - self.beta2.powi(t)).sqrt() / (1.0 - self.beta1.powi(t));
-        let decay = 1.0 - self.lr * self.weight_decay;
-        for ((var, moments), grad) in self.vars.iter().zip(self.moments.iter_mut()).zip(grads) {
-            if !var.as_tensor().device().is_cpu() {
-                return Err(EncoderError::InvalidParams(
-                    "the in-place Adam step runs on the CPU only".into(),
-                ));
-            }
-            let op = Step {
-                grad,
-                moments: Mutex::new(moments),
-                lr_t: lr_t as f32,
-                decay: decay as f32,
-                beta1: self.beta1 as f32,
-                beta2: self.beta2 as f32,
-                eps: self.eps as f32,
-            };
-            var.as_tensor().inplace_op1(&op)?;
-        }
+        let lr_t =
+            (self.lr * (1.0 - self.beta2.powi(t)).sqrt() / (1.0 - self.beta1.powi(t))) as f32;
+        let decay = (1.0 - self.lr * self.weight_decay) as f32;
+        let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
+        self.vars
+            .par_iter()
+            .zip(self.moments.par_iter_mut())
+            .enumerate()
+            .with_max_len(1)
+            .try_for_each(|(i, (var, moments))| {
+                let op = Step {
+                    grads: parts.iter().map(|p| &p[i][..]).collect(),
+                    moments: Mutex::new(moments),
+                    lr_t,
+                    decay,
+                    beta1,
+                    beta2,
+                    eps,
+                };
+                var.as_tensor().inplace_op1(&op)
+            })?;
         Ok(())
     }
 }
@@ -176,6 +284,48 @@ mod tests {
         assert_eq!(m[0], 0.0, "{:e}", m[0]);
         assert_eq!(flush_subnormal(1e-39), 0.0);
         assert_eq!(flush_subnormal(-2e-38), -2e-38);
+    }
+
+    /// Gradients given as two or three parts update exactly as their sum given whole,
+    /// on a variable large enough to be updated in parallel chunks.
+    #[test]
+    fn parts_update_as_their_sum() {
+        let dev = Device::Cpu;
+        let n = 3 * CHUNK + 17;
+        let values = |seed: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i * 31 + seed * 7) % 23) as f32 / 11.0 - 1.0)
+                .collect()
+        };
+        let start = values(0);
+        for parts in [2, 3] {
+            let grads: Vec<Vec<f32>> = (1..=parts).map(values).collect();
+            let mut sum = grads[0].clone();
+            for g in &grads[1..] {
+                sum.iter_mut().zip(g).for_each(|(s, &g)| *s += g);
+            }
+            let whole = Var::new(start.as_slice(), &dev).unwrap();
+            let split = Var::new(start.as_slice(), &dev).unwrap();
+            let mut a = Adam::new(vec![whole.clone()], 1e-2, 0.0);
+            let mut b = Adam::new(vec![split.clone()], 1e-2, 0.0);
+            for _ in 0..3 {
+                a.step(&[sum.clone()]).unwrap();
+                let sets: Vec<Vec<Vec<f32>>> = grads.iter().map(|g| vec![g.clone()]).collect();
+                let refs: Vec<&[Vec<f32>]> = sets.iter().map(|s| &s[..]).collect();
+                b.step_sum(&refs).unwrap();
+            }
+            let (x, y) = (
+                whole.as_tensor().to_vec1::<f32>().unwrap(),
+                split.as_tensor().to_vec1::<f32>().unwrap(),
+            );
+            assert_ne!(x, start);
+            assert_eq!(x, y, "{parts} parts");
+        }
+        let w = Var::new(&[1.0f32, 2.0], &dev).unwrap();
+        let mut opt = Adam::new(vec![w], 1e-2, 0.0);
+        let err = opt.step(&[vec![1.0]]).unwrap_err().to_string();
+        assert!(err.contains("1 gradient values for 2 parameters"), "{err}");
+        assert!(opt.step_sum(&[]).is_err());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! synchronisation inside each product (+7 % training speed here). OpenBLAS's own
 //! threads do better with its kernels than such blocks (−3 %: each block packs the shared
 //! operand again), so with the `openblas` feature each product is one call on all
-//! threads, one after the other.
+//! threads, one after the other. [`run_here`] runs products on the calling thread alone,
+//! for the training step's shards (`backprop`), which share the threads among themselves.
 
 #[cfg(not(feature = "openblas"))]
 use rayon::prelude::*;
@@ -140,6 +141,20 @@ pub fn run(products: Vec<Product<'_>>) {
 #[cfg(feature = "openblas")]
 pub fn run(products: Vec<Product<'_>>) {
     crate::blas::use_threads(rayon::current_num_threads());
+    one_by_one(products);
+}
+
+/// Runs the products one after the other on the calling thread alone (OpenBLAS told to
+/// use one thread), for callers that share the work among threads themselves.
+pub fn run_here(products: Vec<Product<'_>>) {
+    #[cfg(feature = "openblas")]
+    crate::blas::use_threads(1);
+    one_by_one(products);
+}
+
+/// One call per product: through OpenBLAS (on its current thread count), or the gemm
+/// crate on the calling thread.
+fn one_by_one(products: Vec<Product<'_>>) {
     for p in products {
         if p.m == 0 || p.n == 0 {
             continue;
@@ -150,15 +165,14 @@ pub fn run(products: Vec<Product<'_>>) {
         }
         let lda = if p.trans_a { p.m } else { p.k };
         let ldb = if p.trans_b { p.k } else { p.n };
+        let shape = (p.m, p.n, p.k);
         // SAFETY: `Product::new` checked that the operands hold m×k and k×n values and
         // `c` m×n; with these leading dimensions the call addresses exactly those.
         unsafe {
-            crate::blas::sgemm(
-                (p.m, p.n, p.k),
-                (p.a, lda, p.trans_a),
-                (p.b, ldb, p.trans_b),
-                p.c,
-            )
+            #[cfg(feature = "openblas")]
+            crate::blas::sgemm(shape, (p.a, lda, p.trans_a), (p.b, ldb, p.trans_b), p.c);
+            #[cfg(not(feature = "openblas"))]
+            serial(shape, (p.a, lda, p.trans_a), (p.b, ldb, p.trans_b), p.c);
         }
     }
 }

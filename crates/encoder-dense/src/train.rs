@@ -128,7 +128,7 @@ impl Stepper {
                 gather(pixels, dim, idx, x);
                 let value = backprop.loss_and_gradients(model, x)?;
                 check(value)?;
-                adam.step(backprop.gradients())?;
+                adam.step_sum(&backprop.gradient_parts())?;
                 Ok(value)
             }
             Stepper::Candle(adamw) => {
@@ -245,6 +245,8 @@ pub fn run(
             },
         )?)
     };
+    // Subnormal floats appear after a few epochs and are ~100x slower on x86.
+    let _flush = device.is_cpu().then(crate::runtime::FlushDenormals::new);
     let mut history = Vec::new();
     let batches = train_idx.len().div_ceil(train.batch_size);
     for epoch in 1..=train.epochs {
