@@ -461,28 +461,27 @@ fn row_kernel<const BACKWARD: bool>(
     t: &[f32],
     sums: &mut [f32],
     scale: f32,
-    element: impl Fn(f32, f32) -> (f32, f32),
+    element: impl Fn(f32, f32) -> (f32, f32) + Copy,
 ) -> f32 {
     let mut acc = [0.0f32; LANES];
     let n = z.len() / LANES * LANES;
     let (z_body, z_tail) = z.split_at_mut(n);
-    for (c, (z, t)) in z_body
+    let (t_body, t_tail) = t.split_at(n);
+    let chunks = z_body
         .chunks_exact_mut(LANES)
-        .zip(t.chunks_exact(LANES))
-        .enumerate()
-    {
-        for i in 0..LANES {
-            let (value, grad) = element(z[i], t[i]);
-            acc[i] += value;
-            if BACKWARD {
-                z[i] = grad * scale;
-                sums[c * LANES + i] += grad * scale;
-            }
+        .zip(t_body.chunks_exact(LANES));
+    if BACKWARD {
+        for ((z, t), s) in chunks.zip(sums[..n].chunks_exact_mut(LANES)) {
+            lanes(z, t, Some(s), &mut acc, scale, element);
+        }
+    } else {
+        for (z, t) in chunks {
+            lanes(z, t, None, &mut acc, scale, element);
         }
     }
     let mut total: f32 = acc.iter().sum();
-    for (i, z) in z_tail.iter_mut().enumerate() {
-        let (value, grad) = element(*z, t[n + i]);
+    for (i, (z, &t)) in z_tail.iter_mut().zip(t_tail).enumerate() {
+        let (value, grad) = element(*z, t);
         total += value;
         if BACKWARD {
             *z = grad * scale;
@@ -490,6 +489,35 @@ fn row_kernel<const BACKWARD: bool>(
         }
     }
     total
+}
+
+/// [`row_kernel`] on one chunk of [`LANES`] values, as fixed-size arrays (no bounds
+/// checks) so that it vectorises: the loss added into `acc`; with `sums`, `z` becomes the
+/// gradient times `scale`, added into `sums`.
+#[inline(always)]
+fn lanes(
+    z: &mut [f32],
+    t: &[f32],
+    sums: Option<&mut [f32]>,
+    acc: &mut [f32; LANES],
+    scale: f32,
+    element: impl Fn(f32, f32) -> (f32, f32),
+) {
+    let z: &mut [f32; LANES] = z.try_into().expect("a chunk of LANES");
+    let t: &[f32; LANES] = t.try_into().expect("a chunk of LANES");
+    let mut grads = [0.0f32; LANES];
+    for i in 0..LANES {
+        let (value, grad) = element(z[i], t[i]);
+        acc[i] += value;
+        grads[i] = grad * scale;
+    }
+    if let Some(s) = sums {
+        let s: &mut [f32; LANES] = s.try_into().expect("a chunk of LANES");
+        for i in 0..LANES {
+            z[i] = grads[i];
+            s[i] += grads[i];
+        }
+    }
 }
 
 /// `(σ(z), e^{−|z|})` without overflow.
