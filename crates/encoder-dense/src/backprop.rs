@@ -513,10 +513,8 @@ fn lanes(
     }
     if let Some(s) = sums {
         let s: &mut [f32; LANES] = s.try_into().expect("a chunk of LANES");
-        for i in 0..LANES {
-            z[i] = grads[i];
-            s[i] += grads[i];
-        }
+        *z = grads;
+        s.iter_mut().zip(&grads).for_each(|(s, &g)| *s += g);
     }
 }
 
