@@ -33,8 +33,8 @@
 #   --threads N       worker threads (default: all cores)
 #   --force           rebuild every stage
 #   --openblas        train and encode with matrix products through the system's OpenBLAS
-#                     (installs libopenblas-dev when root; 1.6x faster training on an
-#                     AVX-512 Xeon, see docs/RESULTS.md); binaries in target/openblas
+#                     (installs libopenblas-dev when root; as fast as the default build
+#                     on an AVX-512 Xeon, see docs/RESULTS.md); binaries in target/openblas
 # Environment: AECLUST_BIN=DIR uses prebuilt stage binaries from DIR (no cargo build).
 set -euo pipefail
 cd "$(dirname "$0")/.."

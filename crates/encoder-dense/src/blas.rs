@@ -1,7 +1,8 @@
 //! Matrix products through the system's OpenBLAS (feature `openblas`), as a candle custom
-//! op with its backward. On CPUs with AVX-512 the gemm crate that candle uses runs its
-//! AVX2 kernels (on stable Rust), at about two thirds of OpenBLAS's rate on the model's
-//! shapes; see `docs/RESULTS.md`. Install it with `apt-get install -y libopenblas-dev`.
+//! op with its backward. An alternative to the gemm crate that candle uses: as fast on the
+//! 2-core AVX-512 Xeon since that crate runs its AVX-512 kernels (feature `x86-v4`), and
+//! 1.6–1.7x faster before; see `docs/RESULTS.md`. Install it with
+//! `apt-get install -y libopenblas-dev`.
 
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 
