@@ -192,7 +192,9 @@ impl Backprop {
         let per_shard = rows.div_ceil(self.shards.len()).max(1);
         let scale = 1.0 / x.len().max(1) as f32;
         let parts: Vec<&[f32]> = x.chunks(per_shard * dim).collect();
-        self.used = parts.len();
+        if backward {
+            self.used = parts.len();
+        }
         let total: f64 = if parts.len() <= 1 {
             let part = parts.first().copied().unwrap_or(&[]);
             self.shards[0].run(&params, part, scale, backward)
