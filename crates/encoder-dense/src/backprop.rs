@@ -5,11 +5,12 @@
 //! candle's autograd spends about half of a step around the matrix products here: every
 //! node allocates its output and a zero gradient it then adds into, each bias gradient is
 //! a reduction of its own, and the element-wise passes run on one thread. Here a step is
-//! the products (candle's gemm, or OpenBLAS with the `openblas` feature) plus one parallel
-//! pass per layer each way: bias and ReLU forward; ReLU mask and bias gradient backward;
-//! the loss, its gradient and the output bias's gradient in one pass over the logits. The
-//! first layer's input gradient is never formed. Results are the autograd's (tested) and
-//! do not depend on the thread count beyond the products' own summation order.
+//! the products (candle's gemm, or OpenBLAS with the `openblas` feature) plus one pass
+//! per layer each way: bias and ReLU forward; ReLU mask and bias gradient backward; the
+//! loss, its gradient and the output bias's gradient in one pass over the logits. The
+//! first layer's input gradient is never formed. The batch is cut into shards, one per
+//! thread (see [`Backprop`]). Results are the autograd's (tested) and depend on the thread
+//! count only through the shard count and the products' own summation order.
 
 use candle_core::Storage;
 use rayon::prelude::*;
