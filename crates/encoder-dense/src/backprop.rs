@@ -238,12 +238,11 @@ impl Shard {
         for (l, layer) in self.layers.iter().enumerate() {
             let (done, rest) = self.outputs.split_at_mut(l);
             let input = if l == 0 { x } else { &done[l - 1][..] };
-            let out = &mut rest[0][..rows * layer.fan_out];
             let product = Product::new(
                 (rows, layer.fan_out, layer.fan_in),
                 (&input[..rows * layer.fan_in], false),
                 (params[2 * l], true),
-                out,
+                &mut rest[0][..rows * layer.fan_out],
             );
             run_products(vec![product], self.alone);
             add_bias(
@@ -413,36 +412,13 @@ fn output_pass(
     partials.iter().map(|(t, _)| t).sum::<f64>()
 }
 
-/// One row of [`output_pass`]: returns the row's summed loss; when `sums` is not empty,
-/// `z` becomes the gradient (times `scale`), added into `sums`. Runs the AVX-512 or AVX2
-/// build of the kernel where the CPU has it (the element functions are plain arithmetic
-/// the compiler vectorises, 16 or 8 lanes wide there and 4 with the baseline's SSE2).
-fn output_row(z: &mut [f32], t: &[f32], sums: &mut [f32], scale: f32, loss: Loss) -> f32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature the function is compiled for.
-            return unsafe { output_row_avx512(z, t, sums, scale, loss) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { output_row_avx2(z, t, sums, scale, loss) };
-        }
-    }
-    output_row_generic(z, t, sums, scale, loss)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn output_row_avx512(z: &mut [f32], t: &[f32], sums: &mut [f32], scale: f32, loss: Loss) -> f32 {
-    output_row_generic(z, t, sums, scale, loss)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn output_row_avx2(z: &mut [f32], t: &[f32], sums: &mut [f32], scale: f32, loss: Loss) -> f32 {
-    output_row_generic(z, t, sums, scale, loss)
+crate::simd::widest_build! {
+    /// One row of [`output_pass`]: returns the row's summed loss; when `sums` is not
+    /// empty, `z` becomes the gradient (times `scale`), added into `sums`. The element
+    /// functions are plain arithmetic the compiler vectorises: 16 lanes wide with AVX-512,
+    /// 8 with AVX2, 4 with the baseline's SSE2.
+    fn output_row(z: &mut [f32], t: &[f32], sums: &mut [f32], scale: f32, loss: Loss) -> f32
+        = output_row_generic;
 }
 
 #[inline(always)]

@@ -100,67 +100,7 @@ impl Step<'_> {
         let n = p.len();
         let (m, v) = (&mut m[..n], &mut v[..n]);
         let g = (&g.0[..n], g.1.map(|g2| &g2[..n]));
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has the feature the function is compiled for.
-                return unsafe { self.update_avx512(p, m, v, g) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: as above.
-                return unsafe { self.update_avx2(p, m, v, g) };
-            }
-        }
-        self.update_generic(p, m, v, g)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn update_avx512(
-        &self,
-        p: &mut [f32],
-        m: &mut [f32],
-        v: &mut [f32],
-        g: (&[f32], Option<&[f32]>),
-    ) {
-        self.update_generic(p, m, v, g)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn update_avx2(
-        &self,
-        p: &mut [f32],
-        m: &mut [f32],
-        v: &mut [f32],
-        g: (&[f32], Option<&[f32]>),
-    ) {
-        self.update_generic(p, m, v, g)
-    }
-
-    /// Slices of equal length (checked by the caller), so the loops vectorise.
-    #[inline(always)]
-    fn update_generic(
-        &self,
-        p: &mut [f32],
-        m: &mut [f32],
-        v: &mut [f32],
-        (g, g2): (&[f32], Option<&[f32]>),
-    ) {
-        match g2 {
-            Some(g2) => {
-                for i in 0..p.len() {
-                    self.element(&mut p[i], &mut m[i], &mut v[i], g[i] + g2[i]);
-                }
-            }
-            None => {
-                for i in 0..p.len() {
-                    self.element(&mut p[i], &mut m[i], &mut v[i], g[i]);
-                }
-            }
-        }
+        update_widest(self, p, m, v, g);
     }
 
     /// Adam's update of one parameter from its gradient `g`.
@@ -174,6 +114,42 @@ impl Step<'_> {
         *m = mi;
         *v = vi;
         *p = *p * self.decay - self.lr_t * mi / (vi.sqrt() + self.eps);
+    }
+}
+
+crate::simd::widest_build! {
+    /// [`update_generic`] in the widest vector build the CPU runs.
+    fn update_widest(
+        step: &Step<'_>,
+        p: &mut [f32],
+        m: &mut [f32],
+        v: &mut [f32],
+        g: (&[f32], Option<&[f32]>),
+    ) = update_generic;
+}
+
+/// Adam's update of a chunk of parameters `p` and their moments from the gradient `g`
+/// (plus `g2` when given). Slices of equal length (checked by the caller), so the loops
+/// vectorise.
+#[inline(always)]
+fn update_generic(
+    step: &Step<'_>,
+    p: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    (g, g2): (&[f32], Option<&[f32]>),
+) {
+    match g2 {
+        Some(g2) => {
+            for i in 0..p.len() {
+                step.element(&mut p[i], &mut m[i], &mut v[i], g[i] + g2[i]);
+            }
+        }
+        None => {
+            for i in 0..p.len() {
+                step.element(&mut p[i], &mut m[i], &mut v[i], g[i]);
+            }
+        }
     }
 }
 
