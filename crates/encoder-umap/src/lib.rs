@@ -19,7 +19,7 @@ pub mod spectral;
 pub mod stage;
 pub mod umap;
 
-pub use umap::{fit, FittedUmap, Init, PhaseSeconds, Progress, Quiet, UmapParams};
+pub use umap::{fit, FittedUmap, Init, Metric, PhaseSeconds, Progress, Quiet, UmapParams};
 
 /// Errors of the UMAP encoder.
 #[derive(Debug, thiserror::Error)]

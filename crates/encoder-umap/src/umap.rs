@@ -1,4 +1,4 @@
-//! UMAP fit and transform on row-major f32 data (Euclidean metric).
+//! UMAP fit and transform on row-major f32 data (Euclidean or cosine metric).
 
 use std::time::Instant;
 
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::curve::find_ab_params;
 use crate::fuzzy::{bipartite, fuzzy_union, membership_strengths, smooth_knn_dist};
-use crate::knn::nearest;
+use crate::knn::{nearest, Neighbours};
 use crate::layout::{optimize, LayoutSettings, SharedEmbedding};
 use crate::{Result, UmapError};
 
@@ -23,6 +23,47 @@ pub enum Init {
     Pca,
 }
 
+/// How distances between inputs are measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Euclidean distance (N2D's choice).
+    #[default]
+    Euclidean,
+    /// Cosine distance, 1 − cos θ: only the direction of a row counts, not its length
+    /// (an image's overall brightness, a code's scale). An all-zero row is at distance
+    /// ½ from every other row.
+    Cosine,
+}
+
+impl Metric {
+    /// The rows the exact k-NN search sees: `x` itself, or for cosine each row scaled to
+    /// unit length (Euclidean order on unit rows is cosine order).
+    fn rows<'a>(self, x: &'a [f32], dim: usize) -> std::borrow::Cow<'a, [f32]> {
+        match self {
+            Metric::Euclidean => std::borrow::Cow::Borrowed(x),
+            Metric::Cosine => {
+                let mut unit = x.to_vec();
+                for row in unit.chunks_exact_mut(dim) {
+                    let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+                    if norm > 0.0 {
+                        row.iter_mut().for_each(|v| *v /= norm);
+                    }
+                }
+                std::borrow::Cow::Owned(unit)
+            }
+        }
+    }
+
+    /// Turns the Euclidean distances between [`Metric::rows`] into this metric's.
+    fn distances(self, nn: &mut Neighbours) {
+        if self == Metric::Cosine {
+            // |u − v|² = 2 − 2 cos θ for unit u, v.
+            nn.distances.iter_mut().for_each(|d| *d = *d * *d / 2.0);
+        }
+    }
+}
+
 /// UMAP's settings (umap-learn's names and defaults, but `n_components` 10 and
 /// `min_dist` 0, as N2D uses them for clustering).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,6 +72,9 @@ pub struct UmapParams {
     pub n_components: usize,
     /// Neighbours of each point in the k-NN graph, the point itself included.
     pub n_neighbors: usize,
+    /// How distances between inputs are measured (absent in older artifacts: Euclidean).
+    #[serde(default)]
+    pub metric: Metric,
     /// Smallest distance between embedded points.
     pub min_dist: f64,
     /// Scale of the embedded distances.
@@ -54,6 +98,7 @@ impl Default for UmapParams {
         Self {
             n_components: 10,
             n_neighbors: 20,
+            metric: Metric::Euclidean,
             min_dist: 0.0,
             spread: 1.0,
             n_epochs: None,
@@ -172,7 +217,8 @@ pub struct FittedUmap {
     pub b: f32,
     /// Input dimensions.
     pub dim: usize,
-    /// The fitted inputs, row-major `n × dim` (new points find their neighbours here).
+    /// The fitted inputs as the k-NN search sees them (unit rows for cosine), row-major
+    /// `n × dim` (new points find their neighbours here).
     pub inputs: Vec<f32>,
     /// Their embedding, row-major `n × n_components`.
     pub embedding: Vec<f32>,
@@ -220,10 +266,13 @@ pub fn fit(
     check_finite(x, dim)?;
     let mut seconds = PhaseSeconds::default();
     let t = Instant::now();
+    let x = params.metric.rows(x, dim);
+    let x = &x[..];
     progress.start("k-NN graph", n as u64);
-    let nn = nearest(x, x, dim, params.n_neighbors, &|done| {
+    let mut nn = nearest(x, x, dim, params.n_neighbors, &|done| {
         progress.set(done as u64)
     });
+    params.metric.distances(&mut nn);
     progress.finish();
     seconds.knn = t.elapsed().as_secs_f64();
 
@@ -339,10 +388,12 @@ impl FittedUmap {
             return Ok((Vec::new(), seconds));
         }
         let t = Instant::now();
+        let q = self.params.metric.rows(q, dim);
         progress.start("k-NN of new points", m as u64);
-        let nn = nearest(q, &self.inputs, dim, self.params.n_neighbors, &|d| {
+        let mut nn = nearest(&q, &self.inputs, dim, self.params.n_neighbors, &|d| {
             progress.set(d as u64)
         });
+        self.params.metric.distances(&mut nn);
         progress.finish();
         seconds.knn = t.elapsed().as_secs_f64();
 
@@ -482,6 +533,72 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn cosine_distances_are_one_minus_cos() {
+        let (x, _) = blobs(2, 15, 4, 6);
+        let unit = Metric::Cosine.rows(&x, 4);
+        let mut nn = nearest(&unit, &unit, 4, 5, &|_| {});
+        Metric::Cosine.distances(&mut nn);
+        let cos = |a: &[f32], b: &[f32]| {
+            let dot: f32 = a.iter().zip(b).map(|(u, v)| u * v).sum();
+            let norm = |r: &[f32]| r.iter().map(|v| v * v).sum::<f32>().sqrt();
+            dot / (norm(a) * norm(b))
+        };
+        for i in 0..30 {
+            for (&j, &d) in nn.row(i).iter().zip(nn.row_distances(i)) {
+                let want = 1.0 - cos(&x[i * 4..i * 4 + 4], &x[j as usize * 4..j as usize * 4 + 4]);
+                assert!(
+                    (d - want).abs() < 1e-5,
+                    "point {i}, neighbour {j}: {d} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cosine_ignores_the_length_of_rows() {
+        let (x, _) = blobs(3, 40, 5, 7);
+        let (q, _) = blobs(3, 5, 5, 8);
+        // Every row scaled by its own power of two, 1/2 to 8 (exact in floating point, so
+        // the unit rows are the same bits and the embeddings must be too).
+        let scale = |v: &[f32], seed| {
+            let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+            v.chunks_exact(5)
+                .flat_map(|r| {
+                    let f = 2f32.powi(rng.gen_range(-1..=3));
+                    r.iter().map(move |x| x * f)
+                })
+                .collect::<Vec<f32>>()
+        };
+        let cosine = UmapParams {
+            metric: Metric::Cosine,
+            ..small()
+        };
+        let run = |x: &[f32], q: &[f32]| {
+            one_thread(|| {
+                let fitted = fit(&cosine, x, 5, &Quiet).unwrap();
+                let (y, _) = fitted.transform(q, &Quiet).unwrap();
+                (fitted.embedding, y)
+            })
+        };
+        let (plain, plain_q) = run(&x, &q);
+        let (scaled, scaled_q) = run(&scale(&x, 1), &scale(&q, 2));
+        assert_eq!(plain, scaled, "fit");
+        assert_eq!(plain_q, scaled_q, "transform");
+        // Euclidean does see the lengths.
+        let euclid = |x: &[f32]| one_thread(|| fit(&small(), x, 5, &Quiet).unwrap().embedding);
+        assert_ne!(euclid(&x), euclid(&scale(&x, 1)));
+    }
+
+    #[test]
+    fn settings_without_a_metric_read_as_euclidean() {
+        let mut json = serde_json::to_value(UmapParams::default()).unwrap();
+        json.as_object_mut().unwrap().remove("metric");
+        let back: UmapParams = serde_json::from_value(json).unwrap();
+        assert_eq!(back.metric, Metric::Euclidean);
+        assert_eq!(back, UmapParams::default());
     }
 
     #[test]

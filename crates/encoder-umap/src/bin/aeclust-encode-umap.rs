@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use aeclust_artifact::kinds::CodesInfo;
 use aeclust_encoder_umap::stage::{run, transform, UmapDetails};
-use aeclust_encoder_umap::{Init, Progress, UmapParams};
+use aeclust_encoder_umap::{Init, Metric, Progress, UmapParams};
 use anyhow::{Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,6 +32,9 @@ struct Args {
     /// Neighbours per point in the k-NN graph (the point itself included).
     #[arg(long, default_value_t = 20)]
     n_neighbors: usize,
+    /// Distance between inputs.
+    #[arg(long, value_enum, default_value = "euclidean")]
+    metric: Metric,
     /// Smallest distance between embedded points.
     #[arg(long, default_value_t = 0.0)]
     min_dist: f64,
@@ -100,6 +103,7 @@ fn run_cli(args: Args) -> Result<()> {
     let params = UmapParams {
         n_components: args.n_components,
         n_neighbors: args.n_neighbors,
+        metric: args.metric,
         min_dist: args.min_dist,
         spread: args.spread,
         n_epochs: args.n_epochs,
