@@ -186,6 +186,15 @@ pub struct TrainConfig {
     /// Decoupled weight decay; AdamW only. `None`: the optimiser's default
     /// ([`TrainConfig::weight_decay`]).
     pub weight_decay: Option<f64>,
+    /// Augmentation: every training image moved by a random translation of up to this
+    /// many pixels each way, input and target alike (DEC-DA); 0 = none. Left out of the
+    /// cache key when 0, so models trained before it existed are still reused.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift: usize,
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
 }
 
 impl Default for TrainConfig {
@@ -198,6 +207,7 @@ impl Default for TrainConfig {
             val_split: 0.1,
             optimizer: OptimizerKind::Adam,
             weight_decay: None,
+            shift: 0,
         }
     }
 }

@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
+use crate::augment::shift_images;
 use crate::backprop::Backprop;
 use crate::optim::Adam;
 use crate::{Autoencoder, Bottleneck, EncoderError, Loss, ModelConfig, Result, TrainConfig};
@@ -113,26 +114,31 @@ enum Stepper {
 }
 
 impl Stepper {
-    /// One optimisation step on the rows `idx` of `pixels`; returns the batch's loss
-    /// before the step.
+    /// One optimisation step on the rows `idx` of `pixels`, changed by `augment` first;
+    /// returns the batch's loss before the step.
     fn step(
         &mut self,
         model: &Autoencoder,
         pixels: &[f32],
         idx: &[usize],
+        augment: &mut impl FnMut(&mut [f32]),
         check: impl Fn(f64) -> Result<()>,
     ) -> Result<f64> {
         let dim = model.config().input_dim();
         match self {
             Stepper::Cpu(backprop, adam, x) => {
                 gather(pixels, dim, idx, x);
+                augment(x);
                 let value = backprop.loss_and_gradients(model, x)?;
                 check(value)?;
                 adam.step_sum(&backprop.gradient_parts())?;
                 Ok(value)
             }
             Stepper::Candle(adamw) => {
-                let x = batch_tensor(pixels, dim, idx, model.device())?;
+                let mut x = Vec::with_capacity(idx.len() * dim);
+                gather(pixels, dim, idx, &mut x);
+                augment(&mut x);
+                let x = Tensor::from_vec(x, (idx.len(), dim), model.device())?;
                 let loss = model.loss(&x)?;
                 let value = f64::from(loss.to_scalar::<f32>()?);
                 check(value)?;
@@ -171,6 +177,13 @@ pub fn run(
     train.validate()?;
     let (dataset, dataset_info) = Artifact::open_as::<DatasetInfo>(data)?;
     let [h, w] = dataset_info.image_shape;
+    if train.shift >= h.min(w) {
+        return Err(EncoderError::InvalidParams(format!(
+            "--shift {} moves a {h}x{w} image entirely out of view; it must be below {}",
+            train.shift,
+            h.min(w)
+        )));
+    }
     let config = ModelConfig {
         channels: dataset_info.channels,
         encoder_layers: arch.layers.clone(),
@@ -249,6 +262,12 @@ pub fn run(
     let _flush = device.is_cpu().then(crate::runtime::FlushDenormals::new);
     let mut history = Vec::new();
     let batches = train_idx.len().div_ceil(train.batch_size);
+    // Its own stream, so the shuffles are those of a run without augmentation.
+    let mut shift_rng = Xoshiro256PlusPlus::seed_from_u64(train.seed ^ 0x5_41f7);
+    let mut scratch = Vec::new();
+    let shape = (h, w, config.channels);
+    let mut augment =
+        |x: &mut [f32]| shift_images(x, shape, train.shift, &mut shift_rng, &mut scratch);
     for epoch in 1..=train.epochs {
         train_idx.shuffle(&mut rng);
         observer.epoch_start(epoch, batches);
@@ -256,7 +275,7 @@ pub fn run(
         let mut sum = 0.0f64;
         let mut seen = 0usize;
         for (b, chunk) in train_idx.chunks(train.batch_size).enumerate() {
-            let value = stepper.step(&model, &pixels, chunk, |value| {
+            let value = stepper.step(&model, &pixels, chunk, &mut augment, |value| {
                 if value.is_finite() {
                     return Ok(());
                 }

@@ -229,32 +229,63 @@ fn save_load_round_trip_reproduces_encoder_outputs() {
     );
 }
 
+/// Trains `small_arch` with `cfg` on one thread into `dir`; the weights' bytes and the
+/// model's cache key.
+fn train_on_one_thread(data: &Path, dir: &Path, cfg: &TrainConfig) -> (Vec<u8>, String) {
+    one_thread(|| {
+        train::run(
+            data,
+            dir,
+            &small_arch(),
+            cfg,
+            &Device::Cpu,
+            false,
+            &mut Silent,
+        )
+        .unwrap()
+    });
+    (
+        std::fs::read(dir.join("model.safetensors")).unwrap(),
+        Manifest::read_dir(dir).unwrap().cache_key,
+    )
+}
+
 #[test]
 fn same_seed_same_weights_on_one_thread() {
     let tmp = tempfile::tempdir().unwrap();
     let data = subset_dataset(tmp.path(), Some(300));
     let train_once = |name: &str, seed: u64| {
-        let dir = tmp.path().join(name);
         let cfg = TrainConfig { seed, ..config(2) };
-        one_thread(|| {
-            train::run(
-                &data,
-                &dir,
-                &small_arch(),
-                &cfg,
-                &Device::Cpu,
-                false,
-                &mut Silent,
-            )
-            .unwrap()
-        });
-        std::fs::read(dir.join("model.safetensors")).unwrap()
+        train_on_one_thread(&data, &tmp.path().join(name), &cfg).0
     };
     let a = train_once("a", 5);
     let b = train_once("b", 5);
     let c = train_once("c", 6);
     assert_eq!(a, b, "same seed, same bytes");
     assert_ne!(a, c, "another seed, other weights");
+}
+
+#[test]
+fn shift_augmentation_changes_training_reproducibly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = subset_dataset(tmp.path(), Some(300));
+    let train_once = |name: &str, shift: usize| {
+        let cfg = TrainConfig { shift, ..config(2) };
+        train_on_one_thread(&data, &tmp.path().join(name), &cfg)
+    };
+    let (plain, plain_key) = train_once("plain", 0);
+    let (a, a_key) = train_once("a", 2);
+    let (b, b_key) = train_once("b", 2);
+    assert_eq!(a, b, "same seed and shift, same bytes");
+    assert_eq!(a_key, b_key);
+    assert_ne!(a, plain, "shifted images train other weights");
+    assert_ne!(a_key, plain_key, "the shift enters the cache key");
+    // Without a shift the cache key is the one of a run before the option existed.
+    let mut legacy = serde_json::to_value(TrainConfig::default()).unwrap();
+    assert!(legacy.get("shift").is_none(), "shift 0 is not serialised");
+    legacy["shift"] = 0.into();
+    let back: TrainConfig = serde_json::from_value(legacy).unwrap();
+    assert_eq!(back, TrainConfig::default());
 }
 
 fn as_refs(v: &[String]) -> Vec<&str> {
@@ -323,6 +354,12 @@ fn bad_inputs() {
         &as_refs(&train_args(&["--code-layer", "4"])),
         &out,
         "--code-layer: layer 4 does not exist",
+    );
+    rejected(
+        TRAIN,
+        &as_refs(&train_args(&["--shift", "28"])),
+        &out,
+        "--shift 28 moves a 28x28 image entirely out of view; it must be below 28",
     );
     rejected(
         TRAIN,

@@ -50,6 +50,10 @@ struct Args {
     /// Decoupled weight decay, with --optimizer adamw only [default: 0.01].
     #[arg(long)]
     weight_decay: Option<f64>,
+    /// Augmentation: move every training image by a random translation of up to N pixels
+    /// each way (input and target alike, as DEC-DA); 0 = none. Validation is not shifted.
+    #[arg(long, default_value_t = 0)]
+    shift: usize,
     /// Fraction of the training images held out for validation.
     #[arg(long, default_value_t = 0.1)]
     val_split: f64,
@@ -123,6 +127,7 @@ fn run_cli(args: Args) -> Result<()> {
         val_split: args.val_split,
         optimizer: args.optimizer,
         weight_decay: args.weight_decay,
+        shift: args.shift,
     };
     let mut bars = Bars {
         bar: None,
