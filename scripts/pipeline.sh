@@ -29,7 +29,8 @@
 #   --manifold NAME   umap (default): add the autoencoder -> UMAP -> GMM route; none: skip it
 #   --routes LIST     study (default) and/or n2d: the study's autoencoder and its routes;
 #                     N2D's autoencoder -> GMM and -> UMAP -> GMM
-#   --n2d-epochs N    epochs of N2D's autoencoder (default 40)
+#   --n2d-epochs N    epochs of N2D's autoencoder (default 100: +0.045 on the UMAP route
+#                     over 40; 200 gave no more, see docs/RESULTS.md)
 #   --threads N       worker threads (default: all cores)
 #   --force           rebuild every stage
 #   --openblas        train and encode with matrix products through the system's OpenBLAS
@@ -48,7 +49,7 @@ GMM_COMPONENTS=30
 GMM_N_INIT=10
 MANIFOLD=umap
 ROUTES=study
-N2D_EPOCHS=40
+N2D_EPOCHS=100
 THREADS=()
 FORCE=()
 IMAGES=
@@ -74,7 +75,7 @@ while [ $# -gt 0 ]; do
     --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
