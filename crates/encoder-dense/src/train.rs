@@ -82,9 +82,17 @@ fn gather(data: &[f32], dim: usize, idx: &[usize], buf: &mut Vec<f32>) {
     }
 }
 
-fn batch_tensor(data: &[f32], dim: usize, idx: &[usize], device: &Device) -> Result<Tensor> {
+/// The rows `idx` of `data` as a tensor, changed by `augment` first.
+fn batch_tensor(
+    data: &[f32],
+    dim: usize,
+    idx: &[usize],
+    augment: impl FnOnce(&mut [f32]),
+    device: &Device,
+) -> Result<Tensor> {
     let mut buf = Vec::with_capacity(idx.len() * dim);
     gather(data, dim, idx, &mut buf);
+    augment(&mut buf);
     Ok(Tensor::from_vec(buf, (idx.len(), dim), device)?)
 }
 
@@ -98,7 +106,7 @@ pub fn evaluate_loss(
     let dim = model.config().input_dim();
     let mut total = 0.0;
     for chunk in idx.chunks(batch.max(1)) {
-        let x = batch_tensor(data, dim, chunk, model.device())?;
+        let x = batch_tensor(data, dim, chunk, |_| {}, model.device())?;
         let loss = model.loss(&x)?.detach().to_scalar::<f32>()?;
         total += f64::from(loss) * chunk.len() as f64;
     }
@@ -135,10 +143,7 @@ impl Stepper {
                 Ok(value)
             }
             Stepper::Candle(adamw) => {
-                let mut x = Vec::with_capacity(idx.len() * dim);
-                gather(pixels, dim, idx, &mut x);
-                augment(&mut x);
-                let x = Tensor::from_vec(x, (idx.len(), dim), model.device())?;
+                let x = batch_tensor(pixels, dim, idx, augment, model.device())?;
                 let loss = model.loss(&x)?;
                 let value = f64::from(loss.to_scalar::<f32>()?);
                 check(value)?;
