@@ -4,7 +4,8 @@
 # GMM on the raw codes (the study's), a GMM on the codes PCA-whitened, and a GMM on a UMAP
 # embedding of the codes; with --routes study,n2d also N2D's recipe: a second autoencoder
 # (784-500-500-2000-10 with a linear 10-d code) whose codes go to a GMM directly and
-# through UMAP. Every stage is cached: a rerun with nothing changed reuses every artifact
+# through UMAP, and give the neighbours for SCAN: a network on the pixels trained so that
+# every image takes the cluster of its nearest neighbours in those codes. Every stage is cached: a rerun with nothing changed reuses every artifact
 # and says so.
 #
 # With --images DIR it clusters your own folder of PNG/JPEG files instead (one sub-folder
@@ -28,7 +29,8 @@
 #   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
 #   --manifold NAME   umap (default): add the autoencoder -> UMAP -> GMM route; none: skip it
 #   --routes LIST     study (default) and/or n2d: the study's autoencoder and its routes;
-#                     N2D's autoencoder -> GMM and -> UMAP -> GMM
+#                     N2D's autoencoder -> GMM, -> UMAP -> GMM, and its codes'
+#                     neighbours -> SCAN
 #   --n2d-epochs N    epochs of N2D's autoencoder (default 100: +0.045 on the UMAP route
 #                     over 40; 200 gave no more, see docs/RESULTS.md)
 #   --threads N       worker threads (default: all cores)
@@ -75,7 +77,7 @@ while [ $# -gt 0 ]; do
     --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -190,7 +192,10 @@ for seed in "${seed_list[@]}"; do
     "$BIN/aeclust-cluster" --features "$run/codes-n2d" --out "$run/gmm-n2d-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-cluster" --features "$run/codes-n2d-umap" --out "$run/gmm-n2d-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
-    clusterings+=("$run/gmm-n2d-codes" "$run/gmm-n2d-umap")
+    # SCAN (Van Gansbeke et al.): a network on the pixels, trained so that every image
+    # falls in the cluster of its 20 nearest neighbours among those codes.
+    "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes-n2d" --out "$run/scan-n2d" --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$run/gmm-n2d-codes" "$run/gmm-n2d-umap" "$run/scan-n2d")
     if [ ${#maps[@]} -eq 0 ]; then
       "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
       maps+=(--map "$run/codes-n2d-umap-2d")

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every stage binary.
-pub const STAGES: [&str; 7] = [
+pub const STAGES: [&str; 8] = [
     "aeclust-dataset",
     "aeclust-train",
     "aeclust-encode",
     "aeclust-encode-pca",
     "aeclust-encode-umap",
     "aeclust-cluster",
+    "aeclust-cluster-scan",
     "aeclust-evaluate",
 ];
 

@@ -92,6 +92,11 @@ fn fit_k<F: Float>(
                 .check()?
                 .fit_with_progress(x, progress)?,
         ),
+        Method::Scan => {
+            return Err(ClusterError::InvalidParams(
+                "SCAN trains a network: run aeclust-cluster-scan".into(),
+            ))
+        }
         Method::Gmm => Model::Gmm(Box::new(
             GaussianMixture::<F>::params(k)
                 .covariance_type(p.covariance)
@@ -400,6 +405,7 @@ pub fn run(
         fit: fitted.fit,
         kmeans: fitted.kmeans,
         gmm: fitted.gmm,
+        scan: None,
         threads,
     };
     let staging = stage.staging()?;

@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: the model and training settings, saved as `config.json`.
 //! - [`model`]: the network (dense layers, ReLU, sigmoid output) and its losses.
-//! - [`augment`]: random whole-pixel shifts of training images (`--shift`).
+//! - [`augment`]: random whole-pixel shifts of training images (`--shift`; the
+//!   `aeclust-augment` library, re-exported).
 //! - [`backprop`]: the CPU training step written out by hand (forward, loss, backward
 //!   over buffers allocated once).
 //! - [`products`]: the step's matrix products and how they share the cores.
@@ -14,7 +15,7 @@
 //! - `product`: a dense layer's `x·Wᵀ` whose backward skips the data's gradient.
 //! - [`runtime`]: the device choice and the settings every candle binary shares.
 
-pub mod augment;
+pub use aeclust_augment as augment;
 pub mod backprop;
 #[cfg(feature = "openblas")]
 pub mod blas;

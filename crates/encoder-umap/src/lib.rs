@@ -3,7 +3,8 @@
 //! model, written as a `codes` artifact — the N2D recipe (autoencoder → UMAP → GMM) with
 //! the stages aeclust already has.
 //!
-//! - [`knn`]: exact k-nearest neighbours by blocked matrix products.
+//! - [`knn`]: exact k-nearest neighbours by blocked matrix products (the `aeclust-knn`
+//!   library, re-exported).
 //! - [`fuzzy`]: σ and ρ per point, membership strengths, their fuzzy union.
 //! - [`curve`]: the `a`, `b` parameters for `min_dist`.
 //! - [`spectral`]: the spectral initial layout.
@@ -13,7 +14,7 @@
 
 pub mod curve;
 pub mod fuzzy;
-pub mod knn;
+pub use aeclust_knn as knn;
 pub mod layout;
 pub mod spectral;
 pub mod stage;

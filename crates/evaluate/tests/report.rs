@@ -36,6 +36,7 @@ fn kmeans(seed: u64) -> ClusteringParams {
         reg_covar: 1e-6,
         tol: 1e-4,
         precision: Precision::F32,
+        scan: None,
     }
 }
 

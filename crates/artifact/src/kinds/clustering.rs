@@ -14,6 +14,10 @@ pub enum Method {
     Kmeans,
     /// Gaussian mixture.
     Gmm,
+    /// SCAN (Van Gansbeke et al., 2020): a network trained to give every sample the
+    /// cluster of its nearest neighbours in another representation (`aeclust-cluster-scan`).
+    #[cfg_attr(feature = "clap", value(skip))]
+    Scan,
 }
 
 /// Shape of a Gaussian mixture's covariances.
@@ -145,6 +149,29 @@ pub struct ClusteringParams {
     pub tol: f64,
     /// Precision of the arithmetic.
     pub precision: Precision,
+    /// SCAN's own settings (SCAN only; `max_iter` counts its epochs, `n_init` its heads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanParams>,
+}
+
+/// Settings of a SCAN clustering (`n_init` heads trained side by side, `max_iter`
+/// epochs; the head with the lowest loss is kept).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanParams {
+    /// Nearest neighbours per sample, in the neighbours' representation.
+    pub neighbours: usize,
+    /// Weight of the entropy of the mean prediction (keeps clusters from collapsing).
+    pub entropy_weight: f64,
+    /// Units of the hidden layer shared by the heads.
+    pub hidden: usize,
+    /// Samples per batch (each with one of its neighbours).
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// Random whole-pixel shift of every training image, up to this many pixels (images only).
+    pub shift: usize,
 }
 
 impl ClusteringParams {
@@ -153,6 +180,7 @@ impl ClusteringParams {
         match self.method {
             Method::Kmeans => "K-Means".into(),
             Method::Gmm => format!("GMM ({})", self.covariance),
+            Method::Scan => "SCAN".into(),
         }
     }
 }
@@ -215,6 +243,29 @@ pub struct GmmFit {
     pub aic: f64,
     /// Free parameters of the model.
     pub n_parameters: usize,
+}
+
+/// How a SCAN clustering was trained and which head was kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanFit {
+    /// The artifact whose train split gave the neighbours.
+    pub neighbours: FeaturesRef,
+    /// Its encoder's display name (none for pixels).
+    pub neighbours_encoder: Option<String>,
+    /// Loss of every head after training (consistency + weight × negative entropy),
+    /// on every train sample with each of its neighbours, without augmentation.
+    pub head_loss: Vec<f64>,
+    /// The consistency term of every head (mean −log of the dot product of a sample's
+    /// and a neighbour's cluster probabilities).
+    pub head_consistency: Vec<f64>,
+    /// The entropy of every head's mean cluster probabilities (ln k when balanced).
+    pub head_entropy: Vec<f64>,
+    /// The kept head (lowest loss).
+    pub head: usize,
+    /// Mean training loss over the heads, per epoch.
+    pub loss_history: Vec<f64>,
+    /// Seconds of the k-NN search.
+    pub knn_seconds: f64,
 }
 
 /// Quality of a clustering without labels, on the train split.
@@ -293,6 +344,9 @@ pub struct ClusteringInfo {
     pub kmeans: Option<KMeansFit>,
     /// Likelihoods (GMM only).
     pub gmm: Option<GmmFit>,
+    /// Heads, losses and neighbours (SCAN only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scan: Option<ScanFit>,
     /// Worker threads.
     pub threads: usize,
 }

@@ -23,7 +23,7 @@ mod report;
 
 pub use clustering::{
     ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary, GmmFit,
-    InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision,
+    InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision, ScanFit, ScanParams,
 };
 pub use codes::{CodesInfo, CodesSplit};
 pub use dataset::{

@@ -79,15 +79,16 @@ fn run_cli(args: Args) -> Result<()> {
         reg_covar: args.reg_covar,
         tol: args.tol.unwrap_or(match method {
             Method::Kmeans => 1e-4,
-            Method::Gmm => 1e-3,
+            Method::Gmm | Method::Scan => 1e-3,
         }),
         precision: args.precision,
+        scan: None,
     };
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("template"));
     let name = match method {
         Method::Kmeans => "k-means: inertia",
-        Method::Gmm => "gmm: mean log-likelihood",
+        Method::Gmm | Method::Scan => "gmm: mean log-likelihood",
     };
     let search = !params.k.is_single();
     let outcome = run(

@@ -172,13 +172,24 @@ impl ClusteringRun {
         }
     }
 
-    /// The route as a reader sees it: `GMM (full) on pca of dense-autoencoder codes (30-d)`.
+    /// The route as a reader sees it: `GMM (full) on pca of dense-autoencoder codes (30-d)`,
+    /// `SCAN on pixels, neighbours in dense-autoencoder codes (10-d)`.
     pub fn title(&self) -> String {
         let features = match self.encoder() {
             None => "pixels".to_string(),
             Some(enc) => format!("{enc} codes ({}-d)", self.info.features.dim),
         };
-        format!("{} on {features}", self.info.params.method_title())
+        let neighbours = match &self.info.scan {
+            Some(scan) => match &scan.neighbours_encoder {
+                Some(enc) => format!(", neighbours in {enc} codes ({}-d)", scan.neighbours.dim),
+                None => ", neighbours in pixels".into(),
+            },
+            None => String::new(),
+        };
+        format!(
+            "{} on {features}{neighbours}",
+            self.info.params.method_title()
+        )
     }
 
     /// Reads the assignments of both splits, checking them against `k`.

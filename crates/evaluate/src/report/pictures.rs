@@ -73,7 +73,7 @@ fn members_by_typicality(run: &ClusteringRun, a: &SplitAssignments) -> Vec<Vec<u
     for (j, &c) in a.clusters.iter().enumerate() {
         members[c].push(j);
     }
-    let higher_is_typical = run.info.params.method == Method::Gmm;
+    let higher_is_typical = run.info.params.method != Method::Kmeans;
     for m in &mut members {
         m.sort_by(|&x, &y| {
             let (cx, cy) = (a.confidence[x], a.confidence[y]);

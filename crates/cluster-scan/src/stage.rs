@@ -1,0 +1,314 @@
+//! The SCAN stage: a features artifact (the network's input, usually the dataset's
+//! pixels) and a neighbours artifact (usually an autoencoder's codes) in, a
+//! `clustering` artifact out, in the same format as `aeclust-cluster`'s.
+
+use std::path::Path;
+use std::time::Instant;
+
+use aeclust_artifact::kinds::{
+    ClusteringInfo, ClusteringParams, CodesInfo, CovarianceType, DatasetInfo, Features,
+    FeaturesRef, FitSummary, InternalMetrics, KRange, Method, PerSplit, Precision, ScanFit, Split,
+    CLUSTERING, DATASET,
+};
+use aeclust_artifact::{Artifact, Environment, Outcome, Stage, TensorWriter};
+use candle_core::Device;
+
+use crate::train::{assign, check, fit, Event, Settings, TrainingData};
+use crate::{Result, ScanError};
+
+/// What the stage reports while it works.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress {
+    /// The k-NN search of the neighbours: `done` of `total` rows.
+    Knn {
+        /// Rows done.
+        done: usize,
+        /// Rows in all.
+        total: usize,
+    },
+    /// Training.
+    Train(Event),
+}
+
+/// The parameters as the cache key and `summary.json` record them: a `clustering` with
+/// method `scan`, `max_iter` = epochs and `n_init` = heads.
+pub fn clustering_params(settings: &Settings) -> ClusteringParams {
+    ClusteringParams {
+        method: Method::Scan,
+        k: KRange::single(settings.k),
+        seed: settings.seed,
+        max_iter: settings.epochs,
+        n_init: settings.heads,
+        covariance: CovarianceType::Full,
+        reg_covar: 0.0,
+        tol: 0.0,
+        precision: Precision::F32,
+        scan: Some(settings.scan.clone()),
+    }
+}
+
+/// The cache key of the dataset an artifact's rows come from, and its encoder's name.
+fn provenance(a: &Artifact) -> Result<(String, Option<String>)> {
+    Ok(if a.kind() == DATASET {
+        (a.manifest().cache_key.clone(), None)
+    } else {
+        let info: CodesInfo = a.info()?;
+        (info.dataset.cache_key, Some(info.encoder))
+    })
+}
+
+/// The `m` nearest other rows of every row of `f` (a row's own index dropped; for exact
+/// duplicates, the farthest of the `m + 1` instead).
+fn neighbour_indices(f: &Features, m: usize, progress: &mut dyn FnMut(Progress)) -> Vec<u32> {
+    let n = f.len();
+    let done = std::sync::Mutex::new(Vec::new());
+    let nn = aeclust_knn::nearest(&f.values, &f.values, f.dim, m + 1, &|d| {
+        done.lock().expect("progress").push(d);
+    });
+    for d in done.into_inner().expect("progress") {
+        progress(Progress::Knn { done: d, total: n });
+    }
+    let mut out = Vec::with_capacity(n * m);
+    for i in 0..n {
+        let row = nn.row(i);
+        let own = row.iter().position(|&j| j as usize == i).unwrap_or(m);
+        out.extend(
+            row.iter()
+                .enumerate()
+                .filter(|&(p, _)| p != own)
+                .map(|(_, &j)| j),
+        );
+    }
+    out
+}
+
+/// Trains SCAN on the train split of `features` with neighbours from the train split of
+/// `neighbours`, assigns both splits, and writes the artifact to `out` (reused when
+/// unchanged unless `force`).
+pub fn run(
+    settings: &Settings,
+    features: &Path,
+    neighbours: &Path,
+    out: &Path,
+    force: bool,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome> {
+    let source = Artifact::open(features, &Features::KINDS)?;
+    let near = Artifact::open(neighbours, &Features::KINDS)?;
+    let mut inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
+    inputs.push(near.input(Split::Train.file_name())?);
+    let params = clustering_params(settings);
+    let stage = Stage::new(CLUSTERING, env!("CARGO_PKG_VERSION"), &params, &inputs, out)?;
+    if let Some(outcome) = stage.reuse(force) {
+        return Ok(outcome);
+    }
+    let (source_dataset, _) = provenance(&source)?;
+    let (near_dataset, near_encoder) = provenance(&near)?;
+    if source_dataset != near_dataset {
+        return Err(ScanError::InvalidData(format!(
+            "{} and {} come from different datasets (cache keys {}… and {}…): a neighbour must be the same image",
+            features.display(),
+            neighbours.display(),
+            &source_dataset[..12.min(source_dataset.len())],
+            &near_dataset[..12.min(near_dataset.len())],
+        )));
+    }
+    let PerSplit { train, test } = Features::load_splits(&source)?;
+    let near_train = Features::load(&near, Split::Train)?;
+    if near_train.len() != train.len() {
+        return Err(ScanError::InvalidData(format!(
+            "{}: {} train rows, but {} has {}",
+            inputs[2].path().display(),
+            near_train.len(),
+            inputs[0].path().display(),
+            train.len()
+        )));
+    }
+    let image = if source.kind() == DATASET {
+        let info: DatasetInfo = source.info()?;
+        Some((info.image_shape[0], info.image_shape[1], info.channels))
+    } else {
+        None
+    };
+    // Parameters first: the k-NN search is the slow part.
+    check(settings, train.len(), image)?;
+    let m = settings.scan.neighbours;
+    let knn_started = Instant::now();
+    let indices = neighbour_indices(&near_train, m, progress);
+    let knn_seconds = knn_started.elapsed().as_secs_f64();
+    let data = TrainingData {
+        x: &train.values,
+        dim: train.dim,
+        neighbours: &indices,
+        m,
+        image,
+    };
+    let device = Device::Cpu;
+    let started = Instant::now();
+    let trained = fit(settings, &data, &device, &mut |e| {
+        progress(Progress::Train(e))
+    })?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let (train_ids, train_conf) = assign(
+        &trained.model,
+        trained.head,
+        &train.values,
+        train.dim,
+        &device,
+    )?;
+    let (test_ids, test_conf) = assign(
+        &trained.model,
+        trained.head,
+        &test.values,
+        test.dim,
+        &device,
+    )?;
+
+    let staging = stage.staging()?;
+    let (head_weight, head_bias) = trained.model.head(trained.head)?;
+    let values = |t: &candle_core::Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1()?) };
+    let (hidden, k) = (settings.scan.hidden, settings.k);
+    TensorWriter::new()
+        .add(
+            "input.mean",
+            &[train.dim],
+            &values(&trained.model.input_mean)?,
+        )
+        .add(
+            "input.scale",
+            &[train.dim],
+            &values(&trained.model.input_scale)?,
+        )
+        .add(
+            "trunk.weight",
+            &[hidden, train.dim],
+            &values(trained.model.trunk_weight.as_tensor())?,
+        )
+        .add(
+            "trunk.bias",
+            &[hidden],
+            &values(trained.model.trunk_bias.as_tensor())?,
+        )
+        .add("head.weight", &[k, hidden], &values(&head_weight)?)
+        .add("head.bias", &[k], &values(&head_bias)?)
+        .add(
+            "heads.weight",
+            &[settings.heads * k, hidden],
+            &values(trained.model.head_weight.as_tensor())?,
+        )
+        .add(
+            "heads.bias",
+            &[settings.heads * k],
+            &values(trained.model.head_bias.as_tensor())?,
+        )
+        .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
+    let mut assignments = TensorWriter::new();
+    for (split, ids, confidence, f) in [
+        (Split::Train, &train_ids, &train_conf, &train),
+        (Split::Test, &test_ids, &test_conf, &test),
+    ] {
+        let ids: Vec<u32> = ids.iter().map(|&c| c as u32).collect();
+        assignments
+            .add(&format!("{split}_assignments"), &[ids.len()], &ids)
+            .add(
+                &format!("{split}_confidence"),
+                &[confidence.len()],
+                confidence,
+            );
+        if let Some(labels) = &f.labels {
+            assignments.add(&format!("{split}_labels"), &[labels.len()], labels);
+        }
+    }
+    assignments.write(&staging.file(ClusteringInfo::ASSIGNMENTS_FILE))?;
+
+    let mut sizes = vec![0usize; k];
+    train_ids.iter().for_each(|&c| sizes[c] += 1);
+    let mut sorted = trained.epoch_seconds.clone();
+    sorted.sort_by(f64::total_cmp);
+    let threads = rayon::current_num_threads();
+    let features_ref = |a: &Artifact, f: &Features| FeaturesRef {
+        artifact: a.reference_from(out),
+        kind: f.kind,
+        dim: f.dim,
+        dims_used: f.dim,
+        constant_dims_dropped: 0,
+    };
+    let info = ClusteringInfo {
+        params,
+        k,
+        k_search: None,
+        internal: InternalMetrics {
+            silhouette: None,
+            silhouette_sample: 0,
+            calinski_harabasz: None,
+            davies_bouldin: None,
+        },
+        features: features_ref(&source, &train),
+        n_train: train.len(),
+        n_test: test.len(),
+        cluster_sizes_train: sizes,
+        fit: FitSummary {
+            fit_seconds,
+            n_iter: settings.epochs,
+            converged: true,
+            best_run: trained.head,
+            seconds_per_iteration_median: sorted.get(sorted.len() / 2).copied(),
+            iteration_seconds: trained.epoch_seconds.clone(),
+        },
+        kmeans: None,
+        gmm: None,
+        scan: Some(ScanFit {
+            neighbours: features_ref(&near, &near_train),
+            neighbours_encoder: near_encoder,
+            head_loss: trained.scores.iter().map(|s| s.loss).collect(),
+            head_consistency: trained.scores.iter().map(|s| s.consistency).collect(),
+            head_entropy: trained.scores.iter().map(|s| s.entropy).collect(),
+            head: trained.head,
+            loss_history: trained.loss_history.clone(),
+            knn_seconds,
+        }),
+        threads,
+    };
+    staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
+    let manifest = staging.commit(
+        &stage,
+        &[
+            ClusteringInfo::MODEL_FILE,
+            ClusteringInfo::ASSIGNMENTS_FILE,
+            ClusteringInfo::SUMMARY_FILE,
+        ],
+        &info,
+        Environment::here().threads(threads).device("cpu"),
+    )?;
+    Ok(Outcome::built(manifest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aeclust_artifact::kinds::FeatureKind;
+
+    fn features(values: Vec<f32>, dim: usize) -> Features {
+        Features {
+            values,
+            labels: None,
+            dim,
+            kind: FeatureKind::Codes,
+        }
+    }
+
+    #[test]
+    fn neighbours_leave_out_the_row_itself() {
+        // Points on a line at 0, 1, 3, 7, 15: nearest others are unambiguous.
+        let f = features(vec![0.0, 1.0, 3.0, 7.0, 15.0], 1);
+        let got = neighbour_indices(&f, 2, &mut |_| {});
+        assert_eq!(got, vec![1, 2, 0, 2, 1, 0, 2, 1, 3, 2]);
+        // Exact duplicates (rows 0, 1, 2 equal): every row still leaves itself out.
+        let f = features(vec![5.0, 5.0, 5.0, 9.0], 1);
+        let got = neighbour_indices(&f, 2, &mut |_| {});
+        for (i, row) in got.chunks(2).enumerate() {
+            assert!(!row.contains(&(i as u32)), "row {i}: {row:?}");
+        }
+        assert_eq!(&got[..6], &[1, 2, 0, 2, 0, 1]);
+    }
+}

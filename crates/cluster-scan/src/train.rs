@@ -1,0 +1,297 @@
+//! Training the heads, choosing one, and assigning clusters with it.
+
+use std::time::Instant;
+
+use aeclust_artifact::kinds::ScanParams;
+use aeclust_augment::shift_images;
+use candle_core::{Device, Tensor};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::model::{standardisation, ScanHeads};
+use crate::objective::{batch_loss, score_heads, HeadScore};
+use crate::{Result, ScanError};
+
+/// Rows per forward pass when scoring and assigning (memory only; results identical).
+const EVAL_ROWS: usize = 4096;
+
+/// What to train: `k` clusters, `heads` heads, `epochs` passes, SCAN's own settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Clusters.
+    pub k: usize,
+    /// Heads trained side by side.
+    pub heads: usize,
+    /// Passes over the training rows.
+    pub epochs: usize,
+    /// Seed of the initial weights, the order, the neighbour drawn and the shifts.
+    pub seed: u64,
+    /// SCAN's settings.
+    pub scan: ScanParams,
+}
+
+/// The training rows and who their neighbours are.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainingData<'a> {
+    /// Row-major inputs, `n × dim`.
+    pub x: &'a [f32],
+    /// Columns.
+    pub dim: usize,
+    /// `n × m` indices of every row's nearest neighbours (itself excluded).
+    pub neighbours: &'a [u32],
+    /// Neighbours per row.
+    pub m: usize,
+    /// `(height, width, channels)` when the rows are images (needed for `shift`).
+    pub image: Option<(usize, usize, usize)>,
+}
+
+/// Progress of the training.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A batch finished: `done` of `total` batches of this epoch.
+    Batch {
+        /// Epoch, 1-based.
+        epoch: usize,
+        /// Batches done in this epoch.
+        done: usize,
+        /// Batches per epoch.
+        total: usize,
+    },
+    /// An epoch finished with this mean loss per head.
+    Epoch {
+        /// Epoch, 1-based.
+        epoch: usize,
+        /// Mean batch loss over the heads.
+        loss: f64,
+    },
+    /// Training is over; every head is being scored on every neighbour pair.
+    Scoring,
+}
+
+/// A trained network, the score of every head, and the head kept.
+#[derive(Debug)]
+pub struct Trained {
+    /// The network with all heads.
+    pub model: ScanHeads,
+    /// Every head's loss on every training row and each of its neighbours.
+    pub scores: Vec<HeadScore>,
+    /// The head with the lowest loss.
+    pub head: usize,
+    /// Mean batch loss per head, per epoch.
+    pub loss_history: Vec<f64>,
+    /// Wall seconds of every epoch.
+    pub epoch_seconds: Vec<f64>,
+}
+
+/// Checks `settings` for `n` training rows (`image`: their shape, none for codes); the
+/// message names the option at fault.
+pub fn check(settings: &Settings, n: usize, image: Option<(usize, usize, usize)>) -> Result<()> {
+    let s = &settings.scan;
+    let bad = |m: String| Err(ScanError::InvalidParams(m));
+    if settings.k < 2 {
+        return bad(format!(
+            "--k {}: SCAN needs at least 2 clusters",
+            settings.k
+        ));
+    }
+    if settings.k > n {
+        return bad(format!(
+            "--k {} is larger than the {n} training samples",
+            settings.k
+        ));
+    }
+    for (name, v) in [
+        ("--heads", settings.heads),
+        ("--epochs", settings.epochs),
+        ("--knn", s.neighbours),
+        ("--hidden", s.hidden),
+        ("--batch-size", s.batch_size),
+    ] {
+        if v == 0 {
+            return bad(format!("{name} 0: must be at least 1"));
+        }
+    }
+    if s.neighbours >= n {
+        return bad(format!(
+            "--knn {}: only {n} training samples, so at most {} neighbours each",
+            s.neighbours,
+            n.saturating_sub(1)
+        ));
+    }
+    if !(s.learning_rate.is_finite() && s.learning_rate > 0.0) {
+        return bad(format!(
+            "--learning-rate {}: must be positive",
+            s.learning_rate
+        ));
+    }
+    for (name, v) in [
+        ("--entropy-weight", s.entropy_weight),
+        ("--weight-decay", s.weight_decay),
+    ] {
+        if !(v.is_finite() && v >= 0.0) {
+            return bad(format!("{name} {v}: must be finite and not negative"));
+        }
+    }
+    if s.shift > 0 {
+        match image {
+            None => {
+                return bad(format!(
+                    "--shift {}: the features are codes, not images; only images can be shifted",
+                    s.shift
+                ))
+            }
+            Some((h, w, _)) if s.shift >= h.min(w) => {
+                return bad(format!(
+                    "--shift {}: must be smaller than the {h}x{w} images",
+                    s.shift
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Trains `settings.heads` heads on `data` and keeps the one with the lowest loss over
+/// every row and each of its neighbours (unshifted).
+pub fn fit(
+    settings: &Settings,
+    data: &TrainingData,
+    device: &Device,
+    progress: &mut dyn FnMut(Event),
+) -> Result<Trained> {
+    let s = &settings.scan;
+    let (dim, m) = (data.dim, data.m);
+    let n = data.x.len() / dim.max(1);
+    check(settings, n, data.image)?;
+    if data.neighbours.len() != n * m || m != s.neighbours {
+        return Err(ScanError::InvalidData(format!(
+            "{} neighbour indices for {n} rows of {} neighbours",
+            data.neighbours.len(),
+            s.neighbours
+        )));
+    }
+    let model = ScanHeads::new(
+        standardisation(data.x, dim),
+        s.hidden,
+        settings.heads,
+        settings.k,
+        settings.seed,
+        device,
+    )?;
+    let mut optimiser = AdamW::new(
+        model.vars(),
+        ParamsAdamW {
+            lr: s.learning_rate,
+            weight_decay: s.weight_decay,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    // Separate streams: the order and neighbours drawn do not depend on the shifts.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5ca4_0001);
+    let mut shifts = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5ca4_0002);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut batch = Vec::with_capacity(2 * s.batch_size * dim);
+    let mut scratch = Vec::new();
+    let batches = n.div_ceil(s.batch_size);
+    let mut loss_history = Vec::with_capacity(settings.epochs);
+    let mut epoch_seconds = Vec::with_capacity(settings.epochs);
+    for epoch in 1..=settings.epochs {
+        let started = Instant::now();
+        order.shuffle(&mut rng);
+        let mut sum = 0f64;
+        for (done, rows) in order.chunks(s.batch_size).enumerate() {
+            batch.clear();
+            for &i in rows {
+                batch.extend_from_slice(&data.x[i * dim..(i + 1) * dim]);
+            }
+            for &i in rows {
+                let j = data.neighbours[i * m + rng.gen_range(0..m)] as usize;
+                batch.extend_from_slice(&data.x[j * dim..(j + 1) * dim]);
+            }
+            if let Some(shape) = data.image {
+                shift_images(&mut batch, shape, s.shift, &mut shifts, &mut scratch);
+            }
+            let b = rows.len();
+            let x = Tensor::from_slice(&batch, (2 * b, dim), device)?;
+            let p = model.probabilities(&x)?;
+            let (total, _, _) =
+                batch_loss(&p.narrow(0, 0, b)?, &p.narrow(0, b, b)?, s.entropy_weight)?;
+            optimiser.backward_step(&total)?;
+            sum += f64::from(total.to_scalar::<f32>()?);
+            progress(Event::Batch {
+                epoch,
+                done: done + 1,
+                total: batches,
+            });
+        }
+        let loss = sum / (batches * settings.heads) as f64;
+        if !loss.is_finite() {
+            return Err(ScanError::InvalidData(format!(
+                "the loss became {loss} in epoch {epoch}; try a smaller --learning-rate"
+            )));
+        }
+        loss_history.push(loss);
+        epoch_seconds.push(started.elapsed().as_secs_f64());
+        progress(Event::Epoch { epoch, loss });
+    }
+    progress(Event::Scoring);
+    let probabilities = all_probabilities(&model, data.x, dim, device)?;
+    let scores = score_heads(
+        &probabilities,
+        (settings.heads, settings.k),
+        data.neighbours,
+        m,
+        s.entropy_weight,
+    );
+    let head = (0..scores.len())
+        .min_by(|&a, &b| scores[a].loss.total_cmp(&scores[b].loss))
+        .expect("at least one head");
+    Ok(Trained {
+        model,
+        scores,
+        head,
+        loss_history,
+        epoch_seconds,
+    })
+}
+
+/// Probabilities `[n, heads, k]` of every row of `x`, in blocks.
+fn all_probabilities(
+    model: &ScanHeads,
+    x: &[f32],
+    dim: usize,
+    device: &Device,
+) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(x.len() / dim * model.heads * model.k);
+    for block in x.chunks(EVAL_ROWS * dim) {
+        let t = Tensor::from_slice(block, (block.len() / dim, dim), device)?;
+        out.extend(model.probabilities(&t)?.flatten_all()?.to_vec1::<f32>()?);
+    }
+    Ok(out)
+}
+
+/// The cluster of every row of `x` under head `head` and its probability.
+pub fn assign(
+    model: &ScanHeads,
+    head: usize,
+    x: &[f32],
+    dim: usize,
+    device: &Device,
+) -> Result<(Vec<usize>, Vec<f32>)> {
+    let p = all_probabilities(model, x, dim, device)?;
+    let (heads, k) = (model.heads, model.k);
+    Ok(p.chunks_exact(heads * k)
+        .map(|row| {
+            let q = &row[head * k..(head + 1) * k];
+            let (c, &v) = q
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+                .expect("k >= 1");
+            (c, v)
+        })
+        .unzip())
+}

@@ -1,0 +1,380 @@
+//! `aeclust-cluster-scan` on artifacts it builds itself: well-separated groups are
+//! found, one thread reproduces itself, and bad inputs get a clear error, a non-zero
+//! exit and no artifact.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aeclust_artifact::fixtures;
+use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit, ImageSplit};
+use aeclust_artifact::{Manifest, TensorFile};
+
+const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster-scan");
+
+fn run(args: &[&str]) -> (bool, String) {
+    let o = Command::new(BIN).args(args).output().unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
+    )
+}
+
+/// Four well-separated groups in 8 dimensions, with a little deterministic noise.
+fn groups(n: usize, offset: usize) -> CodesSplit {
+    let dim = 8;
+    let mut codes = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let g = (i + offset) % 4;
+        for d in 0..dim {
+            let centre = if d / 2 == g { 5.0 } else { 0.0 };
+            codes.push(centre + (((i * 7 + d * 13) % 17) as f32 - 8.0) / 16.0);
+        }
+        labels.push(g as u8);
+    }
+    CodesSplit {
+        codes,
+        labels: Some(labels),
+        dim,
+    }
+}
+
+fn codes(root: &Path, name: &str, edit: impl FnOnce(&mut CodesSplit)) -> PathBuf {
+    let dir = root.join(name);
+    let mut train = groups(400, 0);
+    edit(&mut train);
+    fixtures::codes(&dir, &train, &groups(40, 1), root).unwrap();
+    dir
+}
+
+/// 8×8 grey images of three groups: a bright 3×3 square in one of three corners.
+fn squares(n: usize, offset: usize) -> ImageSplit {
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let g = (i + offset) % 3;
+        let (y0, x0) = [(1, 1), (1, 4), (4, 1)][g];
+        let mut im = vec![0u8; 64];
+        for y in y0..y0 + 3 {
+            for x in x0..x0 + 3 {
+                im[y * 8 + x] = 200 + ((i * 5 + y * 3 + x) % 50) as u8;
+            }
+        }
+        images.extend(im);
+        labels.push(g as u8);
+    }
+    ImageSplit::grey(images, labels, 8, 8)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Small, quick settings.
+const QUICK: [&str; 10] = [
+    "--hidden",
+    "32",
+    "--batch-size",
+    "64",
+    "--epochs",
+    "12",
+    "--heads",
+    "3",
+    "--knn",
+    "5",
+];
+
+/// Accuracy of `split`'s assignments under the best one-to-one mapping (k ≤ 4 here, so
+/// every permutation is tried).
+fn accuracy(dir: &Path, split: &str, k: usize) -> f64 {
+    let f = TensorFile::open(&dir.join(ClusteringInfo::ASSIGNMENTS_FILE)).unwrap();
+    let a = f
+        .read::<u32>(&format!("{split}_assignments"), Some(1))
+        .unwrap()
+        .data;
+    let l = f
+        .read::<u8>(&format!("{split}_labels"), Some(1))
+        .unwrap()
+        .data;
+    let mut best = 0;
+    let mut perm: Vec<usize> = (0..k).collect();
+    permutations(&mut perm, 0, &mut |p| {
+        let hits = a
+            .iter()
+            .zip(&l)
+            .filter(|(&c, &y)| p[c as usize] == y as usize)
+            .count();
+        best = best.max(hits);
+    });
+    best as f64 / a.len() as f64
+}
+
+fn permutations(p: &mut Vec<usize>, i: usize, f: &mut dyn FnMut(&[usize])) {
+    if i == p.len() {
+        return f(p);
+    }
+    for j in i..p.len() {
+        p.swap(i, j);
+        permutations(p, i + 1, f);
+        p.swap(i, j);
+    }
+}
+
+#[test]
+fn finds_well_separated_groups_in_codes_and_records_its_heads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = codes(tmp.path(), "codes", |_| {});
+    let out = tmp.path().join("scan");
+    let (ok, text) = run(&[
+        &[
+            "--features",
+            s(&data),
+            "--neighbours",
+            s(&data),
+            "--out",
+            s(&out),
+        ],
+        &["--k", "4", "--shift", "0"][..],
+        &QUICK[..],
+    ]
+    .concat());
+    assert!(ok, "{text}");
+    assert_eq!(accuracy(&out, "train", 4), 1.0);
+    assert_eq!(accuracy(&out, "test", 4), 1.0);
+    let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    let scan = info.scan.expect("SCAN facts");
+    assert_eq!(scan.head_loss.len(), 3);
+    assert_eq!(scan.loss_history.len(), 12);
+    let lowest = scan.head_loss.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(scan.head_loss[scan.head], lowest);
+    // Balanced groups: the kept head's entropy is close to ln 4.
+    assert!(
+        (scan.head_entropy[scan.head] - 4f64.ln()).abs() < 0.05,
+        "{scan:?}"
+    );
+    assert_eq!(info.cluster_sizes_train, vec![100; 4]);
+    // Unchanged inputs and parameters: reused.
+    let (ok, text) = run(&[
+        &[
+            "--features",
+            s(&data),
+            "--neighbours",
+            s(&data),
+            "--out",
+            s(&out),
+        ],
+        &["--k", "4", "--shift", "0"][..],
+        &QUICK[..],
+    ]
+    .concat());
+    assert!(ok && text.contains("reused"), "{text}");
+}
+
+#[test]
+fn finds_groups_of_shifted_images_and_one_thread_reproduces_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dataset");
+    fixtures::dataset(&data, &squares(300, 0), &squares(30, 2)).unwrap();
+    let model_bytes = |out: &Path| std::fs::read(out.join(ClusteringInfo::MODEL_FILE)).unwrap();
+    let mut models = Vec::new();
+    for name in ["a", "b"] {
+        let out = tmp.path().join(name);
+        let (ok, text) = run(&[
+            &[
+                "--features",
+                s(&data),
+                "--neighbours",
+                s(&data),
+                "--out",
+                s(&out),
+            ],
+            &["--k", "3", "--shift", "1", "--threads", "1", "--seed", "5"][..],
+            &QUICK[..],
+        ]
+        .concat());
+        assert!(ok, "{text}");
+        assert_eq!(accuracy(&out, "train", 3), 1.0);
+        assert_eq!(accuracy(&out, "test", 3), 1.0);
+        models.push(model_bytes(&out));
+    }
+    assert!(
+        models[0] == models[1],
+        "same seed, one thread: same weights"
+    );
+    let out = tmp.path().join("c");
+    let (ok, text) = run(&[
+        &[
+            "--features",
+            s(&data),
+            "--neighbours",
+            s(&data),
+            "--out",
+            s(&out),
+        ],
+        &["--k", "3", "--shift", "1", "--threads", "1", "--seed", "6"][..],
+        &QUICK[..],
+    ]
+    .concat());
+    assert!(ok, "{text}");
+    assert!(
+        model_bytes(&out) != models[0],
+        "another seed, other weights"
+    );
+}
+
+fn rejected(args: &[&str], out: &Path, says: &str) {
+    let (ok, text) = run(args);
+    assert!(!ok, "expected failure: {text}");
+    assert!(text.contains(says), "should say `{says}`: {text}");
+    assert!(!out.exists(), "no artifact may be written");
+}
+
+#[test]
+fn bad_inputs_are_refused_without_an_artifact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = codes(tmp.path(), "codes", |_| {});
+    let out = tmp.path().join("scan");
+    let base = [
+        "--features",
+        s(&data),
+        "--neighbours",
+        s(&data),
+        "--out",
+        s(&out),
+    ];
+    // The base, `extra`, and the quick settings that `extra` does not set.
+    let with = |extra: &[&'static str]| -> Vec<&str> {
+        let mut v = base.to_vec();
+        v.extend(extra);
+        for pair in QUICK.chunks(2) {
+            if !extra.contains(&pair[0]) {
+                v.extend(pair);
+            }
+        }
+        v
+    };
+    rejected(
+        &with(&["--k", "0", "--shift", "0"]),
+        &out,
+        "--k 0: SCAN needs at least 2 clusters",
+    );
+    rejected(
+        &with(&["--heads", "0", "--shift", "0"]),
+        &out,
+        "--heads 0: must be at least 1",
+    );
+    rejected(
+        &with(&["--knn", "400", "--shift", "0"]),
+        &out,
+        "--knn 400: only 400 training samples, so at most 399 neighbours each",
+    );
+    rejected(
+        &with(&["--learning-rate=-1", "--shift", "0"]),
+        &out,
+        "--learning-rate -1: must be positive",
+    );
+    rejected(
+        &with(&["--shift", "2"]),
+        &out,
+        "--shift 2: the features are codes, not images",
+    );
+
+    // NaN in the neighbours' codes: the file and the place are named.
+    let nan = codes(tmp.path(), "nan", |c| c.codes[9] = f32::NAN);
+    rejected(
+        &[
+            &[
+                "--features",
+                s(&data),
+                "--neighbours",
+                s(&nan),
+                "--out",
+                s(&out),
+                "--shift",
+                "0",
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+        &out,
+        "non-finite value NaN at row 1, column 1",
+    );
+    // Neighbours with another number of rows.
+    let short = codes(tmp.path(), "short", |c| {
+        c.codes.truncate(300 * 8);
+        c.labels.as_mut().unwrap().truncate(300);
+    });
+    rejected(
+        &[
+            &[
+                "--features",
+                s(&data),
+                "--neighbours",
+                s(&short),
+                "--out",
+                s(&out),
+                "--shift",
+                "0",
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+        &out,
+        "300 train rows, but",
+    );
+    // Neighbours from another dataset.
+    let images = tmp.path().join("dataset");
+    fixtures::dataset(&images, &squares(400, 0), &squares(30, 2)).unwrap();
+    rejected(
+        &[
+            &[
+                "--features",
+                s(&images),
+                "--neighbours",
+                s(&data),
+                "--out",
+                s(&out),
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+        &out,
+        "come from different datasets",
+    );
+    // An image shift as large as the images.
+    rejected(
+        &[
+            &[
+                "--features",
+                s(&images),
+                "--neighbours",
+                s(&images),
+                "--out",
+                s(&out),
+                "--shift",
+                "8",
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+        &out,
+        "--shift 8: must be smaller than the 8x8 images",
+    );
+    // Not an artifact at all.
+    rejected(
+        &[
+            &[
+                "--features",
+                s(tmp.path()),
+                "--neighbours",
+                s(&data),
+                "--out",
+                s(&out),
+            ][..],
+            &QUICK[..],
+        ]
+        .concat(),
+        &out,
+        "manifest.json",
+    );
+}
