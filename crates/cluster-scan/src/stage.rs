@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, ClusteringParams, CodesInfo, CovarianceType, DatasetInfo, Features,
-    FeaturesRef, FitSummary, InternalMetrics, KRange, Method, PerSplit, Precision, ScanFit, Split,
-    CLUSTERING, DATASET,
+    AssignedSplit, ClusteringInfo, ClusteringParams, CodesInfo, CovarianceType, DatasetInfo,
+    Features, FeaturesRef, FitSummary, InternalMetrics, KRange, Method, PerSplit, Precision,
+    ScanFit, Split, CLUSTERING, DATASET,
 };
 use aeclust_artifact::{Artifact, Environment, Outcome, Stage, TensorWriter};
 use candle_core::Device;
@@ -202,24 +202,21 @@ pub fn run(
             &values(trained.model.head_bias.as_tensor())?,
         )
         .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
-    let mut assignments = TensorWriter::new();
-    for (split, ids, confidence, f) in [
-        (Split::Train, &train_ids, &train_conf, &train),
-        (Split::Test, &test_ids, &test_conf, &test),
-    ] {
-        let ids: Vec<u32> = ids.iter().map(|&c| c as u32).collect();
-        assignments
-            .add(&format!("{split}_assignments"), &[ids.len()], &ids)
-            .add(
-                &format!("{split}_confidence"),
-                &[confidence.len()],
-                confidence,
-            );
-        if let Some(labels) = &f.labels {
-            assignments.add(&format!("{split}_labels"), &[labels.len()], labels);
-        }
-    }
-    assignments.write(&staging.file(ClusteringInfo::ASSIGNMENTS_FILE))?;
+    ClusteringInfo::write_assignments(
+        &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
+        &PerSplit {
+            train: AssignedSplit {
+                clusters: &train_ids,
+                confidence: &train_conf,
+                labels: train.labels.as_deref(),
+            },
+            test: AssignedSplit {
+                clusters: &test_ids,
+                confidence: &test_conf,
+                labels: test.labels.as_deref(),
+            },
+        },
+    )?;
 
     let mut sizes = vec![0usize; k];
     train_ids.iter().for_each(|&c| sizes[c] += 1);

@@ -120,53 +120,54 @@ fn permutations(p: &mut Vec<usize>, i: usize, f: &mut dyn FnMut(&[usize])) {
     }
 }
 
+/// Runs the stage on `features` with neighbours from `near` into `out`: `extra`, then
+/// the quick settings that `extra` does not set.
+fn scan(features: &Path, near: &Path, out: &Path, extra: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "--features",
+        s(features),
+        "--neighbours",
+        s(near),
+        "--out",
+        s(out),
+    ];
+    args.extend(extra);
+    for pair in QUICK.chunks(2) {
+        if !extra.contains(&pair[0]) {
+            args.extend(pair);
+        }
+    }
+    run(&args)
+}
+
 #[test]
 fn finds_well_separated_groups_in_codes_and_records_its_heads() {
     let tmp = tempfile::tempdir().unwrap();
     let data = codes(tmp.path(), "codes", |_| {});
     let out = tmp.path().join("scan");
-    let (ok, text) = run(&[
-        &[
-            "--features",
-            s(&data),
-            "--neighbours",
-            s(&data),
-            "--out",
-            s(&out),
-        ],
-        &["--k", "4", "--shift", "0"][..],
-        &QUICK[..],
-    ]
-    .concat());
+    let settings = ["--k", "4", "--shift", "0"];
+    let (ok, text) = scan(&data, &data, &out, &settings);
     assert!(ok, "{text}");
     assert_eq!(accuracy(&out, "train", 4), 1.0);
     assert_eq!(accuracy(&out, "test", 4), 1.0);
     let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
-    let scan = info.scan.expect("SCAN facts");
-    assert_eq!(scan.head_loss.len(), 3);
-    assert_eq!(scan.loss_history.len(), 12);
-    let lowest = scan.head_loss.iter().copied().fold(f64::INFINITY, f64::min);
-    assert_eq!(scan.head_loss[scan.head], lowest);
+    let facts = info.scan.expect("SCAN facts");
+    assert_eq!(facts.head_loss.len(), 3);
+    assert_eq!(facts.loss_history.len(), 12);
+    let lowest = facts
+        .head_loss
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(facts.head_loss[facts.head], lowest);
     // Balanced groups: the kept head's entropy is close to ln 4.
     assert!(
-        (scan.head_entropy[scan.head] - 4f64.ln()).abs() < 0.05,
-        "{scan:?}"
+        (facts.head_entropy[facts.head] - 4f64.ln()).abs() < 0.05,
+        "{facts:?}"
     );
     assert_eq!(info.cluster_sizes_train, vec![100; 4]);
     // Unchanged inputs and parameters: reused.
-    let (ok, text) = run(&[
-        &[
-            "--features",
-            s(&data),
-            "--neighbours",
-            s(&data),
-            "--out",
-            s(&out),
-        ],
-        &["--k", "4", "--shift", "0"][..],
-        &QUICK[..],
-    ]
-    .concat());
+    let (ok, text) = scan(&data, &data, &out, &settings);
     assert!(ok && text.contains("reused"), "{text}");
 }
 
@@ -176,22 +177,11 @@ fn finds_groups_of_shifted_images_and_one_thread_reproduces_itself() {
     let data = tmp.path().join("dataset");
     fixtures::dataset(&data, &squares(300, 0), &squares(30, 2)).unwrap();
     let model_bytes = |out: &Path| std::fs::read(out.join(ClusteringInfo::MODEL_FILE)).unwrap();
+    let settings = |seed| ["--k", "3", "--shift", "1", "--threads", "1", "--seed", seed];
     let mut models = Vec::new();
     for name in ["a", "b"] {
         let out = tmp.path().join(name);
-        let (ok, text) = run(&[
-            &[
-                "--features",
-                s(&data),
-                "--neighbours",
-                s(&data),
-                "--out",
-                s(&out),
-            ],
-            &["--k", "3", "--shift", "1", "--threads", "1", "--seed", "5"][..],
-            &QUICK[..],
-        ]
-        .concat());
+        let (ok, text) = scan(&data, &data, &out, &settings("5"));
         assert!(ok, "{text}");
         assert_eq!(accuracy(&out, "train", 3), 1.0);
         assert_eq!(accuracy(&out, "test", 3), 1.0);
@@ -202,19 +192,7 @@ fn finds_groups_of_shifted_images_and_one_thread_reproduces_itself() {
         "same seed, one thread: same weights"
     );
     let out = tmp.path().join("c");
-    let (ok, text) = run(&[
-        &[
-            "--features",
-            s(&data),
-            "--neighbours",
-            s(&data),
-            "--out",
-            s(&out),
-        ],
-        &["--k", "3", "--shift", "1", "--threads", "1", "--seed", "6"][..],
-        &QUICK[..],
-    ]
-    .concat());
+    let (ok, text) = scan(&data, &data, &out, &settings("6"));
     assert!(ok, "{text}");
     assert!(
         model_bytes(&out) != models[0],
@@ -222,8 +200,7 @@ fn finds_groups_of_shifted_images_and_one_thread_reproduces_itself() {
     );
 }
 
-fn rejected(args: &[&str], out: &Path, says: &str) {
-    let (ok, text) = run(args);
+fn rejected((ok, text): (bool, String), out: &Path, says: &str) {
     assert!(!ok, "expected failure: {text}");
     assert!(text.contains(says), "should say `{says}`: {text}");
     assert!(!out.exists(), "no artifact may be written");
@@ -234,68 +211,34 @@ fn bad_inputs_are_refused_without_an_artifact() {
     let tmp = tempfile::tempdir().unwrap();
     let data = codes(tmp.path(), "codes", |_| {});
     let out = tmp.path().join("scan");
-    let base = [
-        "--features",
-        s(&data),
-        "--neighbours",
-        s(&data),
-        "--out",
-        s(&out),
-    ];
-    // The base, `extra`, and the quick settings that `extra` does not set.
-    let with = |extra: &[&'static str]| -> Vec<&str> {
-        let mut v = base.to_vec();
-        v.extend(extra);
-        for pair in QUICK.chunks(2) {
-            if !extra.contains(&pair[0]) {
-                v.extend(pair);
-            }
-        }
-        v
-    };
+    let on_codes = |extra: &[&str]| scan(&data, &data, &out, &[extra, &["--shift", "0"]].concat());
+    for (extra, says) in [
+        (&["--k", "0"][..], "--k 0: SCAN needs at least 2 clusters"),
+        (&["--heads", "0"], "--heads 0: must be at least 1"),
+        (
+            &["--knn", "400"],
+            "--knn 400: only 400 training samples, so at most 399 neighbours each",
+        ),
+        (
+            &["--learning-rate=-1"],
+            "--learning-rate -1: must be positive",
+        ),
+        (
+            &["--entropy-weight=nan"],
+            "--entropy-weight NaN: must be finite",
+        ),
+    ] {
+        rejected(on_codes(extra), &out, says);
+    }
     rejected(
-        &with(&["--k", "0", "--shift", "0"]),
-        &out,
-        "--k 0: SCAN needs at least 2 clusters",
-    );
-    rejected(
-        &with(&["--heads", "0", "--shift", "0"]),
-        &out,
-        "--heads 0: must be at least 1",
-    );
-    rejected(
-        &with(&["--knn", "400", "--shift", "0"]),
-        &out,
-        "--knn 400: only 400 training samples, so at most 399 neighbours each",
-    );
-    rejected(
-        &with(&["--learning-rate=-1", "--shift", "0"]),
-        &out,
-        "--learning-rate -1: must be positive",
-    );
-    rejected(
-        &with(&["--shift", "2"]),
+        scan(&data, &data, &out, &["--shift", "2"]),
         &out,
         "--shift 2: the features are codes, not images",
     );
-
     // NaN in the neighbours' codes: the file and the place are named.
     let nan = codes(tmp.path(), "nan", |c| c.codes[9] = f32::NAN);
     rejected(
-        &[
-            &[
-                "--features",
-                s(&data),
-                "--neighbours",
-                s(&nan),
-                "--out",
-                s(&out),
-                "--shift",
-                "0",
-            ][..],
-            &QUICK[..],
-        ]
-        .concat(),
+        scan(&data, &nan, &out, &["--shift", "0"]),
         &out,
         "non-finite value NaN at row 1, column 1",
     );
@@ -305,20 +248,7 @@ fn bad_inputs_are_refused_without_an_artifact() {
         c.labels.as_mut().unwrap().truncate(300);
     });
     rejected(
-        &[
-            &[
-                "--features",
-                s(&data),
-                "--neighbours",
-                s(&short),
-                "--out",
-                s(&out),
-                "--shift",
-                "0",
-            ][..],
-            &QUICK[..],
-        ]
-        .concat(),
+        scan(&data, &short, &out, &["--shift", "0"]),
         &out,
         "300 train rows, but",
     );
@@ -326,55 +256,16 @@ fn bad_inputs_are_refused_without_an_artifact() {
     let images = tmp.path().join("dataset");
     fixtures::dataset(&images, &squares(400, 0), &squares(30, 2)).unwrap();
     rejected(
-        &[
-            &[
-                "--features",
-                s(&images),
-                "--neighbours",
-                s(&data),
-                "--out",
-                s(&out),
-            ][..],
-            &QUICK[..],
-        ]
-        .concat(),
+        scan(&images, &data, &out, &[]),
         &out,
         "come from different datasets",
     );
     // An image shift as large as the images.
     rejected(
-        &[
-            &[
-                "--features",
-                s(&images),
-                "--neighbours",
-                s(&images),
-                "--out",
-                s(&out),
-                "--shift",
-                "8",
-            ][..],
-            &QUICK[..],
-        ]
-        .concat(),
+        scan(&images, &images, &out, &["--shift", "8"]),
         &out,
         "--shift 8: must be smaller than the 8x8 images",
     );
     // Not an artifact at all.
-    rejected(
-        &[
-            &[
-                "--features",
-                s(tmp.path()),
-                "--neighbours",
-                s(&data),
-                "--out",
-                s(&out),
-            ][..],
-            &QUICK[..],
-        ]
-        .concat(),
-        &out,
-        "manifest.json",
-    );
+    rejected(scan(tmp.path(), &data, &out, &[]), &out, "manifest.json");
 }

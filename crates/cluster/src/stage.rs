@@ -6,8 +6,8 @@ use std::time::Instant;
 pub use aeclust_artifact::kinds::{ClusteringParams, Method, Precision};
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
-    KMeansFit, KScore, KSearch, PerSplit, Split, CLUSTERING,
+    AssignedSplit, ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit,
+    InternalMetrics, KMeansFit, KScore, KSearch, PerSplit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
@@ -383,7 +383,6 @@ pub fn run(
         Precision::F32 => fit_typed::<f32>(params, &train, &test, &keep, progress)?,
         Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
     };
-    let as_u32 = |v: &[usize]| v.iter().map(|&l| l as u32).collect::<Vec<u32>>();
     let mut sizes = vec![0usize; fitted.k];
     fitted.train.iter().for_each(|&l| sizes[l] += 1);
     let threads = rayon::current_num_threads();
@@ -412,28 +411,21 @@ pub fn run(
     fitted
         .writer
         .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
-    let mut assignments = TensorWriter::new();
-    for (split, ids, confidence, features) in [
-        (
-            Split::Train,
-            &fitted.train,
-            &fitted.train_confidence,
-            &train,
-        ),
-        (Split::Test, &fitted.test, &fitted.test_confidence, &test),
-    ] {
-        assignments
-            .add(&format!("{split}_assignments"), &[ids.len()], &as_u32(ids))
-            .add(
-                &format!("{split}_confidence"),
-                &[confidence.len()],
-                confidence,
-            );
-        if let Some(labels) = &features.labels {
-            assignments.add(&format!("{split}_labels"), &[labels.len()], labels);
-        }
-    }
-    assignments.write(&staging.file(ClusteringInfo::ASSIGNMENTS_FILE))?;
+    ClusteringInfo::write_assignments(
+        &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
+        &PerSplit {
+            train: AssignedSplit {
+                clusters: &fitted.train,
+                confidence: &fitted.train_confidence,
+                labels: train.labels.as_deref(),
+            },
+            test: AssignedSplit {
+                clusters: &fitted.test,
+                confidence: &fitted.test_confidence,
+                labels: test.labels.as_deref(),
+            },
+        },
+    )?;
     staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
     let manifest = staging.commit(
         &stage,

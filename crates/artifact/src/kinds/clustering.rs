@@ -1,9 +1,12 @@
-//! The `clustering` kind: a fitted K-Means or Gaussian mixture and its assignments.
+//! The `clustering` kind: a fitted K-Means, Gaussian mixture or SCAN network and its
+//! assignments.
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ArtifactInfo, FeatureKind};
-use crate::ArtifactRef;
+use super::{ArtifactInfo, FeatureKind, PerSplit, Split};
+use crate::{ArtifactRef, Result, TensorWriter};
 
 /// Clustering method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,6 +363,39 @@ impl ClusteringInfo {
     pub const ASSIGNMENTS_FILE: &'static str = "assignments.safetensors";
     /// This info as a file of its own.
     pub const SUMMARY_FILE: &'static str = "summary.json";
+}
+
+/// One split's assignments, as [`ClusteringInfo::write_assignments`] stores them.
+#[derive(Debug, Clone, Copy)]
+pub struct AssignedSplit<'a> {
+    /// The cluster of every row.
+    pub clusters: &'a [usize],
+    /// The confidence of every assignment.
+    pub confidence: &'a [f32],
+    /// The rows' labels, when labelled.
+    pub labels: Option<&'a [u8]>,
+}
+
+impl ClusteringInfo {
+    /// Writes both splits' assignments in the layout of [`Self::ASSIGNMENTS_FILE`].
+    pub fn write_assignments(path: &Path, splits: &PerSplit<AssignedSplit>) -> Result<()> {
+        let mut writer = TensorWriter::new();
+        for split in Split::ALL {
+            let s = splits.get(split);
+            let ids: Vec<u32> = s.clusters.iter().map(|&c| c as u32).collect();
+            writer
+                .add(&format!("{split}_assignments"), &[ids.len()], &ids)
+                .add(
+                    &format!("{split}_confidence"),
+                    &[s.confidence.len()],
+                    s.confidence,
+                );
+            if let Some(labels) = s.labels {
+                writer.add(&format!("{split}_labels"), &[labels.len()], labels);
+            }
+        }
+        writer.write(path)
+    }
 }
 
 impl ArtifactInfo for ClusteringInfo {

@@ -22,8 +22,9 @@ mod model;
 mod report;
 
 pub use clustering::{
-    ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary, GmmFit,
-    InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision, ScanFit, ScanParams,
+    AssignedSplit, ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary,
+    GmmFit, InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision, ScanFit,
+    ScanParams,
 };
 pub use codes::{CodesInfo, CodesSplit};
 pub use dataset::{
