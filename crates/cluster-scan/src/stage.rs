@@ -11,6 +11,7 @@ use aeclust_artifact::kinds::{
     ScanFit, Split, CLUSTERING, DATASET,
 };
 use aeclust_artifact::{Artifact, Environment, Outcome, Stage, TensorWriter};
+use aeclust_quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use candle_core::Device;
 
 use crate::train::{assign, check, fit, Event, Settings, TrainingData};
@@ -80,6 +81,19 @@ fn neighbour_indices(f: &Features, m: usize, progress: &mut dyn FnMut(Progress))
         );
     }
     out
+}
+
+/// Quality without labels of the train assignments, in the neighbours' space (where
+/// SCAN's notion of "alike" comes from).
+fn internal_metrics(near: &Features, labels: &[usize], k: usize, seed: u64) -> InternalMetrics {
+    let x = ndarray::ArrayView2::from_shape((near.len(), near.dim), &near.values)
+        .expect("rows × dim values");
+    InternalMetrics {
+        silhouette: silhouette(x, labels, k, SILHOUETTE_SAMPLE, seed),
+        silhouette_sample: near.len().min(SILHOUETTE_SAMPLE),
+        calinski_harabasz: calinski_harabasz(x, labels, k),
+        davies_bouldin: davies_bouldin(x, labels, k),
+    }
 }
 
 /// Trains SCAN on the train split of `features` with neighbours from the train split of
@@ -234,12 +248,7 @@ pub fn run(
         params,
         k,
         k_search: None,
-        internal: InternalMetrics {
-            silhouette: None,
-            silhouette_sample: 0,
-            calinski_harabasz: None,
-            davies_bouldin: None,
-        },
+        internal: internal_metrics(&near_train, &train_ids, k, settings.seed),
         features: features_ref(&source, &train),
         n_train: train.len(),
         n_test: test.len(),

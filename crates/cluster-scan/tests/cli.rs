@@ -166,6 +166,14 @@ fn finds_well_separated_groups_in_codes_and_records_its_heads() {
         "{facts:?}"
     );
     assert_eq!(info.cluster_sizes_train, vec![100; 4]);
+    // Quality without labels, in the neighbours' space: well separated.
+    let silhouette = info.internal.silhouette.expect("a silhouette");
+    assert!(silhouette > 0.8, "{silhouette}");
+    assert!(
+        info.internal.davies_bouldin.unwrap() < 0.5,
+        "{:?}",
+        info.internal
+    );
     // Unchanged inputs and parameters: reused.
     let (ok, text) = scan(&data, &data, &out, &settings);
     assert!(ok && text.contains("reused"), "{text}");

@@ -22,8 +22,7 @@
 mod error;
 pub mod gmm;
 pub mod kmeans;
-mod linalg;
-pub mod quality;
+pub use aeclust_quality as quality;
 pub mod stage;
 
 pub use error::{ClusterError, Result};

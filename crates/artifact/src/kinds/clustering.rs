@@ -331,7 +331,7 @@ pub struct ClusteringInfo {
     pub k: usize,
     /// The search over k, when a range was given.
     pub k_search: Option<KSearch>,
-    /// Quality without labels, on the train split.
+    /// Quality without labels, on the train split (SCAN: in its neighbours' space).
     pub internal: InternalMetrics,
     /// The features it was fitted on.
     pub features: FeaturesRef,

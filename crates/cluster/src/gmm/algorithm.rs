@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{CovarianceType, GmmParams, GmmValidParams};
 use crate::kmeans::KMeans;
-use crate::linalg::{all_threads, cholesky, inverse_lower_transposed, matmul, matmul_into};
 use crate::{ClusterError, IterationEvent, Result};
+use aeclust_linalg::{all_threads, cholesky, inverse_lower_transposed, matmul, matmul_into};
 
 /// One component's covariance, precision factor and log-determinant of the factor.
 type ComponentFit<F> = (Array2<F>, Array2<F>, f64);

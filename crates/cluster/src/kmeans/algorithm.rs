@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{KMeansInit, KMeansParams, KMeansValidParams};
-use crate::linalg::{all_threads, matmul, matmul_into};
 use crate::{ClusterError, IterationEvent, Result};
+use aeclust_linalg::{all_threads, matmul, matmul_into};
 
 /// Rows per block: a block of rows and its distances stay in the L2 cache.
 const BLOCK: usize = 256;

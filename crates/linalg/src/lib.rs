@@ -1,11 +1,12 @@
-//! Dense linear algebra the algorithms need: gemm products and Cholesky factors.
+//! Dense linear algebra aeclust's clustering algorithms need: gemm products on ndarray
+//! views of any strides, Cholesky factors.
 
 use gemm::Parallelism;
 use linfa::Float;
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 
 /// Parallelism for one large product: all rayon threads.
-pub(crate) fn all_threads() -> Parallelism {
+pub fn all_threads() -> Parallelism {
     match rayon::current_num_threads() {
         0 | 1 => Parallelism::None,
         n => Parallelism::Rayon(n),
@@ -13,7 +14,7 @@ pub(crate) fn all_threads() -> Parallelism {
 }
 
 /// `c = a·b` (or `c += a·b` when `accumulate`) with any strides.
-pub(crate) fn matmul_into<F: Float>(
+pub fn matmul_into<F: Float>(
     a: ArrayView2<F>,
     b: ArrayView2<F>,
     mut c: ArrayViewMut2<F>,
@@ -64,11 +65,7 @@ pub(crate) fn matmul_into<F: Float>(
 }
 
 /// `a·b` into a new array.
-pub(crate) fn matmul<F: Float>(
-    a: ArrayView2<F>,
-    b: ArrayView2<F>,
-    parallelism: Parallelism,
-) -> Array2<F> {
+pub fn matmul<F: Float>(a: ArrayView2<F>, b: ArrayView2<F>, parallelism: Parallelism) -> Array2<F> {
     let mut c = Array2::zeros((a.nrows(), b.ncols()));
     matmul_into(a, b, c.view_mut(), false, parallelism);
     c
@@ -76,7 +73,7 @@ pub(crate) fn matmul<F: Float>(
 
 /// Lower Cholesky factor `L` of a symmetric positive-definite matrix (`A = L·Lᵀ`), or
 /// `None` when `A` is not positive definite. Accumulates in f64.
-pub(crate) fn cholesky<F: Float>(a: ArrayView2<F>) -> Option<Array2<F>> {
+pub fn cholesky<F: Float>(a: ArrayView2<F>) -> Option<Array2<F>> {
     let d = a.nrows();
     let mut l = Array2::<f64>::zeros((d, d));
     for j in 0..d {
@@ -102,7 +99,7 @@ pub(crate) fn cholesky<F: Float>(a: ArrayView2<F>) -> Option<Array2<F>> {
 
 /// `(L⁻¹)ᵀ` for a lower-triangular `L`: the upper-triangular "precision Cholesky" `U` with
 /// `Σ⁻¹ = U·Uᵀ`, so that `‖(x − μ)·U‖²` is the Mahalanobis distance.
-pub(crate) fn inverse_lower_transposed<F: Float>(l: ArrayView2<F>) -> Array2<F> {
+pub fn inverse_lower_transposed<F: Float>(l: ArrayView2<F>) -> Array2<F> {
     let d = l.nrows();
     let l64 = l.mapv(|v| v.to_f64().unwrap_or(f64::NAN));
     let mut inv = Array2::<f64>::zeros((d, d));

@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use crate::linalg::matmul;
+use aeclust_linalg::matmul;
 
 /// Rows the silhouette is computed on by default (scikit-learn's `sample_size` idea: the
 /// exact score costs N² distances).
