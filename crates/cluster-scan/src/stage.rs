@@ -60,15 +60,11 @@ fn provenance(a: &Artifact) -> Result<(String, Option<String>)> {
 
 /// The `m` nearest other rows of every row of `f` (a row's own index dropped; for exact
 /// duplicates, the farthest of the `m + 1` instead).
-fn neighbour_indices(f: &Features, m: usize, progress: &mut dyn FnMut(Progress)) -> Vec<u32> {
+fn neighbour_indices(f: &Features, m: usize, progress: &(dyn Fn(Progress) + Sync)) -> Vec<u32> {
     let n = f.len();
-    let done = std::sync::Mutex::new(Vec::new());
-    let nn = aeclust_knn::nearest(&f.values, &f.values, f.dim, m + 1, &|d| {
-        done.lock().expect("progress").push(d);
+    let nn = aeclust_knn::nearest(&f.values, &f.values, f.dim, m + 1, &|done| {
+        progress(Progress::Knn { done, total: n })
     });
-    for d in done.into_inner().expect("progress") {
-        progress(Progress::Knn { done: d, total: n });
-    }
     let mut out = Vec::with_capacity(n * m);
     for i in 0..n {
         let row = nn.row(i);
@@ -98,14 +94,15 @@ fn internal_metrics(near: &Features, labels: &[usize], k: usize, seed: u64) -> I
 
 /// Trains SCAN on the train split of `features` with neighbours from the train split of
 /// `neighbours`, assigns both splits, and writes the artifact to `out` (reused when
-/// unchanged unless `force`).
+/// unchanged unless `force`). `progress` is called from the k-NN search's worker
+/// threads too.
 pub fn run(
     settings: &Settings,
     features: &Path,
     neighbours: &Path,
     out: &Path,
     force: bool,
-    progress: &mut dyn FnMut(Progress),
+    progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Outcome> {
     let source = Artifact::open(features, &Features::KINDS)?;
     let near = Artifact::open(neighbours, &Features::KINDS)?;
@@ -307,11 +304,11 @@ mod tests {
     fn neighbours_leave_out_the_row_itself() {
         // Points on a line at 0, 1, 3, 7, 15: nearest others are unambiguous.
         let f = features(vec![0.0, 1.0, 3.0, 7.0, 15.0], 1);
-        let got = neighbour_indices(&f, 2, &mut |_| {});
+        let got = neighbour_indices(&f, 2, &|_| {});
         assert_eq!(got, vec![1, 2, 0, 2, 1, 0, 2, 1, 3, 2]);
         // Exact duplicates (rows 0, 1, 2 equal): every row still leaves itself out.
         let f = features(vec![5.0, 5.0, 5.0, 9.0], 1);
-        let got = neighbour_indices(&f, 2, &mut |_| {});
+        let got = neighbour_indices(&f, 2, &|_| {});
         for (i, row) in got.chunks(2).enumerate() {
             assert!(!row.contains(&(i as u32)), "row {i}: {row:?}");
         }

@@ -96,14 +96,14 @@ fn run_cli(args: Args) -> Result<()> {
             .expect("template")
             .progress_chars("=> "),
     );
-    let mut last_loss = None;
+    let last_loss = std::sync::Mutex::new(None::<f64>);
     let outcome = run(
         &settings,
         &args.features,
         &args.neighbours,
         &args.out,
         args.force,
-        &mut |p| match p {
+        &|p| match p {
             Progress::Knn { done, total } => {
                 bar.set_prefix("k-NN");
                 bar.set_length(total as u64);
@@ -113,11 +113,13 @@ fn run_cli(args: Args) -> Result<()> {
                 bar.set_prefix(format!("epoch {epoch}/{}", settings.epochs));
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
-                if let Some(l) = last_loss {
+                if let Some(l) = *last_loss.lock().expect("loss") {
                     bar.set_message(format!("loss {l:.4}"));
                 }
             }
-            Progress::Train(Event::Epoch { loss, .. }) => last_loss = Some(loss),
+            Progress::Train(Event::Epoch { loss, .. }) => {
+                *last_loss.lock().expect("loss") = Some(loss)
+            }
             Progress::Train(Event::Scoring) => {
                 bar.set_prefix("scoring");
                 bar.set_message("every head on every neighbour pair");
