@@ -266,6 +266,7 @@ pub fn run(
             head_loss: trained.scores.iter().map(|s| s.loss).collect(),
             head_consistency: trained.scores.iter().map(|s| s.consistency).collect(),
             head_entropy: trained.scores.iter().map(|s| s.entropy).collect(),
+            head_agreement: trained.agreement.clone(),
             head: trained.head,
             loss_history: trained.loss_history.clone(),
             knn_seconds,

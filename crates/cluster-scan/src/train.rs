@@ -2,8 +2,9 @@
 
 use std::time::Instant;
 
-use aeclust_artifact::kinds::ScanParams;
+use aeclust_artifact::kinds::{HeadSelection, ScanParams};
 use aeclust_augment::shift_images;
+use aeclust_quality::adjusted_rand_index;
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use rand::seq::SliceRandom;
@@ -77,7 +78,9 @@ pub struct Trained {
     pub model: ScanHeads,
     /// Every head's loss on every training row and each of its neighbours.
     pub scores: Vec<HeadScore>,
-    /// The head with the lowest loss.
+    /// Every head's mean adjusted Rand index with the other heads (train rows).
+    pub agreement: Vec<f64>,
+    /// The head kept.
     pub head: usize,
     /// Mean batch loss per head, per epoch.
     pub loss_history: Vec<f64>,
@@ -154,8 +157,9 @@ pub fn check(settings: &Settings, n: usize, image: Option<(usize, usize, usize)>
     Ok(())
 }
 
-/// Trains `settings.heads` heads on `data` and keeps the one with the lowest loss over
-/// every row and each of its neighbours (unshifted).
+/// Trains `settings.heads` heads on `data` and keeps the one `settings.scan.select`
+/// chooses: the consensus of the heads, or the lowest loss over every row and each of its
+/// neighbours (unshifted).
 pub fn fit(
     settings: &Settings,
     data: &TrainingData,
@@ -246,12 +250,21 @@ pub fn fit(
         m,
         s.entropy_weight,
     );
-    let head = (0..scores.len())
-        .min_by(|&a, &b| scores[a].loss.total_cmp(&scores[b].loss))
-        .expect("at least one head");
+    let (heads, k) = (settings.heads, settings.k);
+    let clusters: Vec<Vec<usize>> = (0..heads)
+        .map(|h| {
+            probabilities
+                .chunks_exact(heads * k)
+                .map(|row| argmax(&row[h * k..(h + 1) * k]).0)
+                .collect()
+        })
+        .collect();
+    let agreement = agreement(&clusters, k);
+    let head = choose(s.select, &scores, &agreement);
     Ok(Trained {
         model,
         scores,
+        agreement,
         head,
         loss_history,
         epoch_seconds,
@@ -273,6 +286,46 @@ fn all_probabilities(
     Ok(out)
 }
 
+/// The largest value's index (the first of ties) and the value.
+fn argmax(q: &[f32]) -> (usize, f32) {
+    let (c, &v) = q
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
+        .expect("k >= 1");
+    (c, v)
+}
+
+/// Every head's mean adjusted Rand index with the other heads (1 for a single head).
+pub fn agreement(clusters: &[Vec<usize>], k: usize) -> Vec<f64> {
+    let h = clusters.len();
+    if h == 1 {
+        return vec![1.0];
+    }
+    let mut sum = vec![0f64; h];
+    for a in 0..h {
+        for b in a + 1..h {
+            let ari = adjusted_rand_index(&clusters[a], k, &clusters[b], k);
+            sum[a] += ari;
+            sum[b] += ari;
+        }
+    }
+    sum.iter().map(|s| s / (h - 1) as f64).collect()
+}
+
+/// The head `select` keeps: the highest agreement (ties: lower loss) or the lowest loss.
+pub fn choose(select: HeadSelection, scores: &[HeadScore], agreement: &[f64]) -> usize {
+    let by_loss = |a: &usize, b: &usize| scores[*a].loss.total_cmp(&scores[*b].loss);
+    let heads = 0..scores.len();
+    match select {
+        HeadSelection::Loss => heads.min_by(by_loss),
+        HeadSelection::Agreement => {
+            heads.max_by(|a, b| agreement[*a].total_cmp(&agreement[*b]).then(by_loss(b, a)))
+        }
+    }
+    .expect("at least one head")
+}
+
 /// The cluster of every row of `x` under head `head` and its probability.
 pub fn assign(
     model: &ScanHeads,
@@ -284,14 +337,40 @@ pub fn assign(
     let p = all_probabilities(model, x, dim, device)?;
     let (heads, k) = (model.heads, model.k);
     Ok(p.chunks_exact(heads * k)
-        .map(|row| {
-            let q = &row[head * k..(head + 1) * k];
-            let (c, &v) = q
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(&a.0)))
-                .expect("k >= 1");
-            (c, v)
-        })
+        .map(|row| argmax(&row[head * k..(head + 1) * k]))
         .unzip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(loss: f64) -> HeadScore {
+        HeadScore {
+            loss,
+            consistency: 0.0,
+            entropy: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_consensus_head_is_the_one_the_others_agree_with() {
+        // Heads 0 and 2 are the same partition under other names; head 1 splits
+        // differently. Head 1 has the lowest loss, heads 0 and 2 the highest agreement.
+        let clusters = vec![
+            vec![0, 0, 1, 1, 2, 2],
+            vec![0, 1, 0, 1, 0, 1],
+            vec![2, 2, 0, 0, 1, 1],
+        ];
+        let agree = agreement(&clusters, 3);
+        assert!(
+            agree[0] > agree[1] && (agree[0] - agree[2]).abs() < 1e-12,
+            "{agree:?}"
+        );
+        let scores = [score(-1.0), score(-3.0), score(-2.0)];
+        assert_eq!(choose(HeadSelection::Loss, &scores, &agree), 1);
+        // Ties in agreement go to the lower loss.
+        assert_eq!(choose(HeadSelection::Agreement, &scores, &agree), 2);
+        assert_eq!(agreement(&clusters[..1], 3), vec![1.0]);
+    }
 }

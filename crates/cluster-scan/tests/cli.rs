@@ -154,6 +154,15 @@ fn finds_well_separated_groups_in_codes_and_records_its_heads() {
     let facts = info.scan.expect("SCAN facts");
     assert_eq!(facts.head_loss.len(), 3);
     assert_eq!(facts.loss_history.len(), 12);
+    // The consensus head: the highest agreement with the others (all heads find the
+    // groups here, so all agree fully and the lowest loss decides).
+    let most = facts
+        .head_agreement
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(facts.head_agreement[facts.head], most);
+    assert!((most - 1.0).abs() < 1e-12, "{facts:?}");
     let lowest = facts
         .head_loss
         .iter()

@@ -132,25 +132,9 @@ pub fn nmi(t: &Contingency) -> f64 {
     }
 }
 
-fn comb2(x: i64) -> f64 {
-    (x as f64) * (x as f64 - 1.0) / 2.0
-}
-
 /// Adjusted Rand index.
 pub fn ari(t: &Contingency) -> f64 {
-    let sum_ij: f64 = t.counts.iter().flatten().map(|&v| comb2(v)).sum();
-    let sum_a: f64 = t.counts.iter().map(|r| comb2(r.iter().sum())).sum();
-    let sum_b: f64 = (0..t.classes.len())
-        .map(|j| comb2(t.counts.iter().map(|r| r[j]).sum()))
-        .sum();
-    let total = comb2(t.n);
-    let expected = sum_a * sum_b / total;
-    let max = (sum_a + sum_b) / 2.0;
-    if (max - expected).abs() < f64::EPSILON {
-        1.0
-    } else {
-        (sum_ij - expected) / (max - expected)
-    }
+    aeclust_quality::adjusted_rand_index_counts(&t.counts)
 }
 
 /// Fraction of samples in the majority class of their cluster.

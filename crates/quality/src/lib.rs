@@ -1,5 +1,6 @@
 //! Clustering quality without labels: silhouette (on a seeded sample), Calinski–Harabasz
-//! and Davies–Bouldin, as scikit-learn defines them.
+//! and Davies–Bouldin, as scikit-learn defines them; and the agreement of two partitions
+//! (adjusted Rand index).
 
 use gemm::Parallelism;
 use linfa::Float;
@@ -197,8 +198,55 @@ pub fn davies_bouldin<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) ->
     Some(total / used.len() as f64)
 }
 
+fn pairs(x: i64) -> f64 {
+    (x as f64) * (x as f64 - 1.0) / 2.0
+}
+
+/// Adjusted Rand index of a contingency table (`counts[i][j]`: samples in group `i` of
+/// one partition and `j` of the other): 1 for identical partitions (up to renaming),
+/// about 0 for independent ones.
+pub fn adjusted_rand_index_counts(counts: &[Vec<i64>]) -> f64 {
+    let n: i64 = counts.iter().flatten().sum();
+    let columns = counts.first().map_or(0, Vec::len);
+    let sum_ij: f64 = counts.iter().flatten().map(|&v| pairs(v)).sum();
+    let sum_a: f64 = counts.iter().map(|r| pairs(r.iter().sum())).sum();
+    let sum_b: f64 = (0..columns)
+        .map(|j| pairs(counts.iter().map(|r| r[j]).sum()))
+        .sum();
+    let expected = sum_a * sum_b / pairs(n);
+    let max = (sum_a + sum_b) / 2.0;
+    if (max - expected).abs() < f64::EPSILON {
+        1.0
+    } else {
+        (sum_ij - expected) / (max - expected)
+    }
+}
+
+/// Adjusted Rand index of two partitions of the same rows, with group ids below `ka`
+/// and `kb`.
+pub fn adjusted_rand_index(a: &[usize], ka: usize, b: &[usize], kb: usize) -> f64 {
+    assert_eq!(a.len(), b.len(), "two partitions of the same rows");
+    let mut counts = vec![vec![0i64; kb]; ka];
+    for (&i, &j) in a.iter().zip(b) {
+        counts[i][j] += 1;
+    }
+    adjusted_rand_index_counts(&counts)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn adjusted_rand_index_ignores_names_and_scores_independence_near_zero() {
+        let a = [0, 0, 1, 1, 2, 2];
+        assert_eq!(adjusted_rand_index(&a, 3, &[2, 2, 0, 0, 1, 1], 3), 1.0);
+        // scikit-learn's adjusted_rand_score gives -4/11 and 4/13 for these.
+        let ari = adjusted_rand_index(&a, 3, &[0, 1, 0, 1, 0, 1], 2);
+        assert!((ari + 4.0 / 11.0).abs() < 1e-12, "{ari}");
+        let b = [0, 0, 1, 1, 2, 2, 0, 1];
+        let ari = adjusted_rand_index(&b, 3, &[0, 0, 1, 1, 1, 1, 0, 0], 2);
+        assert!((ari - 4.0 / 13.0).abs() < 1e-12, "{ari}");
+    }
+
     use super::*;
     use ndarray::array;
 

@@ -157,8 +157,20 @@ pub struct ClusteringParams {
     pub scan: Option<ScanParams>,
 }
 
+/// How SCAN chooses the head it keeps, without labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum HeadSelection {
+    /// The head whose clustering agrees most with the other heads' (mean adjusted Rand
+    /// index on the train split): the consensus.
+    Agreement,
+    /// The head with the lowest SCAN loss over every neighbour pair.
+    Loss,
+}
+
 /// Settings of a SCAN clustering (`n_init` heads trained side by side, `max_iter`
-/// epochs; the head with the lowest loss is kept).
+/// epochs; one head is kept, chosen by `select`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanParams {
     /// Nearest neighbours per sample, in the neighbours' representation.
@@ -175,6 +187,8 @@ pub struct ScanParams {
     pub weight_decay: f64,
     /// Random whole-pixel shift of every training image, up to this many pixels (images only).
     pub shift: usize,
+    /// How the kept head is chosen.
+    pub select: HeadSelection,
 }
 
 impl ClusteringParams {
@@ -263,7 +277,9 @@ pub struct ScanFit {
     pub head_consistency: Vec<f64>,
     /// The entropy of every head's mean cluster probabilities (ln k when balanced).
     pub head_entropy: Vec<f64>,
-    /// The kept head (lowest loss).
+    /// Every head's mean adjusted Rand index with the other heads (train split).
+    pub head_agreement: Vec<f64>,
+    /// The kept head.
     pub head: usize,
     /// Mean training loss over the heads, per epoch.
     pub loss_history: Vec<f64>,

@@ -23,8 +23,8 @@ mod report;
 
 pub use clustering::{
     AssignedSplit, ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary,
-    GmmFit, InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision, ScanFit,
-    ScanParams,
+    GmmFit, HeadSelection, InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision,
+    ScanFit, ScanParams,
 };
 pub use codes::{CodesInfo, CodesSplit};
 pub use dataset::{

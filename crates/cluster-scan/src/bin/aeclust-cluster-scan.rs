@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use aeclust_artifact::kinds::{ClusteringInfo, ScanParams};
+use aeclust_artifact::kinds::{ClusteringInfo, HeadSelection, ScanParams};
 use aeclust_cluster_scan::stage::{run, Progress};
 use aeclust_cluster_scan::train::{Event, Settings};
 use anyhow::{Context, Result};
@@ -58,6 +58,10 @@ struct Args {
     /// (images only; 0: off).
     #[arg(long, default_value_t = 2)]
     shift: usize,
+    /// How the kept head is chosen: agreement (the head whose clusters agree most with
+    /// the other heads', by adjusted Rand index) or loss (the lowest SCAN loss).
+    #[arg(long, value_enum, default_value = "agreement")]
+    select: HeadSelection,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 72)]
     seed: u64,
@@ -88,6 +92,7 @@ fn run_cli(args: Args) -> Result<()> {
             learning_rate: args.learning_rate,
             weight_decay: args.weight_decay,
             shift: args.shift,
+            select: args.select,
         },
     };
     let bar = ProgressBar::new(0);
@@ -137,7 +142,7 @@ fn run_cli(args: Args) -> Result<()> {
     let s: ClusteringInfo = outcome.manifest.info_as(&args.out)?;
     if let Some(scan) = &s.scan {
         println!(
-            "  SCAN k={} on {:?} ({} dims), neighbours from {} ({} s k-NN): head {} of {} kept (loss {:.4}; heads {:.4}..{:.4}), {} epochs in {:.1} s",
+            "  SCAN k={} on {:?} ({} dims), neighbours from {} ({} s k-NN): head {} of {} kept (agreement {:.3}, loss {:.4}; heads {:.4}..{:.4}), {} epochs in {:.1} s",
             s.k,
             s.features.kind,
             s.features.dim,
@@ -145,6 +150,7 @@ fn run_cli(args: Args) -> Result<()> {
             scan.knn_seconds.round(),
             scan.head,
             scan.head_loss.len(),
+            scan.head_agreement[scan.head],
             scan.head_loss[scan.head],
             scan.head_loss.iter().copied().fold(f64::INFINITY, f64::min),
             scan.head_loss.iter().copied().fold(f64::NEG_INFINITY, f64::max),
