@@ -3,8 +3,9 @@
 //! its nearest neighbours — found in another representation, such as an autoencoder's
 //! codes — fall into the same cluster, while an entropy term keeps the clusters from
 //! collapsing into one. Several heads train side by side on a shared hidden layer; the
-//! one with the lowest loss is kept. With random shifts of the images it learns what
-//! the neighbours share rather than where the pixels are.
+//! one the others agree with most (or the one with the lowest loss) is kept. With random
+//! shifts of the images it learns what the neighbours share rather than where the pixels
+//! are.
 //!
 //! - [`model`]: the network (one hidden ReLU layer, `heads` softmax outputs).
 //! - [`objective`]: SCAN's loss, as a candle graph for training and in plain Rust for

@@ -13,7 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Trains SCAN's clustering heads on the train split of a features artifact (a dataset:
 /// the network reads pixels; or codes), with each row's nearest neighbours taken from
 /// the train split of a neighbours artifact (e.g. an autoencoder's codes), keeps the
-/// head with the lowest loss, and writes its assignments of both splits in
+/// head the others agree with most (or the lowest loss, --select), and writes its assignments of both splits in
 /// aeclust-cluster's format (so aeclust-evaluate reads it as any clustering).
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -33,7 +33,7 @@ struct Args {
     /// Nearest neighbours per image (Euclidean, in the neighbours artifact).
     #[arg(long = "knn", default_value_t = 20)]
     neighbours_per_row: usize,
-    /// Heads trained side by side; the lowest loss is kept.
+    /// Heads trained side by side; one is kept (--select).
     #[arg(long, default_value_t = 10)]
     heads: usize,
     /// Passes over the train split.
