@@ -160,13 +160,8 @@ pub fn run(
         progress(Progress::Train(e))
     })?;
     let fit_seconds = started.elapsed().as_secs_f64();
-    let (train_ids, train_conf) = assign(
-        &trained.model,
-        trained.head,
-        &train.values,
-        train.dim,
-        &device,
-    )?;
+    // The kept head's train clusters came with the training; only the test split is new.
+    let (train_ids, train_conf) = (&trained.train_clusters, &trained.train_confidence);
     let (test_ids, test_conf) = assign(
         &trained.model,
         trained.head,
@@ -217,8 +212,8 @@ pub fn run(
         &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
         &PerSplit {
             train: AssignedSplit {
-                clusters: &train_ids,
-                confidence: &train_conf,
+                clusters: train_ids,
+                confidence: train_conf,
                 labels: train.labels.as_deref(),
             },
             test: AssignedSplit {
@@ -245,7 +240,7 @@ pub fn run(
         params,
         k,
         k_search: None,
-        internal: internal_metrics(&near_train, &train_ids, k, settings.seed),
+        internal: internal_metrics(&near_train, train_ids, k, settings.seed),
         features: features_ref(&source, &train),
         n_train: train.len(),
         n_test: test.len(),
@@ -276,11 +271,7 @@ pub fn run(
     staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
     let manifest = staging.commit(
         &stage,
-        &[
-            ClusteringInfo::MODEL_FILE,
-            ClusteringInfo::ASSIGNMENTS_FILE,
-            ClusteringInfo::SUMMARY_FILE,
-        ],
+        &ClusteringInfo::FILES,
         &info,
         Environment::here().threads(threads).device("cpu"),
     )?;

@@ -82,6 +82,10 @@ pub struct Trained {
     pub agreement: Vec<f64>,
     /// The head kept.
     pub head: usize,
+    /// The kept head's cluster of every training row.
+    pub train_clusters: Vec<usize>,
+    /// Its probability.
+    pub train_confidence: Vec<f32>,
     /// Mean batch loss per head, per epoch.
     pub loss_history: Vec<f64>,
     /// Wall seconds of every epoch.
@@ -251,21 +255,20 @@ pub fn fit(
         s.entropy_weight,
     );
     let (heads, k) = (settings.heads, settings.k);
-    let clusters: Vec<Vec<usize>> = (0..heads)
-        .map(|h| {
-            probabilities
-                .chunks_exact(heads * k)
-                .map(|row| argmax(&row[h * k..(h + 1) * k]).0)
-                .collect()
-        })
+    let mut per_head: Vec<(Vec<usize>, Vec<f32>)> = (0..heads)
+        .map(|h| head_clusters(&probabilities, (heads, k), h))
         .collect();
+    let clusters: Vec<Vec<usize>> = per_head.iter().map(|(c, _)| c.clone()).collect();
     let agreement = agreement(&clusters, k);
     let head = choose(s.select, &scores, &agreement);
+    let (train_clusters, train_confidence) = per_head.swap_remove(head);
     Ok(Trained {
         model,
         scores,
         agreement,
         head,
+        train_clusters,
+        train_confidence,
         loss_history,
         epoch_seconds,
     })
@@ -335,10 +338,20 @@ pub fn assign(
     device: &Device,
 ) -> Result<(Vec<usize>, Vec<f32>)> {
     let p = all_probabilities(model, x, dim, device)?;
-    let (heads, k) = (model.heads, model.k);
-    Ok(p.chunks_exact(heads * k)
+    Ok(head_clusters(&p, (model.heads, model.k), head))
+}
+
+/// Head `head`'s cluster of every row of `probabilities` (`[n, heads, k]`) and its
+/// probability.
+fn head_clusters(
+    probabilities: &[f32],
+    (heads, k): (usize, usize),
+    head: usize,
+) -> (Vec<usize>, Vec<f32>) {
+    probabilities
+        .chunks_exact(heads * k)
         .map(|row| argmax(&row[head * k..(head + 1) * k]))
-        .unzip())
+        .unzip()
 }
 
 #[cfg(test)]

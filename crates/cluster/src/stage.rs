@@ -429,11 +429,7 @@ pub fn run(
     staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
     let manifest = staging.commit(
         &stage,
-        &[
-            ClusteringInfo::MODEL_FILE,
-            ClusteringInfo::ASSIGNMENTS_FILE,
-            ClusteringInfo::SUMMARY_FILE,
-        ],
+        &ClusteringInfo::FILES,
         &info,
         Environment::here().threads(threads),
     )?;

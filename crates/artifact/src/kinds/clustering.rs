@@ -379,6 +379,9 @@ impl ClusteringInfo {
     pub const ASSIGNMENTS_FILE: &'static str = "assignments.safetensors";
     /// This info as a file of its own.
     pub const SUMMARY_FILE: &'static str = "summary.json";
+    /// Every file of a clustering artifact.
+    pub const FILES: [&'static str; 3] =
+        [Self::MODEL_FILE, Self::ASSIGNMENTS_FILE, Self::SUMMARY_FILE];
 }
 
 /// One split's assignments, as [`ClusteringInfo::write_assignments`] stores them.
