@@ -1,8 +1,8 @@
 //! End to end on folders of images made from the committed Fashion-MNIST subset:
 //! `scripts/pipeline.sh --images` on a class-folder tree of PNGs (the same accuracy as
-//! the IDX route on the same images), on a flat unlabelled folder of JPEGs (quality
-//! without labels, montages, one `assignments.csv` row per file), and on RGB images
-//! tinted per class.
+//! the IDX route on the same images, for the GMM and SCAN), on a flat unlabelled folder
+//! of JPEGs (quality without labels, montages, SCAN with the k the GMM chose, one
+//! `assignments.csv` row per file and clustering), and on RGB images tinted per class.
 
 use std::path::Path;
 
@@ -138,20 +138,22 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
     );
     let from_images = read_json(&images_out.join("report/report.json"));
     let from_idx = read_json(&idx_out.join("report/report.json"));
-    let (a, b) = (
-        group(&from_images, "gmm-codes"),
-        group(&from_idx, "gmm-codes"),
-    );
-    for metric in ["test_acc", "test_nmi", "train_acc"] {
-        assert_eq!(a[metric]["mean"], b[metric]["mean"], "{metric}: {a} vs {b}");
+    for name in ["gmm-codes", "scan"] {
+        let (a, b) = (group(&from_images, name), group(&from_idx, name));
+        for metric in ["test_acc", "test_nmi", "train_acc"] {
+            assert_eq!(
+                a[metric]["mean"], b[metric]["mean"],
+                "{name} {metric}: {a} vs {b}"
+            );
+        }
+        let acc = a["test_acc"]["mean"].as_f64().unwrap();
+        assert!(acc > 0.3, "{name}: ten classes, chance 0.1: {acc}");
     }
-    let acc = a["test_acc"]["mean"].as_f64().unwrap();
-    assert!(acc > 0.3, "ten classes, chance 0.1: {acc}");
     let csv = std::fs::read_to_string(images_out.join("report/assignments.csv")).unwrap();
     assert_eq!(
         csv.lines().count(),
-        1 + 2000 + 500,
-        "one row per image file"
+        1 + 2 * (2000 + 500),
+        "one row per image file and clustering"
     );
     let row = csv.lines().nth(1).unwrap();
     let file = row.split(',').next().unwrap();
@@ -210,19 +212,33 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
             "{prefix}: {pictures:?}"
         );
     }
+    // SCAN runs with the k the GMM's BIC search chose.
+    let scan = group(&report, "scan");
+    assert_eq!(scan["k"]["mean"], g["k"]["mean"], "{scan}");
+    assert!(scan["silhouette"]["mean"].as_f64().is_some(), "{scan}");
     let csv = std::fs::read_to_string(out.join("report/assignments.csv")).unwrap();
-    let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert_eq!(rows.len(), n, "one row per image file");
-    for (i, row) in rows.iter().enumerate() {
-        let cells: Vec<&str> = row.split(',').collect();
-        assert_eq!(
-            cells[0],
-            flat.join(format!("img-{i:04}.jpg")).to_str().unwrap()
-        );
-        assert_eq!(cells[1], "train");
-        let cluster: f64 = cells[3].parse().unwrap();
-        let confidence: f64 = cells[4].parse().unwrap();
-        assert!(cluster < k && (0.0..=1.0).contains(&confidence), "{row}");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|r| r.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * n, "one row per image file and clustering");
+    for name in ["gmm-codes", "scan"] {
+        let mine: Vec<&Vec<&str>> = rows.iter().filter(|c| c[5] == name).collect();
+        assert_eq!(mine.len(), n, "{name}: one row per image file");
+        for (i, cells) in mine.iter().enumerate() {
+            assert_eq!(
+                cells[0],
+                flat.join(format!("img-{i:04}.jpg")).to_str().unwrap()
+            );
+            assert_eq!(cells[1], "train");
+            let cluster: f64 = cells[3].parse().unwrap();
+            let confidence: f64 = cells[4].parse().unwrap();
+            assert!(
+                cluster < k && (0.0..=1.0).contains(&confidence),
+                "{cells:?}"
+            );
+        }
     }
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
     assert!(
@@ -279,11 +295,11 @@ fn rgb_images_tinted_per_class_are_clustered_by_their_tint() {
     assert_eq!(dataset["info"]["channels"], 3);
     assert_eq!(dataset["info"]["splits"]["test"]["count"], 60);
     let report = read_json(&out.join("report/report.json"));
-    let acc = group(&report, "gmm-codes")["test_acc"]["mean"]
-        .as_f64()
-        .unwrap();
-    assert!(
-        acc >= 0.9,
-        "the tint separates the classes: test accuracy {acc}"
-    );
+    for name in ["gmm-codes", "scan"] {
+        let acc = group(&report, name)["test_acc"]["mean"].as_f64().unwrap();
+        assert!(
+            acc >= 0.9,
+            "{name}: the tint separates the classes: test accuracy {acc}"
+        );
+    }
 }

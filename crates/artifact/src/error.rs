@@ -4,10 +4,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ArtifactError {
     /// An operating-system error while reading or writing `path`.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        /// Shown in the message, not returned as `source()`: a chain printed with
+        /// `{:#}` would say it twice.
+        error: std::io::Error,
     },
     /// A directory without `manifest.json`.
     #[error(
@@ -59,10 +61,10 @@ pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;
 
 impl ArtifactError {
     /// An I/O error about `path`.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

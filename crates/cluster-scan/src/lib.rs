@@ -31,9 +31,15 @@ pub enum ScanError {
     /// Reading or writing an artifact.
     #[error(transparent)]
     Artifact(#[from] aeclust_artifact::ArtifactError),
-    /// A tensor operation.
+    /// A tensor operation (its message shown, not chained: see `From`).
     #[error("tensor operation failed: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(candle_core::Error),
+}
+
+impl From<candle_core::Error> for ScanError {
+    fn from(e: candle_core::Error) -> Self {
+        Self::Candle(e)
+    }
 }
 
 /// Result of this crate.

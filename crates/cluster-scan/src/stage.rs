@@ -48,6 +48,13 @@ pub fn clustering_params(settings: &Settings) -> ClusteringParams {
     }
 }
 
+/// The number of clusters of the clustering artifact at `dir` (for instance a GMM whose
+/// k was chosen by BIC), so SCAN can be asked for the same.
+pub fn clusters_of(dir: &Path) -> Result<usize> {
+    let (_, info) = Artifact::open_as::<ClusteringInfo>(dir)?;
+    Ok(info.k)
+}
+
 /// The cache key of the dataset an artifact's rows come from, and its encoder's name.
 fn provenance(a: &Artifact) -> Result<(String, Option<String>)> {
     Ok(if a.kind() == DATASET {
@@ -247,7 +254,7 @@ pub fn run(
         cluster_sizes_train: sizes,
         fit: FitSummary {
             fit_seconds,
-            n_iter: settings.epochs,
+            n_iter: trained.loss_history.len(),
             converged: true,
             best_run: trained.head,
             seconds_per_iteration_median: sorted.get(sorted.len() / 2).copied(),

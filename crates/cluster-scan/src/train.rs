@@ -18,19 +18,30 @@ use crate::{Result, ScanError};
 /// Rows per forward pass when scoring and assigning (memory only; results identical).
 const EVAL_ROWS: usize = 4096;
 
-/// What to train: `k` clusters, `heads` heads, `epochs` passes, SCAN's own settings.
+/// What to train: `k` clusters, `heads` heads, at least `epochs` passes (and at least
+/// `scan.min_steps` batches), SCAN's own settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Clusters.
     pub k: usize,
     /// Heads trained side by side.
     pub heads: usize,
-    /// Passes over the training rows.
+    /// Fewest passes over the training rows.
     pub epochs: usize,
     /// Seed of the initial weights, the order, the neighbour drawn and the shifts.
     pub seed: u64,
     /// SCAN's settings.
     pub scan: ScanParams,
+}
+
+impl Settings {
+    /// Passes over `n` training rows: `epochs`, or more when that many would take fewer
+    /// than `scan.min_steps` batches (a few thousand images give a handful of batches
+    /// an epoch).
+    pub fn epochs_for(&self, n: usize) -> usize {
+        let batches = n.div_ceil(self.scan.batch_size.max(1)).max(1);
+        self.epochs.max(self.scan.min_steps.div_ceil(batches))
+    }
 }
 
 /// The training rows and who their neighbours are.
@@ -55,6 +66,8 @@ pub enum Event {
     Batch {
         /// Epoch, 1-based.
         epoch: usize,
+        /// Epochs in all.
+        epochs: usize,
         /// Batches done in this epoch.
         done: usize,
         /// Batches per epoch.
@@ -204,9 +217,10 @@ pub fn fit(
     let mut batch = Vec::with_capacity(2 * s.batch_size * dim);
     let mut scratch = Vec::new();
     let batches = n.div_ceil(s.batch_size);
-    let mut loss_history = Vec::with_capacity(settings.epochs);
-    let mut epoch_seconds = Vec::with_capacity(settings.epochs);
-    for epoch in 1..=settings.epochs {
+    let epochs = settings.epochs_for(n);
+    let mut loss_history = Vec::with_capacity(epochs);
+    let mut epoch_seconds = Vec::with_capacity(epochs);
+    for epoch in 1..=epochs {
         let started = Instant::now();
         order.shuffle(&mut rng);
         let mut sum = 0f64;
@@ -231,6 +245,7 @@ pub fn fit(
             sum += f64::from(total.to_scalar::<f32>()?);
             progress(Event::Batch {
                 epoch,
+                epochs,
                 done: done + 1,
                 total: batches,
             });
@@ -385,5 +400,35 @@ mod tests {
         // Ties in agreement go to the lower loss.
         assert_eq!(choose(HeadSelection::Agreement, &scores, &agree), 2);
         assert_eq!(agreement(&clusters[..1], 3), vec![1.0]);
+    }
+
+    #[test]
+    fn small_training_sets_get_enough_epochs_for_the_minimum_steps() {
+        let settings = |epochs, min_steps| Settings {
+            k: 10,
+            heads: 10,
+            epochs,
+            seed: 0,
+            scan: ScanParams {
+                neighbours: 20,
+                entropy_weight: 5.0,
+                hidden: 512,
+                batch_size: 512,
+                learning_rate: 1e-3,
+                weight_decay: 1e-4,
+                shift: 2,
+                select: HeadSelection::Agreement,
+                min_steps,
+            },
+        };
+        // Fashion-MNIST: 118 batches an epoch, 15 epochs are 1,770 steps: unchanged.
+        assert_eq!(settings(15, 500).epochs_for(60_000), 15);
+        // 10,000 images: 20 batches, 500 steps take 25 epochs.
+        assert_eq!(settings(15, 500).epochs_for(10_000), 25);
+        // 2,000 images: 4 batches; 240 images: one.
+        assert_eq!(settings(15, 500).epochs_for(2_000), 125);
+        assert_eq!(settings(15, 500).epochs_for(240), 500);
+        assert_eq!(settings(15, 0).epochs_for(240), 15);
+        assert_eq!(settings(15, 501).epochs_for(10_000), 26);
     }
 }

@@ -70,8 +70,8 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Small, quick settings.
-const QUICK: [&str; 10] = [
+/// Small, quick settings (exactly --epochs: no minimum number of steps).
+const QUICK: [&str; 12] = [
     "--hidden",
     "32",
     "--batch-size",
@@ -82,6 +82,8 @@ const QUICK: [&str; 10] = [
     "3",
     "--knn",
     "5",
+    "--min-steps",
+    "0",
 ];
 
 /// Accuracy of `split`'s assignments under the best one-to-one mapping (k ≤ 4 here, so
@@ -214,6 +216,86 @@ fn finds_groups_of_shifted_images_and_one_thread_reproduces_itself() {
     assert!(
         model_bytes(&out) != models[0],
         "another seed, other weights"
+    );
+}
+
+#[test]
+fn a_small_train_split_gets_the_minimum_number_of_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = codes(tmp.path(), "codes", |_| {});
+    // 400 rows in batches of 64: 7 steps an epoch, so 30 steps take 5 epochs.
+    let out = tmp.path().join("scan");
+    let args = [
+        "--k",
+        "4",
+        "--shift",
+        "0",
+        "--epochs",
+        "2",
+        "--min-steps",
+        "30",
+    ];
+    let (ok, text) = scan(&data, &data, &out, &args);
+    assert!(ok, "{text}");
+    let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    assert_eq!(info.fit.n_iter, 5, "{:?}", info.fit);
+    assert_eq!(info.fit.iteration_seconds.len(), 5);
+    assert_eq!(info.scan.unwrap().loss_history.len(), 5);
+    let params = info.params.scan.unwrap();
+    assert_eq!((info.params.max_iter, params.min_steps), (2, 30));
+    // Enough epochs already: --epochs rules.
+    let out = tmp.path().join("scan-12");
+    let args = ["--k", "4", "--shift", "0", "--min-steps", "30"];
+    assert!(scan(&data, &data, &out, &args).0);
+    let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    assert_eq!(info.fit.n_iter, 12);
+}
+
+#[test]
+fn k_from_takes_the_number_of_clusters_of_another_clustering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = codes(tmp.path(), "codes", |_| {});
+    let first = tmp.path().join("first");
+    let (ok, text) = scan(&data, &data, &first, &["--k", "4", "--shift", "0"]);
+    assert!(ok, "{text}");
+    let out = tmp.path().join("second");
+    let (ok, text) = scan(
+        &data,
+        &data,
+        &out,
+        &["--k-from", s(&first), "--shift", "0", "--seed", "3"],
+    );
+    assert!(ok, "{text}");
+    let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    assert_eq!(info.k, 4);
+    assert_eq!(accuracy(&out, "test", 4), 1.0);
+    // Not a clustering: the option and the artifact's stage are named.
+    let out = tmp.path().join("third");
+    rejected(
+        scan(&data, &data, &out, &["--k-from", s(&data), "--shift", "0"]),
+        &out,
+        "--k-from",
+    );
+    // A directory that does not exist: said once (not repeated by the error chain).
+    let missing = tmp.path().join("missing");
+    let (ok, text) = scan(
+        &data,
+        &data,
+        &out,
+        &["--k-from", s(&missing), "--shift", "0"],
+    );
+    assert!(!ok && !out.exists(), "{text}");
+    assert_eq!(text.matches("no such directory").count(), 1, "{text}");
+    // Both ways of giving k at once.
+    rejected(
+        scan(
+            &data,
+            &data,
+            &out,
+            &["--k", "3", "--k-from", s(&first), "--shift", "0"],
+        ),
+        &out,
+        "cannot be used with",
     );
 }
 

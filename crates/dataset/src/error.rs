@@ -10,10 +10,12 @@ pub enum DatasetError {
     #[error("{path}: file not found. {hint}")]
     Missing { path: PathBuf, hint: String },
     /// An operating-system error.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        /// Shown in the message, not returned as `source()`: a chain printed with
+        /// `{:#}` would say it twice.
+        error: std::io::Error,
     },
     /// Impossible parameters.
     #[error("invalid parameter: {0}")]

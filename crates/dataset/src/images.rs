@@ -85,7 +85,7 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>> {
                 ),
                 None => DatasetError::Io {
                     path,
-                    source: e
+                    error: e
                         .into_io_error()
                         .unwrap_or_else(|| std::io::Error::other("unreadable directory entry")),
                 },
@@ -110,14 +110,14 @@ pub fn list(dir: &Path, unlabelled: bool) -> Result<Listing> {
     }
     let top = std::fs::read_dir(dir).map_err(|e| DatasetError::Io {
         path: dir.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     let mut subdirs = Vec::new();
     let mut top_images = false;
     for entry in top {
         let entry = entry.map_err(|e| DatasetError::Io {
             path: dir.to_path_buf(),
-            source: e,
+            error: e,
         })?;
         let path = entry.path();
         if path.is_dir() {
@@ -201,7 +201,7 @@ impl Listing {
             .map(|(rel, _)| {
                 let path = self.root.join(rel);
                 let bytes =
-                    std::fs::read(&path).map_err(|e| DatasetError::Io { path, source: e })?;
+                    std::fs::read(&path).map_err(|e| DatasetError::Io { path, error: e })?;
                 Ok((Sha256::digest(&bytes), bytes.len() as u64))
             })
             .collect::<Result<Vec<_>>>()?;

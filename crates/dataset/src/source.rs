@@ -75,7 +75,7 @@ pub fn read_maybe_gzip(path: &Path) -> Result<Vec<u8>> {
         },
         _ => DatasetError::Io {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         },
     })?;
     if bytes.is_empty() {

@@ -10,12 +10,18 @@ pub enum EncoderError {
     /// Training diverged.
     #[error("training diverged: {0}")]
     Diverged(String),
-    /// candle errors.
+    /// candle errors (the message shown, not chained: see `From`).
     #[error("candle: {0}")]
-    Candle(#[from] candle_core::Error),
+    Candle(candle_core::Error),
     /// Artifact layer errors.
     #[error(transparent)]
     Artifact(#[from] aeclust_artifact::ArtifactError),
+}
+
+impl From<candle_core::Error> for EncoderError {
+    fn from(e: candle_core::Error) -> Self {
+        Self::Candle(e)
+    }
 }
 
 /// Result alias for this crate.

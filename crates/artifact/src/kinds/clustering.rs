@@ -152,7 +152,7 @@ pub struct ClusteringParams {
     pub tol: f64,
     /// Precision of the arithmetic.
     pub precision: Precision,
-    /// SCAN's own settings (SCAN only; `max_iter` counts its epochs, `n_init` its heads).
+    /// SCAN's own settings (SCAN only; `max_iter` is its fewest epochs, `n_init` its heads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanParams>,
 }
@@ -169,8 +169,9 @@ pub enum HeadSelection {
     Loss,
 }
 
-/// Settings of a SCAN clustering (`n_init` heads trained side by side, `max_iter`
-/// epochs; one head is kept, chosen by `select`).
+/// Settings of a SCAN clustering (`n_init` heads trained side by side for at least
+/// `max_iter` epochs and `min_steps` optimiser steps; one head is kept, chosen by
+/// `select`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanParams {
     /// Nearest neighbours per sample, in the neighbours' representation.
@@ -189,6 +190,10 @@ pub struct ScanParams {
     pub shift: usize,
     /// How the kept head is chosen.
     pub select: HeadSelection,
+    /// Fewest optimiser steps: small training sets get more epochs than `max_iter`
+    /// (0 in artifacts written before the option existed: exactly `max_iter` epochs).
+    #[serde(default)]
+    pub min_steps: usize,
 }
 
 impl ClusteringParams {

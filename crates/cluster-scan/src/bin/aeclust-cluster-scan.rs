@@ -28,17 +28,25 @@ struct Args {
     #[arg(long)]
     out: PathBuf,
     /// Number of clusters.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, conflicts_with = "k_from")]
     k: usize,
+    /// Take the number of clusters from another clustering artifact (e.g. a GMM whose k
+    /// was chosen by BIC).
+    #[arg(long, value_name = "CLUSTERING")]
+    k_from: Option<PathBuf>,
     /// Nearest neighbours per image (Euclidean, in the neighbours artifact).
     #[arg(long = "knn", default_value_t = 20)]
     neighbours_per_row: usize,
     /// Heads trained side by side; one is kept (--select).
     #[arg(long, default_value_t = 10)]
     heads: usize,
-    /// Passes over the train split.
+    /// Fewest passes over the train split.
     #[arg(long, default_value_t = 15)]
     epochs: usize,
+    /// Fewest optimiser steps (batches): a small train split gets more epochs than
+    /// --epochs (60,000 images: 15 epochs are 1,770 steps).
+    #[arg(long, default_value_t = 500)]
+    min_steps: usize,
     /// Weight of the entropy term (higher: more even cluster sizes).
     #[arg(long, default_value_t = 5.0)]
     entropy_weight: f64,
@@ -79,8 +87,13 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: Args) -> Result<()> {
+    let k = match &args.k_from {
+        Some(dir) => aeclust_cluster_scan::stage::clusters_of(dir)
+            .with_context(|| format!("--k-from {}", dir.display()))?,
+        None => args.k,
+    };
     let settings = Settings {
-        k: args.k,
+        k,
         heads: args.heads,
         epochs: args.epochs,
         seed: args.seed,
@@ -93,6 +106,7 @@ fn run_cli(args: Args) -> Result<()> {
             weight_decay: args.weight_decay,
             shift: args.shift,
             select: args.select,
+            min_steps: args.min_steps,
         },
     };
     let bar = ProgressBar::new(0);
@@ -114,8 +128,13 @@ fn run_cli(args: Args) -> Result<()> {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             }
-            Progress::Train(Event::Batch { epoch, done, total }) => {
-                bar.set_prefix(format!("epoch {epoch}/{}", settings.epochs));
+            Progress::Train(Event::Batch {
+                epoch,
+                epochs,
+                done,
+                total,
+            }) => {
+                bar.set_prefix(format!("epoch {epoch}/{epochs}"));
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
                 if let Some(l) = *last_loss.lock().expect("loss") {
