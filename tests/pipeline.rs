@@ -266,6 +266,25 @@ fn pca_encoder_plugs_in() {
             "SCAN on pixels, neighbours in pca codes (50-d)"
         ]
     );
+    // --scan off: the same run without SCAN (everything else reused).
+    let text = pipeline(
+        &out,
+        &[
+            "--encoder",
+            "pca",
+            "--seeds",
+            "5",
+            "--manifold",
+            "none",
+            "--scan",
+            "off",
+        ],
+    );
+    assert!(!text.contains("cluster-scan"), "{text}");
+    let without = read_json(&out.join("report/report.json"));
+    let groups = without["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), titles.len() - 1, "{without}");
+    assert!(groups.iter().all(|g| g["name"] != "scan"), "{without}");
     // No autoencoder: no loss curves, and no warning about it.
     let pictures = report["pictures"].as_array().unwrap();
     assert!(!pictures
