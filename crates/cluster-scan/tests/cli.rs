@@ -274,7 +274,11 @@ fn k_from_takes_the_number_of_clusters_of_another_clustering() {
     rejected(
         scan(&data, &data, &out, &["--k-from", s(&data), "--shift", "0"]),
         &out,
-        "--k-from",
+        &format!(
+            "--k-from {}: {}: is a `codes` artifact, expected a `clustering` artifact",
+            s(&data),
+            s(&data)
+        ),
     );
     // A directory that does not exist: said once (not repeated by the error chain).
     let missing = tmp.path().join("missing");
