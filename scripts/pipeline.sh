@@ -155,7 +155,7 @@ for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
   echo "== seed $seed =="
   if [ -n "$IMAGES" ]; then
-    # Your images: one route, the best of the benchmark's simple ones.
+    # Your images: the best GMM route of the benchmark (k by BIC), then SCAN with its k.
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
