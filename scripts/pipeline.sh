@@ -182,11 +182,12 @@ for seed in "${seed_list[@]}"; do
     # Ours: the codes reduced and whitened by PCA (see docs/RESULTS.md for why).
     "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
     "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
-    # SCAN: a network on the pixels, trained so that every image falls in the cluster of
-    # its 20 nearest neighbours among the codes (the consensus of 10 heads kept).
     clusterings+=("$run/kmeans-pixels" "$run/kmeans-codes" "$run/gmm-codes-raw" "$run/gmm-codes")
     if [ "$SCAN" = on ]; then
-      "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      # SCAN: a network on the pixels, trained so that every image falls in the cluster of
+      # its 20 nearest neighbours among the codes (the consensus of 10 heads kept); its k
+      # is the GMM's (the same when --k is one number, BIC's choice for a range).
+      "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
       clusterings+=("$run/scan")
     fi
     if [ "$MANIFOLD" = umap ]; then
@@ -209,11 +210,11 @@ for seed in "${seed_list[@]}"; do
     "$BIN/aeclust-cluster" --features "$run/codes-n2d" --out "$run/gmm-n2d-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-cluster" --features "$run/codes-n2d-umap" --out "$run/gmm-n2d-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${THREADS[@]}" "${FORCE[@]}"
-    # SCAN (Van Gansbeke et al.): a network on the pixels, trained so that every image
-    # falls in the cluster of its 20 nearest neighbours among those codes.
     clusterings+=("$run/gmm-n2d-codes" "$run/gmm-n2d-umap")
     if [ "$SCAN" = on ]; then
-      "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes-n2d" --out "$run/scan-n2d" --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      # SCAN (Van Gansbeke et al.): a network on the pixels, trained so that every image
+      # falls in the cluster of its 20 nearest neighbours among those codes.
+      "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes-n2d" --out "$run/scan-n2d" --k-from "$run/gmm-n2d-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
       clusterings+=("$run/scan-n2d")
     fi
     if [ ${#maps[@]} -eq 0 ]; then
