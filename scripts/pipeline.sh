@@ -30,7 +30,8 @@
 #   --gmm-components N  PCA components (whitened) the GMM sees (default 30)
 #   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
 #   --manifold NAME   umap (default): add the autoencoder -> UMAP -> GMM route; none: skip it
-#   --scan on|off     on (default): add SCAN (neighbours in the codes); off: skip it
+#   --scan on|off     on (default): add SCAN (neighbours in the codes); off: skip it (a
+#                     folder of 20 train images or fewer: SCAN takes 20 neighbours each)
 #   --routes LIST     study (default) and/or n2d: the study's autoencoder and its routes;
 #                     N2D's autoencoder -> GMM, -> UMAP -> GMM, and its codes'
 #                     neighbours -> SCAN
@@ -82,7 +83,7 @@ while [ $# -gt 0 ]; do
     --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
