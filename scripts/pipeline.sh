@@ -18,7 +18,9 @@
 #   --data DIR        IDX files (default /usr/share/datasets/fashion-mnist)
 #   --images DIR      a folder of PNG/JPEG images instead of IDX files
 #     --test-dir DIR2 | --test-fraction F   test split of --images (default: none)
-#     --size HxW      resize every image (default: all must share one size)
+#     --size HxW      bring every image to HxW (default: all must share one size)
+#     --fit pad|crop|stretch  how --size is reached (default pad: letterbox)
+#     --background white|black|#RRGGBB  behind transparency and padding (default white)
 #     --color gray|rgb  channels (default: gray when every image is grey)
 #     --skip-bad      skip undecodable files (listed in the dataset manifest)
 #   --k K|A..B        clusters, or a range searched by BIC (default 10; --images: 4..20)
@@ -67,7 +69,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
     --images) IMAGES=$2; shift 2 ;;
-    --test-dir|--test-fraction|--size|--color) IMAGE_ARGS+=("$1" "$2"); shift 2 ;;
+    --test-dir|--test-fraction|--size|--fit|--background|--color) IMAGE_ARGS+=("$1" "$2"); shift 2 ;;
     --skip-bad|--unlabelled) IMAGE_ARGS+=("$1"); shift ;;
     --k) K=$2; shift 2 ;;
     --openblas) OPENBLAS=1; shift ;;

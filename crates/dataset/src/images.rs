@@ -1,44 +1,21 @@
-//! Folders of PNG and JPEG images: one sub-folder per class (labelled) or any other tree
-//! (unlabelled), listed in a sorted, reproducible order and decoded in parallel.
+//! Folders of images (PNG, JPEG, WebP, BMP, TIFF, GIF): one sub-folder per class
+//! (labelled) or any other tree (unlabelled), listed in a sorted, reproducible order and
+//! read in parallel by `aeclust-image-read` as one [`ReadSettings`] says.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::ImageSplit;
-use image::imageops::FilterType;
-use image::io::{Limits, Reader};
-use image::{ColorType, DynamicImage};
+pub use aeclust_artifact::kinds::{Background, Color, Fit, ReadSettings};
+use aeclust_image_read::Picture;
+pub use aeclust_image_read::{unsupported_hint, SUPPORTED_EXTENSIONS};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::invalid;
 use crate::{DatasetError, Result};
-
-/// File name extensions read as images (case-insensitive); other files are ignored and
-/// listed in the manifest.
-pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
-
-/// Largest width or height accepted: a guard against decompression bombs, with the
-/// image crate's allocation limit (512 MiB per image).
-pub const MAX_IMAGE_SIDE: u32 = 16_384;
-
-/// Pixel channels of the dataset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Color {
-    /// One grey channel (luma of colour images, ITU-R BT.709 weights).
-    Gray,
-    /// Red, green and blue (grey images are replicated to three channels).
-    Rgb,
-}
-
-/// Resampling used by `--size`: the image crate's triangle (bilinear) filter, whose
-/// support widens with the scale factor, so downscaling averages (no aliasing).
-pub const RESIZE_FILTER: &str = "triangle";
 
 /// A folder listed: the images with their labels, the classes, the files ignored.
 #[derive(Debug, Clone)]
@@ -54,9 +31,7 @@ pub struct Listing {
 }
 
 fn is_image(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    aeclust_image_read::is_supported(path)
 }
 
 fn relative(root: &Path, path: &Path) -> String {
@@ -105,7 +80,9 @@ pub fn list(dir: &Path, unlabelled: bool) -> Result<Listing> {
     if !dir.is_dir() {
         return Err(DatasetError::Missing {
             path: dir.to_path_buf(),
-            hint: "(image folder: PNG or JPEG files, optionally one sub-folder per class)".into(),
+            hint: "(image folder: PNG, JPEG, WebP, BMP, TIFF or GIF files, optionally one \
+                   sub-folder per class)"
+                .into(),
         });
     }
     let top = std::fs::read_dir(dir).map_err(|e| DatasetError::Io {
@@ -136,7 +113,7 @@ pub fn list(dir: &Path, unlabelled: bool) -> Result<Listing> {
             dir,
             format!(
                 "no images (files ending in {}) in this folder or below",
-                IMAGE_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
+                SUPPORTED_EXTENSIONS.map(|e| format!(".{e}")).join(", ")
             ),
         ));
     }
@@ -270,67 +247,23 @@ pub fn split_fraction(listing: &Listing, fraction: f64, seed: u64) -> Result<(Li
 /// How to decode.
 #[derive(Debug, Clone, Copy)]
 pub struct DecodeOptions {
-    /// Resize every image to height × width.
-    pub size: Option<(u32, u32)>,
+    /// Size, fit, background (the colour is chosen after every image is read).
+    pub read: ReadSettings,
     /// Skip undecodable files instead of failing.
     pub skip_bad: bool,
-}
-
-/// One decoded image: grey (`Luma8`) or colour (`Rgb8`), at its final size.
-#[derive(Debug)]
-struct Decoded {
-    image: DynamicImage,
-    grey: bool,
-}
-
-fn decode(path: &Path, size: Option<(u32, u32)>) -> std::result::Result<Decoded, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    if bytes.is_empty() {
-        return Err("empty file (0 bytes)".into());
-    }
-    let mut reader = Reader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    if reader.format().is_none() {
-        return Err("not a PNG or JPEG image (unrecognised content)".into());
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    reader.limits(limits);
-    let image = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(l) => format!(
-            "refused: {l} (images up to {MAX_IMAGE_SIDE} pixels a side and 512 MiB decoded)"
-        ),
-        other => format!("cannot decode: {other}"),
-    })?;
-    let grey = matches!(
-        image.color(),
-        ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16
-    );
-    let image = match size {
-        Some((h, w)) if (image.height(), image.width()) != (h, w) => {
-            image.resize_exact(w, h, FilterType::Triangle)
-        }
-        _ => image,
-    };
-    let image = if grey {
-        DynamicImage::ImageLuma8(image.to_luma8())
-    } else {
-        DynamicImage::ImageRgb8(image.to_rgb8())
-    };
-    Ok(Decoded { image, grey })
 }
 
 /// Images decoded from one folder listing.
 #[derive(Debug)]
 pub struct DecodedSplit {
-    images: Vec<Decoded>,
+    images: Vec<Picture>,
     /// Relative paths of the images kept, in row order.
     pub files: Vec<String>,
     labels: Vec<Option<u8>>,
     /// Files skipped as undecodable: relative path and why.
     pub skipped: Vec<(String, String)>,
+    /// Files read with a warning: relative path and what.
+    pub warnings: Vec<(String, String)>,
     root: PathBuf,
 }
 
@@ -344,7 +277,7 @@ pub fn decode_all(
         .files
         .par_iter()
         .map(|(rel, _)| {
-            let r = decode(&listing.root.join(rel), options.size);
+            let r = aeclust_image_read::read(&listing.root.join(rel), &options.read);
             tick();
             r
         })
@@ -354,16 +287,19 @@ pub fn decode_all(
         files: Vec::with_capacity(results.len()),
         labels: Vec::with_capacity(results.len()),
         skipped: Vec::new(),
+        warnings: Vec::new(),
         root: listing.root.clone(),
     };
     for ((rel, label), r) in listing.files.iter().zip(results) {
         match r {
-            Ok(d) => {
+            Ok(mut d) => {
+                out.warnings
+                    .extend(d.warnings.drain(..).map(|w| (rel.clone(), w)));
                 out.images.push(d);
                 out.files.push(rel.clone());
                 out.labels.push(*label);
             }
-            Err(e) if options.skip_bad => out.skipped.push((rel.clone(), e)),
+            Err(e) if options.skip_bad => out.skipped.push((rel.clone(), e.to_string())),
             Err(e) => {
                 return Err(invalid(
                     &listing.root.join(rel),
@@ -387,13 +323,13 @@ pub fn decode_all(
 impl DecodedSplit {
     /// True when every image is grey.
     pub fn all_grey(&self) -> bool {
-        self.images.iter().all(|d| d.grey)
+        self.images.iter().all(Picture::is_grey)
     }
 
     /// Height and width shared by every image; an error naming two files of different
     /// sizes otherwise.
     pub fn shared_size(&self) -> Result<(u32, u32)> {
-        let size = |d: &Decoded| (d.image.height(), d.image.width());
+        let size = |d: &Picture| d.size();
         let (h, w) = size(&self.images[0]);
         match self.images.iter().position(|d| size(d) != (h, w)) {
             None => Ok((h, w)),
@@ -413,18 +349,10 @@ impl DecodedSplit {
 
     /// The images as one split of `color` channels.
     pub fn into_split(self, color: Color, height: usize, width: usize) -> ImageSplit {
-        let channels = match color {
-            Color::Gray => 1,
-            Color::Rgb => 3,
-        };
+        let channels = color.channels();
         let mut images = Vec::with_capacity(self.images.len() * height * width * channels);
-        for d in &self.images {
-            match (color, &d.image) {
-                (Color::Gray, DynamicImage::ImageLuma8(g)) => images.extend_from_slice(g.as_raw()),
-                (Color::Gray, other) => images.extend_from_slice(other.to_luma8().as_raw()),
-                (Color::Rgb, DynamicImage::ImageRgb8(c)) => images.extend_from_slice(c.as_raw()),
-                (Color::Rgb, other) => images.extend_from_slice(other.to_rgb8().as_raw()),
-            }
+        for picture in &self.images {
+            picture.append_to(color, &mut images);
         }
         let labels = self.labels.iter().copied().collect::<Option<Vec<u8>>>();
         ImageSplit {

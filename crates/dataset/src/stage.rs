@@ -11,7 +11,7 @@ use aeclust_artifact::{sha256_bytes, Environment, InputFile, Outcome, Stage};
 use serde::Serialize;
 
 use crate::error::invalid;
-use crate::images::{self, Color, DecodeOptions, Listing};
+use crate::images::{self, Color, DecodeOptions, Listing, ReadSettings};
 use crate::{
     fashion, parse_idx, read_csv_file, read_maybe_gzip, DatasetError, IdxArray, IdxSource, Result,
 };
@@ -42,10 +42,9 @@ pub struct ImagesInput {
     pub test_fraction: Option<f64>,
     /// Seed of the test-fraction split.
     pub seed: u64,
-    /// Resize every image to height × width (else all must share one size).
-    pub size: Option<(u32, u32)>,
-    /// Channels; none: grey when every image is grey, else RGB.
-    pub color: Option<Color>,
+    /// How every image is read: size (else all must share one), fit, background,
+    /// channels (none: grey when every image is grey once composited, else RGB).
+    pub read: ReadSettings,
     /// Skip undecodable files (listed in the manifest) instead of failing.
     pub skip_bad: bool,
     /// Read sub-folders as part of one unlabelled tree, not as classes.
@@ -314,13 +313,7 @@ fn check_images_input(input: &ImagesInput, params: &DatasetParams) -> Result<()>
             "give --test-dir or --test-fraction, not both".into(),
         ));
     }
-    if let Some((h, w)) = input.size {
-        if h == 0 || w == 0 {
-            return Err(DatasetError::Params(format!(
-                "--size {h}x{w}: both sides must be at least 1"
-            )));
-        }
-    }
+    aeclust_image_read::check(&input.read).map_err(DatasetError::Params)?;
     // --test-fraction is checked by images::split_fraction.
     Ok(())
 }
@@ -428,7 +421,7 @@ fn run_images(
     }
 
     let options = DecodeOptions {
-        size: input.size,
+        read: input.read,
         skip_bad: input.skip_bad,
     };
     let train = images::decode_all(&train_list, options, tick)?;
@@ -449,7 +442,7 @@ fn run_images(
             ));
         }
     }
-    let color = input.color.unwrap_or(
+    let color = input.read.color.unwrap_or(
         if train.all_grey() && test.as_ref().is_none_or(|t| t.all_grey()) {
             Color::Gray
         } else {
@@ -457,13 +450,15 @@ fn run_images(
         },
     );
     let mut skipped: Vec<(String, String)> = train.skipped.clone();
+    let mut warnings: Vec<(String, String)> = train.warnings.clone();
     let files_train = train.files.clone();
     let (files_test, test_split) = match test {
         Some(t) => {
-            skipped.extend(t.skipped.iter().map(|(f, e)| {
-                let root = &test_list.as_ref().expect("decoded").root;
-                (root.join(f).display().to_string(), e.clone())
-            }));
+            let root = &test_list.as_ref().expect("decoded").root;
+            let in_test =
+                |(f, e): &(String, String)| (root.join(f).display().to_string(), e.clone());
+            skipped.extend(t.skipped.iter().map(in_test));
+            warnings.extend(t.warnings.iter().map(in_test));
             let files = t.files.clone();
             (files, t.into_split(color, h as usize, w as usize))
         }
@@ -474,10 +469,7 @@ fn run_images(
                 labels: train_list.classes.as_ref().map(|_| Vec::new()),
                 height: h as usize,
                 width: w as usize,
-                channels: match color {
-                    Color::Gray => 1,
-                    Color::Rgb => 3,
-                },
+                channels: color.channels(),
             },
         ),
     };
@@ -517,11 +509,17 @@ fn run_images(
         },
         class_folders: train_list.classes.is_some(),
         resized: input
+            .read
             .size
-            .map(|(h, w)| format!("{h}x{w} ({})", images::RESIZE_FILTER)),
+            .map(|_| aeclust_image_read::describe(&input.read)),
         skipped,
         ignored,
         test_fraction: input.test_fraction.map(|f| (f, input.seed)),
+        read: Some(ReadSettings {
+            color: Some(color),
+            ..input.read
+        }),
+        warnings,
     });
     let staging = stage.staging()?;
     train_split.write(&staging.file(Split::Train.file_name()))?;

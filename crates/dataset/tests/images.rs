@@ -208,7 +208,7 @@ fn bomb(path: &Path, w: u32, h: u32) {
     GrayImage::from_pixel(1, 1, Luma([0]))
         .write_to(
             &mut std::io::Cursor::new(&mut bytes),
-            image::ImageOutputFormat::Png,
+            image::ImageFormat::Png,
         )
         .unwrap();
     // IHDR data starts at byte 16: width, height; its CRC covers bytes 12..29.

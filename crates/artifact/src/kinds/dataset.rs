@@ -36,6 +36,141 @@ pub struct ImageFolder {
     pub ignored: Vec<String>,
     /// Test fraction and seed of a seeded split of the train folder.
     pub test_fraction: Option<(f64, u64)>,
+    /// How every image was read (size, fit, background, the channels chosen): what
+    /// reading another image the same way replays. None in artifacts written before
+    /// these settings were recorded (alpha was then dropped and `--size` stretched).
+    #[serde(default)]
+    pub read: Option<ReadSettings>,
+    /// Files read with a warning (a corrupt EXIF block ignored, …): path and what.
+    #[serde(default)]
+    pub warnings: Vec<(String, String)>,
+}
+
+/// Pixel channels of an image dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    /// One grey channel (luma of colour images, ITU-R BT.709 weights).
+    Gray,
+    /// Red, green and blue (grey images are replicated to three channels).
+    Rgb,
+}
+
+impl Color {
+    /// Channels per pixel: 1 or 3.
+    pub fn channels(self) -> usize {
+        match self {
+            Color::Gray => 1,
+            Color::Rgb => 3,
+        }
+    }
+}
+
+/// How an image is brought to the requested size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Fit {
+    /// Scale the longer side to fit, centre, fill the rest with the background
+    /// (letterbox): nothing is cut and nothing is distorted.
+    #[default]
+    Pad,
+    /// Scale the shorter side to fit and cut the centre (torchvision's Resize +
+    /// CenterCrop): fills the frame, loses the edges of the longer side.
+    Crop,
+    /// Scale each side on its own: fills the frame, distorts the aspect ratio.
+    Stretch,
+}
+
+impl Fit {
+    /// The option's name (`pad`, `crop`, `stretch`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Fit::Pad => "pad",
+            Fit::Crop => "crop",
+            Fit::Stretch => "stretch",
+        }
+    }
+}
+
+/// An opaque sRGB colour: what transparent pixels and padding show. Written and read
+/// as `#rrggbb`; parsed from `white`, `black` or `#RRGGBB`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Background(pub [u8; 3]);
+
+impl Background {
+    /// White, the default (what viewers show behind transparent images).
+    pub const WHITE: Background = Background([255, 255, 255]);
+    /// Black.
+    pub const BLACK: Background = Background([0, 0, 0]);
+
+    /// True when red, green and blue are equal: grey images stay grey over it.
+    pub fn is_grey(self) -> bool {
+        let [r, g, b] = self.0;
+        r == g && g == b
+    }
+}
+
+impl Default for Background {
+    fn default() -> Self {
+        Background::WHITE
+    }
+}
+
+impl std::fmt::Display for Background {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [r, g, b] = self.0;
+        write!(f, "#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+impl std::str::FromStr for Background {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let hex = |h: &str| u8::from_str_radix(h, 16);
+        match s.trim().to_ascii_lowercase().as_str() {
+            "white" => Ok(Background::WHITE),
+            "black" => Ok(Background::BLACK),
+            t if t.len() == 7 && t.starts_with('#') && t.is_ascii() => {
+                match (hex(&t[1..3]), hex(&t[3..5]), hex(&t[5..7])) {
+                    (Ok(r), Ok(g), Ok(b)) => Ok(Background([r, g, b])),
+                    _ => Err(format!("`{s}`: expected white, black or #RRGGBB")),
+                }
+            }
+            _ => Err(format!("`{s}`: expected white, black or #RRGGBB")),
+        }
+    }
+}
+
+impl Serialize for Background {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Background {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// How image files become pixels: one value that the dataset stage records and that
+/// reading any other image replays (`aeclust-image-read` applies it). Order of work:
+/// decode, turn upright (EXIF orientation), composite transparency over `background`,
+/// bring to `size` by `fit`, convert to `color`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadSettings {
+    /// Height and width every image is brought to; none: images keep their size.
+    pub size: Option<[u32; 2]>,
+    /// How `size` is reached.
+    pub fit: Fit,
+    /// What transparent pixels and padding show.
+    pub background: Background,
+    /// Channels; none (only before reading): grey when every image is grey, else RGB.
+    pub color: Option<Color>,
 }
 
 /// `files.json` of a dataset read from image files: every image's path relative to

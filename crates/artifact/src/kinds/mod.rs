@@ -28,8 +28,8 @@ pub use clustering::{
 };
 pub use codes::{CodesInfo, CodesSplit};
 pub use dataset::{
-    ClassName, DatasetInfo, ImageFiles, ImageFolder, ImageSplit, SourceFile, SourceFormat,
-    SplitCounts,
+    Background, ClassName, Color, DatasetInfo, Fit, ImageFiles, ImageFolder, ImageSplit,
+    ReadSettings, SourceFile, SourceFormat, SplitCounts,
 };
 pub use features::{FeatureKind, Features};
 pub use model::{EpochRecord, ModelInfo, TrainingHistory};

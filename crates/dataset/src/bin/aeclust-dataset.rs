@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use aeclust_artifact::kinds::DatasetInfo;
-use aeclust_dataset::images::Color;
+use aeclust_dataset::images::{unsupported_hint, Background, Color, Fit, ReadSettings};
 use aeclust_dataset::{run, ClassNames, DatasetParams, ImagesInput, Input, DEFAULT_SOURCE_DIR};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Reads an image dataset (the four IDX files, gzipped or raw, two CSV files, or a folder
-/// of PNG/JPEG images), checks it and writes `train.safetensors`, `test.safetensors` and
+/// of PNG, JPEG, WebP, BMP, TIFF or GIF images), checks it and writes `train.safetensors`, `test.safetensors` and
 /// `manifest.json` (and, for an image folder, `files.json`: every image's source file).
 #[derive(Debug, Parser)]
 #[command(version, about)]
@@ -19,10 +19,11 @@ struct Args {
     /// t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (each `.gz` or raw).
     #[arg(long, default_value = DEFAULT_SOURCE_DIR, conflicts_with_all = ["train_csv", "test_csv", "images"])]
     source: PathBuf,
-    /// A folder of PNG/JPEG images, read recursively in sorted order. One sub-folder per
-    /// class (the "image folder" convention) gives labels named after the sub-folders;
-    /// otherwise the images are unlabelled. Files of other types are ignored (listed in
-    /// the manifest).
+    /// A folder of images (PNG, JPEG, WebP, BMP, TIFF, GIF's first frame), read
+    /// recursively in sorted order, each turned upright by its EXIF orientation and its
+    /// transparency composited over --background. One sub-folder per class (the "image
+    /// folder" convention) gives labels named after the sub-folders; otherwise the images
+    /// are unlabelled. Files of other types are ignored (listed in the manifest).
     #[arg(long, conflicts_with_all = ["train_csv", "test_csv"])]
     images: Option<PathBuf>,
     /// Test split of --images: a second folder of the same layout.
@@ -35,11 +36,20 @@ struct Args {
     /// Seed of --test-fraction.
     #[arg(long, default_value_t = 72, requires = "images")]
     split_seed: u64,
-    /// Resize every image of --images to HxW (triangle filter, antialiased); without it
-    /// all images must share one size.
+    /// Bring every image of --images to HxW (see --fit; triangle filter, antialiased;
+    /// large JPEGs decoded at a reduced DCT scale first); without it all images must
+    /// share one size.
     #[arg(long, value_parser = parse_shape, requires = "images")]
     size: Option<(usize, usize)>,
-    /// Channels of --images (default: gray when every image is grey, else rgb).
+    /// How --size is reached: pad (scale to fit inside, centre, fill with --background),
+    /// crop (scale to cover, cut the centre) or stretch (each side on its own).
+    #[arg(long, value_enum, default_value_t = Fit::Pad, requires = "size")]
+    fit: Fit,
+    /// What transparent pixels and padding show: white, black or #RRGGBB.
+    #[arg(long, default_value = "white", requires = "images")]
+    background: Background,
+    /// Channels of --images (default: gray when every image is grey once composited,
+    /// else rgb).
     #[arg(long, value_enum, requires = "images")]
     color: Option<Color>,
     /// Skip undecodable image files (listed in the manifest) instead of failing.
@@ -100,11 +110,15 @@ fn run_cli(args: Args) -> Result<()> {
                 test_dir: args.test_dir.clone(),
                 test_fraction: args.test_fraction,
                 seed: args.split_seed,
-                size: args
-                    .size
-                    .map(|(h, w)| Ok::<_, anyhow::Error>((to_u32(h)?, to_u32(w)?)))
-                    .transpose()?,
-                color: args.color,
+                read: ReadSettings {
+                    size: args
+                        .size
+                        .map(|(h, w)| Ok::<_, anyhow::Error>([to_u32(h)?, to_u32(w)?]))
+                        .transpose()?,
+                    fit: args.fit,
+                    background: args.background,
+                    color: args.color,
+                },
                 skip_bad: args.skip_bad,
                 unlabelled: args.unlabelled,
             })
@@ -166,12 +180,44 @@ fn run_cli(args: Args) -> Result<()> {
                 println!("    {file}: {why}");
             }
         }
-        if !folder.ignored.is_empty() {
-            println!(
-                "  ignored {} files that are not .png/.jpg/.jpeg (listed in the manifest)",
-                folder.ignored.len()
-            );
+        if !folder.warnings.is_empty() {
+            println!("  {} files read with a warning:", folder.warnings.len());
+            for (file, what) in &folder.warnings {
+                println!("    {file}: {what}");
+            }
         }
+        print_ignored(&folder.ignored);
     }
     Ok(())
+}
+
+/// The count of ignored files, and for known image formats that are not read (HEIC,
+/// camera RAW) how many there are and how to convert them.
+fn print_ignored(ignored: &[String]) {
+    if ignored.is_empty() {
+        return;
+    }
+    println!(
+        "  ignored {} files that are not images of a supported type (.{}; listed in the \
+         manifest)",
+        ignored.len(),
+        aeclust_dataset::images::SUPPORTED_EXTENSIONS.join(", .")
+    );
+    let mut hints: Vec<(&str, Vec<&str>)> = Vec::new();
+    for file in ignored {
+        if let Some(hint) = unsupported_hint(std::path::Path::new(file)) {
+            match hints.iter_mut().find(|(h, _)| *h == hint) {
+                Some((_, files)) => files.push(file),
+                None => hints.push((hint, vec![file])),
+            }
+        }
+    }
+    for (hint, files) in hints {
+        println!(
+            "    {} file{} (e.g. {}): {hint}",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" },
+            files[0]
+        );
+    }
 }
