@@ -12,6 +12,15 @@ pub(crate) fn over(colour: u8, alpha: u8, background: u8) -> u8 {
     ((u32::from(colour) * a + u32::from(background) * (255 - a) + 127) / 255) as u8
 }
 
+/// The 16-bit version of [`over`], rounded to 8 bits at the end: (c·a + b·(65535 − a))
+/// / 65535 / 257, so that a 16-bit alpha below 1/255 is not first rounded up.
+pub(crate) fn over16(colour: u16, alpha: u16, background: u8) -> u8 {
+    const DENOM: u64 = 65_535 * 257;
+    let a = u64::from(alpha);
+    let num = u64::from(colour) * a + u64::from(background) * 257 * (65_535 - a);
+    ((num + DENOM / 2) / DENOM) as u8
+}
+
 /// `image` as 8-bit grey (`ImageLuma8`: grey files, and grey files with alpha over a
 /// grey background) or 8-bit RGB (`ImageRgb8`: everything else), its alpha, if any,
 /// composited over `background`. 16-bit and float samples are scaled to 8 bits. The
@@ -28,11 +37,42 @@ pub(crate) fn flatten(image: DynamicImage, background: Background) -> DynamicIma
             });
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).expect("w·h samples"))
         }
-        DynamicImage::ImageLumaA8(_) | DynamicImage::ImageLumaA16(_) => {
-            let la = image.to_luma_alpha8();
+        DynamicImage::ImageLumaA16(la) => {
+            let [br, bg, bb] = background.0;
+            let px = la.as_raw().chunks_exact(2);
             if grey_over {
-                return flatten(DynamicImage::ImageLumaA8(la), background);
+                let buf = px.map(|p| over16(p[0], p[1], br)).collect();
+                DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).expect("w·h samples"))
+            } else {
+                let buf = px
+                    .flat_map(|p| {
+                        [
+                            over16(p[0], p[1], br),
+                            over16(p[0], p[1], bg),
+                            over16(p[0], p[1], bb),
+                        ]
+                    })
+                    .collect();
+                DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).expect("w·h pixels"))
             }
+        }
+        DynamicImage::ImageRgba16(rgba) => {
+            let [br, bg, bb] = background.0;
+            let buf = rgba
+                .as_raw()
+                .chunks_exact(4)
+                .flat_map(|p| {
+                    [
+                        over16(p[0], p[3], br),
+                        over16(p[1], p[3], bg),
+                        over16(p[2], p[3], bb),
+                    ]
+                })
+                .collect();
+            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).expect("w·h pixels"))
+        }
+        DynamicImage::ImageLumaA8(_) => {
+            let la = image.to_luma_alpha8();
             let [br, bg, bb] = background.0;
             let mut rgb = Vec::with_capacity(la.len() / 2 * 3);
             for p in la.as_raw().chunks_exact(2) {
@@ -121,6 +161,22 @@ mod tests {
             colour.as_rgb8().expect("rgb").as_raw(),
             &[255, 0, 0, 212, 8, 8]
         );
+    }
+
+    #[test]
+    fn sixteen_bit_alpha_is_composited_before_rounding() {
+        // Alpha 200/65535 (0.3 %): colour 32125 barely shows over white:
+        // 255 − 0.00305·(255 − 125) = 254.6 → 255 (8-bit alpha first would give 254).
+        assert_eq!(over16(32_125, 200, 255), 255);
+        assert_eq!(over16(0, 65_535, 255), 0);
+        assert_eq!(over16(65_535, 0, 7), 7);
+        // Half alpha (32768) of black over white: 255·32767/65535 = 127.498 → 127.
+        assert_eq!(over16(0, 32_768, 255), 127);
+        let rgba: ImageBuffer<Rgba<u16>, _> =
+            ImageBuffer::from_vec(1, 1, vec![65_535, 0, 0, 32_768]).unwrap();
+        let out = flatten(DynamicImage::ImageRgba16(rgba), Background::WHITE);
+        // Red: (65535·32768 + 65535·32767)/65535/257 = 255; green, blue: 127.
+        assert_eq!(out.as_rgb8().expect("rgb").as_raw(), &[255, 127, 127]);
     }
 
     #[test]
