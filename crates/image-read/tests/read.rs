@@ -292,6 +292,36 @@ fn exif_orientations_one_to_eight_turn_jpeg_and_png_upright() {
 }
 
 #[test]
+fn webp_exif_and_the_tiff_orientation_tag_turn_images_upright() {
+    use image::ImageEncoder;
+    let stored = grid(2);
+    for v in [3u16, 6, 7] {
+        let mut webp = Vec::new();
+        let mut e = image::codecs::webp::WebPEncoder::new_lossless(&mut webp);
+        e.set_exif_metadata(exif_block(v)).unwrap();
+        e.write_image(
+            stored.as_raw(),
+            stored.width(),
+            stored.height(),
+            image::ExtendedColorType::Rgb8,
+        )
+        .unwrap();
+        check_upright(&rgb_of(&webp, &plain()), &stored, v, 1, 0);
+
+        let mut tif = std::io::Cursor::new(Vec::new());
+        let mut t = tiff::encoder::TiffEncoder::new(&mut tif).unwrap();
+        let mut img = t
+            .new_image::<tiff::encoder::colortype::RGB8>(stored.width(), stored.height())
+            .unwrap();
+        img.encoder()
+            .write_tag(tiff::tags::Tag::Orientation, v)
+            .unwrap();
+        img.write_data(stored.as_raw()).unwrap();
+        check_upright(&rgb_of(tif.get_ref(), &plain()), &stored, v, 1, 0);
+    }
+}
+
+#[test]
 fn a_corrupt_exif_block_is_ignored_with_a_warning() {
     let stored = grid(8);
     let file = jpeg(&stored, Some(b"Exif\0\0this is not a TIFF header"));
