@@ -6,10 +6,13 @@
 #     decode loop's CPU time only), as CPU ms per image;
 #  2. clip art: the read with compositing and padding (this build) against the read
 #     without (the dataset binary of --baseline REV, before either existed, built into
-#     target/baseline), and this build with --fit stretch, on the same folder.
+#     target/baseline), and this build with --fit stretch, on the same folder;
+#  3. small images: the 70,000 Fashion-MNIST PNGs (scripts/bench_images.sh writes them)
+#     with both binaries, and whether both wrote the same bytes.
 # Prints the CPU and both ratios.
 #
-# Usage: scripts/bench_read.sh [--runs N] [--photos DIR] [--clipart DIR] [--baseline REV]
+# Usage: scripts/bench_read.sh [--runs N] [--photos DIR] [--clipart DIR] [--png DIR]
+#                              [--baseline REV]
 # Needs .venv with numpy and Pillow (scripts/python-env.sh); makes the photos with
 # scripts/make_photos.py when DIR has none; clip art: apt-get install -y openclipart-png.
 set -euo pipefail
@@ -18,11 +21,13 @@ RUNS=3
 PHOTOS=/tmp/aeclust-photos
 CLIPART=/usr/share/openclipart/png
 BASELINE=15627b2
+PNG=/tmp/aeclust-fashion-png
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) RUNS=$2; shift 2 ;;
     --photos) PHOTOS=$2; shift 2 ;;
     --clipart) CLIPART=$2; shift 2 ;;
+    --png) PNG=$2; shift 2 ;;
     --baseline) BASELINE=$2; shift 2 ;;
     *) echo "bench_read: unknown option $1" >&2; exit 2 ;;
   esac
@@ -63,14 +68,14 @@ echo "aeclust-dataset --size 64x64, whole stage, median of $RUNS: $ours_ms ms CP
 echo "Pillow draft mode, decode loop, median of $RUNS: $pillow ms CPU per image (full decode: $pillow_full)"
 echo "ratio aeclust / Pillow draft: $(echo "scale=3; $ours_ms / $pillow" | bc)"
 
+base=target/baseline/$BASELINE
+if [ ! -x "$base/aeclust-dataset" ]; then
+  git worktree add --force --detach "$WORK/src" "$BASELINE" >/dev/null 2>&1
+  (cd "$WORK/src" && CARGO_TARGET_DIR="$WORK/target-base" cargo build --release --quiet -p aeclust-dataset)
+  mkdir -p "$base" && cp "$WORK/target-base/release/aeclust-dataset" "$base/"
+  git worktree remove --force "$WORK/src"
+fi
 if [ -d "$CLIPART" ]; then
-  base=target/baseline/$BASELINE
-  if [ ! -x "$base/aeclust-dataset" ]; then
-    git worktree add --force --detach "$WORK/src" "$BASELINE" >/dev/null 2>&1
-    (cd "$WORK/src" && CARGO_TARGET_DIR="$PWD/../target-base" cargo build --release --quiet -p aeclust-dataset)
-    mkdir -p "$base" && cp "$WORK/target-base/release/aeclust-dataset" "$base/"
-    git worktree remove --force "$WORK/src"
-  fi
   echo "clip art: $(find -L "$CLIPART" -name '*.png' | wc -l) PNGs"
   before=() after=() stretch=()
   for _ in $(seq "$RUNS"); do  # interleaved, so drift hits all three alike
@@ -84,4 +89,19 @@ if [ -d "$CLIPART" ]; then
   echo "clip art read, median of $RUNS (wall s): before (alpha dropped, stretched, $BASELINE) $b;" \
     "composited + padded $a; composited + stretched $s"
   echo "ratio composited + padded / before: $(echo "scale=3; $a / $b" | bc)"
+fi
+
+if [ -d "$PNG/train" ]; then
+  echo "small images: $(find "$PNG" -name '*.png' | wc -l) PNGs of 28x28 ($PNG)"
+  before=() after=()
+  for _ in $(seq "$RUNS"); do
+    before+=("$(RUNS=1 wall_runs "$base/aeclust-dataset" --images "$PNG/train" --test-dir "$PNG/test" --out "$WORK/png-before" --force)")
+    after+=("$(RUNS=1 wall_runs "$B" --images "$PNG/train" --test-dir "$PNG/test" --out "$WORK/png-after" --force)")
+  done
+  b=$(printf '%s\n' "${before[@]}" | median)
+  a=$(printf '%s\n' "${after[@]}" | median)
+  same=no
+  cmp -s "$WORK/png-before/train.safetensors" "$WORK/png-after/train.safetensors" \
+    && cmp -s "$WORK/png-before/test.safetensors" "$WORK/png-after/test.safetensors" && same=yes
+  echo "small images read, median of $RUNS (wall s): before $b; now $a; ratio $(echo "scale=3; $a / $b" | bc); same bytes: $same"
 fi

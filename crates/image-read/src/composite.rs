@@ -103,12 +103,12 @@ fn squeeze<const IN: usize, const OUT: usize>(
     f: impl Fn([u8; IN], &mut [u8; OUT]),
 ) -> Vec<u8> {
     let n = buf.len() / IN;
+    let mut px = [0u8; IN];
+    let mut out = [0u8; OUT];
     for i in 0..n {
-        let px: [u8; IN] = buf[i * IN..(i + 1) * IN].try_into().expect("IN samples");
-        let out: &mut [u8; OUT] = (&mut buf[i * OUT..(i + 1) * OUT])
-            .try_into()
-            .expect("OUT samples");
-        f(px, out);
+        px.copy_from_slice(&buf[i * IN..i * IN + IN]);
+        f(px, &mut out);
+        buf[i * OUT..i * OUT + OUT].copy_from_slice(&out);
     }
     buf.truncate(n * OUT);
     buf

@@ -4,6 +4,8 @@ use aeclust_artifact::kinds::{Background, Fit};
 use image::imageops::{self, FilterType};
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
 
+use crate::composite::flatten;
+
 /// Where an image lands in the requested frame: resized to `resized` (width, height),
 /// its top-left corner at `offset` on the frame (negative: cut off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +61,12 @@ impl Plan {
     }
 }
 
-/// `image` (8-bit grey or RGB) brought to `size` = [height, width] by `fit`; padding
-/// shows `background` (a grey image padded with a colour becomes RGB).
+/// `image` (any colour type, alpha included) composited over `background` and brought to
+/// `size` = [height, width] by `fit`; padding shows `background` (a grey image padded
+/// with a colour becomes RGB). A large reduction starts with a box average by whole
+/// factors to within 2-4x of the target (Pillow's reducing gap), which also composites:
+/// alpha-weighted sums, the background added after averaging (exact, since compositing
+/// is linear), so the full-size image is read once and never composited.
 pub(crate) fn apply(
     image: DynamicImage,
     size: [u32; 2],
@@ -70,18 +76,15 @@ pub(crate) fn apply(
     let [fh, fw] = size;
     let plan = Plan::new((image.width(), image.height()), size, fit);
     let (rw, rh) = plan.resized;
+    let (kx, ky) = (image.width() / (2 * rw), image.height() / (2 * rh));
+    let image = if kx >= 2 || ky >= 2 {
+        box_reduce(image, kx.max(1), ky.max(1), background)
+    } else {
+        flatten(image, background)
+    };
     let resized = if (image.width(), image.height()) == plan.resized {
         image
     } else {
-        // Pillow's reducing gap: a large reduction starts with a box average by whole
-        // factors to within 2-4x of the target (one cheap pass over the full image),
-        // then the triangle filter does the rest.
-        let (kx, ky) = (image.width() / (2 * rw), image.height() / (2 * rh));
-        let image = if kx >= 2 || ky >= 2 {
-            box_reduce(&image, kx.max(1), ky.max(1))
-        } else {
-            image
-        };
         image.resize_exact(rw, rh, FilterType::Triangle)
     };
     if plan.resized == (fw, fh) {
@@ -105,53 +108,92 @@ pub(crate) fn apply(
     }
 }
 
-/// `image` (8-bit grey or RGB) averaged over blocks of `kx` × `ky` pixels, rounded;
-/// the last block of a row or column averages the pixels it has.
-fn box_reduce(image: &DynamicImage, kx: u32, ky: u32) -> DynamicImage {
+/// `image` averaged over blocks of `kx` × `ky` pixels (the last block of a row or
+/// column averages the pixels it has), composited over `background`, rounded to 8 bits.
+fn box_reduce(image: DynamicImage, kx: u32, ky: u32, background: Background) -> DynamicImage {
+    let (w, h) = (image.width(), image.height());
+    let grey = |(ow, oh, buf)| {
+        DynamicImage::ImageLuma8(GrayImage::from_raw(ow, oh, buf).expect("w·h samples"))
+    };
+    let rgb = |(ow, oh, buf)| {
+        DynamicImage::ImageRgb8(RgbImage::from_raw(ow, oh, buf).expect("w·h pixels"))
+    };
+    let bg = background.0;
     match image {
-        DynamicImage::ImageLuma8(g) => {
-            let (w, h, buf) = box_reduce_samples::<1>(g.as_raw(), g.width(), g.height(), kx, ky);
-            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).expect("w·h samples"))
+        DynamicImage::ImageLuma8(g) => grey(box_average::<1, false>(g.as_raw(), w, h, kx, ky, bg)),
+        DynamicImage::ImageRgb8(c) => rgb(box_average::<3, false>(c.as_raw(), w, h, kx, ky, bg)),
+        DynamicImage::ImageLumaA8(la) if background.is_grey() => {
+            grey(box_average::<2, true>(la.as_raw(), w, h, kx, ky, bg))
         }
-        other => {
-            let rgb = other.to_rgb8();
-            let (w, h, buf) =
-                box_reduce_samples::<3>(rgb.as_raw(), rgb.width(), rgb.height(), kx, ky);
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).expect("w·h pixels"))
-        }
+        DynamicImage::ImageRgba8(c) => rgb(box_average::<4, true>(c.as_raw(), w, h, kx, ky, bg)),
+        DynamicImage::ImageLumaA8(_) => rgb(box_average::<4, true>(
+            image.to_rgba8().as_raw(),
+            w,
+            h,
+            kx,
+            ky,
+            bg,
+        )),
+        // 16-bit and float samples: composited at full precision first (rare).
+        other => box_reduce(flatten(other, background), kx, ky, background),
     }
 }
 
-fn box_reduce_samples<const C: usize>(
+/// Block averages of 8-bit pixels of `C` samples, the last one alpha when `ALPHA`:
+/// colour sums weighted by alpha and `background[c]` added for the missing coverage,
+/// (Σ c·a + b·(255·n − Σ a)) / (255·n); without alpha, Σ c / n. Returns the reduced width,
+/// height and samples (`C` − 1 per pixel with alpha).
+fn box_average<const C: usize, const ALPHA: bool>(
     src: &[u8],
     w: u32,
     h: u32,
     kx: u32,
     ky: u32,
+    background: [u8; 3],
 ) -> (u32, u32, Vec<u8>) {
+    let colours = if ALPHA { C - 1 } else { C };
     let (w, h, kx, ky) = (w as usize, h as usize, kx as usize, ky as usize);
     let (ow, oh) = (w.div_ceil(kx), h.div_ceil(ky));
-    let mut out = Vec::with_capacity(ow * oh * C);
-    let mut sums = vec![0u32; ow * C];
+    let mut out = Vec::with_capacity(ow * oh * colours);
+    // Per output column: C sums (colours, then alpha).
+    let mut sums = vec![0u64; ow * C];
     for oy in 0..oh {
         sums.iter_mut().for_each(|s| *s = 0);
         let rows = (oy * ky)..((oy + 1) * ky).min(h);
         let n_rows = rows.len();
         for y in rows {
             let row = &src[y * w * C..(y + 1) * w * C];
-            for (ox, block) in row.chunks(kx * C).enumerate() {
+            for (block, sum) in row.chunks(kx * C).zip(sums.chunks_exact_mut(C)) {
+                let mut acc = [0u64; C];
                 for px in block.chunks_exact(C) {
-                    for c in 0..C {
-                        sums[ox * C + c] += u32::from(px[c]);
+                    if ALPHA {
+                        let a = u64::from(px[C - 1]);
+                        for c in 0..C - 1 {
+                            acc[c] += u64::from(px[c]) * a;
+                        }
+                        acc[C - 1] += a;
+                    } else {
+                        for c in 0..C {
+                            acc[c] += u64::from(px[c]);
+                        }
                     }
+                }
+                for c in 0..C {
+                    sum[c] += acc[c];
                 }
             }
         }
-        for ox in 0..ow {
-            let n = ((ox + 1) * kx).min(w) - ox * kx;
-            let count = (n * n_rows) as u32;
-            for c in 0..C {
-                out.push(((sums[ox * C + c] + count / 2) / count) as u8);
+        for (ox, sum) in sums.chunks_exact(C).enumerate() {
+            let n = ((((ox + 1) * kx).min(w) - ox * kx) * n_rows) as u64;
+            for c in 0..colours {
+                let v = if ALPHA {
+                    let full = 255 * n;
+                    let b = u64::from(background[c.min(2)]);
+                    (sum[c] + b * (full - sum[C - 1]) + full / 2) / full
+                } else {
+                    (sum[c] + n / 2) / n
+                };
+                out.push(v as u8);
             }
         }
     }
@@ -187,17 +229,38 @@ mod tests {
 mod reduce_tests {
     use super::*;
 
+    const WHITE: [u8; 3] = [255, 255, 255];
+
     #[test]
-    fn box_reduce_averages_whole_and_partial_blocks() {
+    fn box_average_of_whole_and_partial_blocks() {
         // 5×3 grey, blocks of 2×2: columns {0,1},{2,3},{4}; rows {0,1},{2}.
         let src: Vec<u8> = (0..15).map(|i| i * 10).collect();
-        let (w, h, out) = box_reduce_samples::<1>(&src, 5, 3, 2, 2);
+        let (w, h, out) = box_average::<1, false>(&src, 5, 3, 2, 2, WHITE);
         assert_eq!((w, h), (3, 2));
         // (0+10+50+60)/4 = 30, (20+30+70+80)/4 = 50, (40+90)/2 = 65,
         // (100+110)/2 = 105, (120+130)/2 = 125, 140.
         assert_eq!(out, [30, 50, 65, 105, 125, 140]);
-        // RGB: channels apart; (1+2+3)/3 = 2 rounds, (1+1+2)/3 = 1.33 → 1.
+        // RGB: channels apart; (1+2+3)/3 = 2, (1+1+2)/3 = 1.33 → 1.
         let rgb = [1, 1, 9, 2, 1, 9, 3, 2, 9];
-        assert_eq!(box_reduce_samples::<3>(&rgb, 3, 1, 3, 1).2, [2, 1, 9]);
+        assert_eq!(
+            box_average::<3, false>(&rgb, 3, 1, 3, 1, WHITE).2,
+            [2, 1, 9]
+        );
+    }
+
+    #[test]
+    fn box_average_with_alpha_equals_compositing_then_averaging() {
+        // Four RGBA pixels in one block: transparent black, opaque red, blue at 128,
+        // green at 51. Composited over white one by one: (255,255,255), (255,0,0),
+        // (127,127,255), (204,255,204); their mean: (210.25, 159.25, 178.5).
+        let px = [0, 0, 0, 0, 255, 0, 0, 255, 0, 0, 255, 128, 0, 255, 0, 51];
+        let (_, _, out) = box_average::<4, true>(&px, 4, 1, 4, 1, WHITE);
+        // Exactly: (Σc·a + 255·(4·255 − Σa)) / (4·255) with Σa = 434: red 65025 + 149430
+        // = 214455 / 1020 = 210.25 → 210; green (13005 + 149430)/1020 = 159.25 → 159;
+        // blue (32640 + 149430)/1020 = 178.5 → 179.
+        assert_eq!(out, [210, 159, 179]);
+        // Grey + alpha over black: (200·255 + 100·0) / 510 = 100.
+        let la = [200, 255, 100, 0];
+        assert_eq!(box_average::<2, true>(&la, 2, 1, 2, 1, [0, 0, 0]).2, [100]);
     }
 }

@@ -85,10 +85,9 @@ pub fn read(path: &Path, settings: &ReadSettings) -> Result<Picture, ReadError> 
 /// [`read`] on the bytes of a file.
 pub fn read_bytes(bytes: &[u8], settings: &ReadSettings) -> Result<Picture, ReadError> {
     let decoded = decode::decode(bytes, settings)?;
-    let flat = composite::flatten(decoded.image, settings.background);
     let image = match settings.size {
-        Some(size) => fit::apply(flat, size, settings.fit, settings.background),
-        None => flat,
+        Some(size) => fit::apply(decoded.image, size, settings.fit, settings.background),
+        None => composite::flatten(decoded.image, settings.background),
     };
     Ok(Picture {
         image,
