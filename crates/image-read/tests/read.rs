@@ -201,7 +201,7 @@ fn exif_block(v: u16) -> Vec<u8> {
     b
 }
 
-/// A baseline JPEG (quality 100, no chroma subsampling) of `image`, with an APP1
+/// A JPEG (mozjpeg: quality 100, no chroma subsampling) of `image`, with an APP1
 /// segment holding `app1` when given.
 fn jpeg(image: &RgbImage, app1: Option<&[u8]>) -> Vec<u8> {
     let mut c = Compress::new(ColorSpace::JCS_RGB);
@@ -459,6 +459,52 @@ fn jpeg_is_decoded_at_a_dct_scale_close_to_the_full_decode() {
         scaled.get_pixel(5, 2).0,
         [255, 255, 255],
         "pad rows are white"
+    );
+}
+
+#[test]
+fn progressive_and_grey_jpegs_are_read_at_a_dct_scale() {
+    let big = RgbImage::from_fn(512, 256, |x, _| Rgb([(x / 2) as u8, 90, 160]));
+    let mut c = Compress::new(ColorSpace::JCS_RGB);
+    c.set_size(512, 256);
+    c.set_quality(95.0);
+    c.set_progressive_mode();
+    let mut started = c.start_compress(Vec::new()).unwrap();
+    started.write_scanlines(big.as_raw()).unwrap();
+    let progressive = started.finish().unwrap();
+    let s = settings(Some([32, 32]), Fit::Crop, Background::WHITE);
+    let read = rgb_of(&progressive, &s);
+    assert_eq!(read.dimensions(), (32, 32));
+    // Crop keeps the centre half of the ramp: red from about 64 to 192, left to right.
+    let (left, right) = (read.get_pixel(0, 16).0[0], read.get_pixel(31, 16).0[0]);
+    assert!(
+        left.abs_diff(66) <= 6 && right.abs_diff(190) <= 6,
+        "{left} {right}"
+    );
+
+    let mut c = Compress::new(ColorSpace::JCS_GRAYSCALE);
+    c.set_size(64, 64);
+    let mut started = c.start_compress(Vec::new()).unwrap();
+    started.write_scanlines(&[77u8; 64 * 64]).unwrap();
+    let grey = started.finish().unwrap();
+    let px = grey_of(&grey, &settings(Some([8, 8]), Fit::Pad, Background::WHITE));
+    assert!(px.iter().all(|&v| v.abs_diff(77) <= 1), "{px:?}");
+}
+
+#[test]
+fn oversized_images_are_refused_before_decoding() {
+    // A JPEG whose frame header (baseline or progressive) claims 20000×20000 pixels.
+    let mut file = jpeg(&grid(8), None);
+    let sof = file
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0] || w == [0xFF, 0xC2])
+        .expect("frame header");
+    file[sof + 5..sof + 7].copy_from_slice(&20_000u16.to_be_bytes());
+    file[sof + 7..sof + 9].copy_from_slice(&20_000u16.to_be_bytes());
+    let e = read_bytes(&file, &plain()).unwrap_err();
+    assert!(
+        matches!(&e, ReadError::Refused(m) if m.contains("20000x20000")),
+        "{e}"
     );
 }
 
