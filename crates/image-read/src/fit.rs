@@ -223,11 +223,6 @@ mod tests {
         // An extreme strip keeps at least one pixel.
         assert_eq!(Plan::new((10_000, 1), [8, 8], Fit::Pad).resized, (8, 1));
     }
-}
-
-#[cfg(test)]
-mod reduce_tests {
-    use super::*;
 
     const WHITE: [u8; 3] = [255, 255, 255];
 
