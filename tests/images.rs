@@ -95,6 +95,8 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
         std::fs::write(idx_dir.join(name), bytes).unwrap();
     }
     // One thread: training is then bit-reproducible, so equal inputs give equal results.
+    // The GMM's --reg-covar given to both (the images route's default is 1e-4, the IDX
+    // routes' 1e-6).
     let common = [
         "--epochs",
         "2",
@@ -104,6 +106,8 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
         "1",
         "--k",
         "10",
+        "--reg-covar",
+        "1e-4",
     ];
     let images_out = tmp.path().join("from-images");
     let text = pipeline(
