@@ -70,6 +70,15 @@ pub fn tune_allocator() {
     }
 }
 
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180).
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 /// Prints the one-line result of a stage: `WHAT: reused OUT (HINT; --force rebuilds)` or
 /// `WHAT: wrote OUT in S s`.
 pub fn announce(what: &str, out: &Path, outcome: &Outcome, hint: &str) {

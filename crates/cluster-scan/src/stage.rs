@@ -69,21 +69,10 @@ fn provenance(a: &Artifact) -> Result<(String, Option<String>)> {
 /// duplicates, the farthest of the `m + 1` instead).
 fn neighbour_indices(f: &Features, m: usize, progress: &(dyn Fn(Progress) + Sync)) -> Vec<u32> {
     let n = f.len();
-    let nn = aeclust_knn::nearest(&f.values, &f.values, f.dim, m + 1, &|done| {
+    aeclust_knn::nearest_others(&f.values, f.dim, m, &|done| {
         progress(Progress::Knn { done, total: n })
-    });
-    let mut out = Vec::with_capacity(n * m);
-    for i in 0..n {
-        let row = nn.row(i);
-        let own = row.iter().position(|&j| j as usize == i).unwrap_or(m);
-        out.extend(
-            row.iter()
-                .enumerate()
-                .filter(|&(p, _)| p != own)
-                .map(|(_, &j)| j),
-        );
-    }
-    out
+    })
+    .indices
 }
 
 /// Quality without labels of the train assignments, in the neighbours' space (where

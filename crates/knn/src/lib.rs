@@ -169,6 +169,34 @@ pub fn nearest(
     }
 }
 
+/// The `k` nearest other rows of every row of `points` ([n, d]), nearest first: each
+/// row's own index is left out wherever it falls among exact duplicates (ties keep the
+/// lower index, so a duplicate may come before the row itself).
+pub fn nearest_others(
+    points: &[f32],
+    d: usize,
+    k: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Neighbours {
+    let n = points.len() / d;
+    let nn = nearest(points, points, d, k + 1, progress);
+    let mut indices = Vec::with_capacity(n * k);
+    let mut distances = Vec::with_capacity(n * k);
+    for i in 0..n {
+        let (row, dist) = (nn.row(i), nn.row_distances(i));
+        let own = row.iter().position(|&j| j as usize == i).unwrap_or(k);
+        for p in (0..=k).filter(|&p| p != own) {
+            indices.push(row[p]);
+            distances.push(dist[p]);
+        }
+    }
+    Neighbours {
+        k,
+        indices,
+        distances,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ArtifactInfo, PerSplit};
-use crate::{ArtifactError, Result, TensorFile, TensorWriter};
+use super::{ArtifactInfo, PerSplit, Split};
+use crate::{Artifact, ArtifactError, Result, TensorFile, TensorWriter};
 
 /// Where a dataset's images came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +259,46 @@ impl SplitCounts {
 }
 
 impl DatasetInfo {
+    /// Where every row of `split` came from, for results that point back to the images:
+    /// the image file (its folder joined with its path in `files.json`, read verified)
+    /// for image folders, `IDXFILE#INDEX` for the four IDX files, else `SPLIT#INDEX`.
+    /// `dataset` is the artifact this info describes.
+    pub fn row_sources(&self, dataset: &Artifact, split: Split) -> Result<Vec<String>> {
+        let n = self.splits.get(split).count;
+        if let Some(folder) = &self.folder {
+            let path = dataset.verified_path(Self::FILES_FILE)?;
+            let text = std::fs::read_to_string(&path).map_err(|e| ArtifactError::io(&path, e))?;
+            let files: ImageFiles =
+                serde_json::from_str(&text).map_err(|e| ArtifactError::Manifest {
+                    path: path.clone(),
+                    message: format!("not an image file list: {e}"),
+                })?;
+            let root = folder.roots.get(split).clone().unwrap_or_default();
+            let rel = files.files.get(split);
+            if rel.len() != n {
+                return Err(ArtifactError::Manifest {
+                    path,
+                    message: format!("{} {split} files for {n} {split} images", rel.len()),
+                });
+            }
+            return Ok(rel
+                .iter()
+                .map(|f| Path::new(&root).join(f).display().to_string())
+                .collect());
+        }
+        // IDX: train images, train labels, test images, test labels.
+        let images_file = match split {
+            Split::Train => self.sources.first(),
+            Split::Test => self.sources.get(2),
+        };
+        Ok(match images_file {
+            Some(f) if self.sources.len() == 4 => {
+                (0..n).map(|i| format!("{}#{i}", f.path)).collect()
+            }
+            _ => (0..n).map(|i| format!("{split}#{i}")).collect(),
+        })
+    }
+
     /// The info of a dataset made of `train` and `test`, counts computed.
     pub fn describe(
         format: SourceFormat,

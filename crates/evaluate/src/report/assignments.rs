@@ -2,10 +2,9 @@
 //! source file.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use aeclust_artifact::kinds::{DatasetInfo, ImageFiles, PerSplit, Split};
-use aeclust_artifact::ArtifactError;
+use aeclust_artifact::kinds::{PerSplit, Split};
+use aeclust_cli::csv_field as field;
 
 use super::load::{ClusteringRun, SplitAssignments};
 use super::{invalid, Result};
@@ -13,52 +12,24 @@ use super::{invalid, Result};
 /// Columns of `assignments.csv`.
 pub(crate) const HEADER: &str = "file,split,index,cluster,confidence,clustering,seed";
 
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// The source file of every row of `split`: the image file for image folders, else
 /// `FILE#INDEX` of the IDX images file, else `SPLIT#INDEX`.
 fn sources(run: &ClusteringRun, split: Split, n: usize) -> Result<Vec<String>> {
     let Some((dataset, info)) = &run.dataset else {
         return Ok((0..n).map(|i| format!("{split}#{i}")).collect());
     };
-    if let Some(folder) = &info.folder {
-        let path = dataset.path(DatasetInfo::FILES_FILE)?;
-        let text = std::fs::read_to_string(&path).map_err(|e| ArtifactError::io(&path, e))?;
-        let files: ImageFiles = serde_json::from_str(&text)
-            .map_err(|e| invalid(&path, format!("not an image file list: {e}")))?;
-        let root = folder.roots.get(split).clone().unwrap_or_default();
-        let rel = files.files.get(split);
-        if rel.len() != n {
-            return Err(invalid(
-                &path,
-                format!(
-                    "{} {split} files, but {} assigns {n} rows",
-                    rel.len(),
-                    run.clustering.dir().display()
-                ),
-            ));
-        }
-        return Ok(rel
-            .iter()
-            .map(|f| Path::new(&root).join(f).display().to_string())
-            .collect());
+    let files = info.row_sources(dataset, split)?;
+    if files.len() != n {
+        return Err(invalid(
+            dataset.dir(),
+            format!(
+                "{} {split} images, but {} assigns {n} rows",
+                files.len(),
+                run.clustering.dir().display()
+            ),
+        ));
     }
-    // IDX: train images, train labels, test images, test labels.
-    let images_file = match split {
-        Split::Train => info.sources.first(),
-        Split::Test => info.sources.get(2),
-    };
-    Ok(match images_file {
-        Some(f) if info.sources.len() == 4 => (0..n).map(|i| format!("{}#{i}", f.path)).collect(),
-        _ => (0..n).map(|i| format!("{split}#{i}")).collect(),
-    })
+    Ok(files)
 }
 
 /// The whole file for `runs`.
