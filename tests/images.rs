@@ -2,7 +2,8 @@
 //! `scripts/pipeline.sh --images` on a class-folder tree of PNGs (the same accuracy as
 //! the IDX route on the same images, for the GMM and SCAN), on a flat unlabelled folder
 //! of JPEGs (quality without labels, montages, SCAN with the k the GMM chose, one
-//! `assignments.csv` row per file and clustering), and on RGB images tinted per class.
+//! `assignments.csv` row per file and clustering), and on RGB images tinted per class;
+//! copies in a folder found by `aeclust-similar --duplicates`, named by their files.
 
 use std::path::Path;
 
@@ -306,4 +307,59 @@ fn rgb_images_tinted_per_class_are_clustered_by_their_tint() {
             "{name}: the tint separates the classes: test accuracy {acc}"
         );
     }
+}
+
+#[test]
+fn copies_in_a_folder_are_found_by_their_file_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (images, _) = subset("train");
+    let save = |i: usize, name: &str| {
+        GrayImage::from_raw(28, 28, images[i].clone())
+            .unwrap()
+            .save(dir.join(name))
+            .unwrap();
+    };
+    for i in 0..8 {
+        save(i, &format!("img-{i}.png"));
+    }
+    save(0, "copy of img-0.png");
+    save(3, "zz, again 3.png");
+    let bins = bin_dir();
+    let run = |bin: &str, args: &[&str]| {
+        let o = std::process::Command::new(bins.join(bin))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{bin} {args:?}: {text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        text
+    };
+    let (data, codes) = (tmp.path().join("dataset"), tmp.path().join("codes"));
+    let (data, codes) = (data.to_str().unwrap(), codes.to_str().unwrap());
+    run(
+        "aeclust-dataset",
+        &["--images", dir.to_str().unwrap(), "--out", data],
+    );
+    run(
+        "aeclust-encode-pca",
+        &["--data", data, "--out", codes, "--components", "6"],
+    );
+    let csv = run("aeclust-similar", &["--codes", codes, "--duplicates", "0"]);
+    let d = dir.display();
+    assert_eq!(
+        csv.lines().collect::<Vec<_>>(),
+        [
+            "group,size,file,distance".to_string(),
+            format!("0,2,{d}/copy of img-0.png,0"),
+            format!("0,2,{d}/img-0.png,0"),
+            format!("1,2,{d}/img-3.png,0"),
+            format!("1,2,\"{d}/zz, again 3.png\",0"),
+        ]
+    );
 }

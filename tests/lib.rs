@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every stage binary.
-pub const STAGES: [&str; 8] = [
+pub const STAGES: [&str; 9] = [
     "aeclust-dataset",
     "aeclust-train",
     "aeclust-encode",
@@ -14,6 +14,7 @@ pub const STAGES: [&str; 8] = [
     "aeclust-cluster",
     "aeclust-cluster-scan",
     "aeclust-evaluate",
+    "aeclust-similar",
 ];
 
 /// The workspace root.
