@@ -30,10 +30,6 @@ pub struct Listing {
     pub ignored: Vec<String>,
 }
 
-fn is_image(path: &Path) -> bool {
-    aeclust_image_read::is_supported(path)
-}
-
 fn relative(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
         .unwrap_or(path)
@@ -99,14 +95,15 @@ pub fn list(dir: &Path, unlabelled: bool) -> Result<Listing> {
         let path = entry.path();
         if path.is_dir() {
             subdirs.push(path);
-        } else if is_image(&path) {
+        } else if aeclust_image_read::is_supported(&path) {
             top_images = true;
         }
     }
     subdirs.sort();
     let all = walk(dir)?;
-    let (images, ignored): (Vec<PathBuf>, Vec<PathBuf>) =
-        all.into_iter().partition(|p| is_image(p));
+    let (images, ignored): (Vec<PathBuf>, Vec<PathBuf>) = all
+        .into_iter()
+        .partition(|p| aeclust_image_read::is_supported(p));
     let ignored = ignored.iter().map(|p| relative(dir, p)).collect();
     if images.is_empty() {
         return Err(invalid(

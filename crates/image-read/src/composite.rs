@@ -37,28 +37,19 @@ pub(crate) fn flatten(image: DynamicImage, background: Background) -> DynamicIma
             });
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).expect("w·h samples"))
         }
-        DynamicImage::ImageLumaA16(la) => {
-            let [br, bg, bb] = background.0;
-            let px = la.as_raw().chunks_exact(2);
-            if grey_over {
-                let buf = px.map(|p| over16(p[0], p[1], br)).collect();
-                DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).expect("w·h samples"))
-            } else {
-                let buf = px
-                    .flat_map(|p| {
-                        [
-                            over16(p[0], p[1], br),
-                            over16(p[0], p[1], bg),
-                            over16(p[0], p[1], bb),
-                        ]
-                    })
-                    .collect();
-                DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).expect("w·h pixels"))
-            }
+        DynamicImage::ImageLumaA16(la) if grey_over => {
+            let br = background.0[0];
+            let buf = la
+                .as_raw()
+                .chunks_exact(2)
+                .map(|p| over16(p[0], p[1], br))
+                .collect();
+            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, buf).expect("w·h samples"))
         }
-        DynamicImage::ImageRgba16(rgba) => {
+        DynamicImage::ImageLumaA16(_) | DynamicImage::ImageRgba16(_) => {
             let [br, bg, bb] = background.0;
-            let buf = rgba
+            let buf = image
+                .into_rgba16()
                 .as_raw()
                 .chunks_exact(4)
                 .flat_map(|p| {
@@ -71,16 +62,7 @@ pub(crate) fn flatten(image: DynamicImage, background: Background) -> DynamicIma
                 .collect();
             DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, buf).expect("w·h pixels"))
         }
-        DynamicImage::ImageLumaA8(_) => {
-            let la = image.to_luma_alpha8();
-            let [br, bg, bb] = background.0;
-            let mut rgb = Vec::with_capacity(la.len() / 2 * 3);
-            for p in la.as_raw().chunks_exact(2) {
-                let (l, a) = (p[0], p[1]);
-                rgb.extend([over(l, a, br), over(l, a, bg), over(l, a, bb)]);
-            }
-            DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, rgb).expect("w·h pixels"))
-        }
+        // RGBA, grey + alpha over a colour, and float samples with alpha.
         other if other.color().has_alpha() => {
             let [br, bg, bb] = background.0;
             let rgba = match other {

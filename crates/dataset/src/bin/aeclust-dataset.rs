@@ -10,8 +10,9 @@ use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Reads an image dataset (the four IDX files, gzipped or raw, two CSV files, or a folder
-/// of PNG, JPEG, WebP, BMP, TIFF or GIF images), checks it and writes `train.safetensors`, `test.safetensors` and
-/// `manifest.json` (and, for an image folder, `files.json`: every image's source file).
+/// of PNG, JPEG, WebP, BMP, TIFF or GIF images), checks it and writes
+/// `train.safetensors`, `test.safetensors` and `manifest.json` (and, for an image folder,
+/// `files.json`: every image's source file).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
