@@ -11,11 +11,13 @@
 //! - [`objective`]: SCAN's loss, as a candle graph for training and in plain Rust for
 //!   scoring the heads on every neighbour pair.
 //! - [`train`]: the training loop, head selection and prediction.
+//! - [`predict`]: a fitted SCAN clustering read back, to assign new images.
 //! - [`stage`]: features and neighbours artifacts in, a `clustering` artifact out
 //!   (`aeclust-cluster-scan`).
 
 pub mod model;
 pub mod objective;
+pub mod predict;
 pub mod stage;
 pub mod train;
 

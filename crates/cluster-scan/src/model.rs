@@ -1,6 +1,7 @@
 //! The network: standardised input → hidden (ReLU) → `heads × k` logits, a softmax per
 //! head.
 
+use aeclust_artifact::{TensorFile, TensorWriter};
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -122,6 +123,79 @@ impl ScanHeads {
             self.head_weight.narrow(0, h * self.k, self.k)?,
             self.head_bias.narrow(0, h * self.k, self.k)?,
         ))
+    }
+}
+
+impl ScanHeads {
+    /// Writes the network as a clustering's `model.safetensors` holds it: the input
+    /// standardisation, the trunk, the kept head `head` and every head.
+    pub fn write(&self, head: usize, path: &std::path::Path) -> crate::Result<()> {
+        let values = |t: &Tensor| -> crate::Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1()?) };
+        let (hidden, input) = self.trunk_weight.dims2()?;
+        let (k, heads) = (self.k, self.heads);
+        let (head_weight, head_bias) = self.head(head)?;
+        TensorWriter::new()
+            .add("input.mean", &[input], &values(&self.input_mean)?)
+            .add("input.scale", &[input], &values(&self.input_scale)?)
+            .add(
+                "trunk.weight",
+                &[hidden, input],
+                &values(self.trunk_weight.as_tensor())?,
+            )
+            .add(
+                "trunk.bias",
+                &[hidden],
+                &values(self.trunk_bias.as_tensor())?,
+            )
+            .add("head.weight", &[k, hidden], &values(&head_weight)?)
+            .add("head.bias", &[k], &values(&head_bias)?)
+            .add(
+                "heads.weight",
+                &[heads * k, hidden],
+                &values(self.head_weight.as_tensor())?,
+            )
+            .add(
+                "heads.bias",
+                &[heads * k],
+                &values(self.head_bias.as_tensor())?,
+            )
+            .write(path)?;
+        Ok(())
+    }
+
+    /// Reads a network written by [`ScanHeads::write`] with `k` clusters per head.
+    pub fn read(path: &std::path::Path, k: usize, device: &Device) -> crate::Result<Self> {
+        let file = TensorFile::open(path)?;
+        let tensor = |name: &str, rank: usize| -> crate::Result<Tensor> {
+            let t = file.read::<f32>(name, Some(rank))?;
+            Ok(Tensor::from_vec(t.data, t.shape, device)?)
+        };
+        let head_weight = tensor("heads.weight", 2)?;
+        let (rows, hidden) = head_weight.dims2()?;
+        let trunk_weight = tensor("trunk.weight", 2)?;
+        let (trunk_hidden, input) = trunk_weight.dims2()?;
+        let input_mean = tensor("input.mean", 1)?;
+        if k == 0 || rows % k != 0 || hidden != trunk_hidden || input_mean.dims1()? != input {
+            return Err(crate::ScanError::InvalidData(format!(
+                "{}: heads [{rows}, {hidden}] and trunk [{trunk_hidden}, {input}] do not make a network of heads of {k} clusters",
+                path.display()
+            )));
+        }
+        Ok(Self {
+            input_mean,
+            input_scale: tensor("input.scale", 1)?,
+            trunk_weight: Var::from_tensor(&trunk_weight)?,
+            trunk_bias: Var::from_tensor(&tensor("trunk.bias", 1)?)?,
+            head_weight: Var::from_tensor(&head_weight)?,
+            head_bias: Var::from_tensor(&tensor("heads.bias", 1)?)?,
+            heads: rows / k,
+            k,
+        })
+    }
+
+    /// Number of input columns.
+    pub fn input_dim(&self) -> usize {
+        self.input_mean.dims().first().copied().unwrap_or(0)
     }
 }
 

@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use aeclust_artifact::kinds::{
     AssignedSplit, ClusteringInfo, ClusteringParams, CodesInfo, CovarianceType, DatasetInfo,
-    Features, FeaturesRef, FitSummary, InternalMetrics, KRange, Method, PerSplit, Precision,
-    ScanFit, Split, CLUSTERING, DATASET,
+    Features, FeaturesRef, FitSummary, InternalMetrics, KRange, Method, NoveltyScore, PerSplit,
+    Precision, ScanFit, Split, CLUSTERING, DATASET,
 };
-use aeclust_artifact::{Artifact, Environment, Outcome, Stage, TensorWriter};
+use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
 use aeclust_quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use candle_core::Device;
 
@@ -66,13 +66,25 @@ fn provenance(a: &Artifact) -> Result<(String, Option<String>)> {
 }
 
 /// The `m` nearest other rows of every row of `f` (a row's own index dropped; for exact
-/// duplicates, the farthest of the `m + 1` instead).
-fn neighbour_indices(f: &Features, m: usize, progress: &(dyn Fn(Progress) + Sync)) -> Vec<u32> {
+/// duplicates, the farthest of the `m + 1` instead), with their distances.
+fn neighbour_indices(
+    f: &Features,
+    m: usize,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> aeclust_knn::Neighbours {
     let n = f.len();
     aeclust_knn::nearest_others(&f.values, f.dim, m, &|done| {
         progress(Progress::Knn { done, total: n })
     })
-    .indices
+}
+
+/// SCAN's novelty score of every row of `queries`: the Euclidean distance to its nearest
+/// row of `train` (both in the neighbours' codes).
+pub fn nearest_train_distance(queries: &Features, train: &Features) -> Vec<f32> {
+    if queries.is_empty() {
+        return Vec::new();
+    }
+    aeclust_knn::nearest(&queries.values, &train.values, train.dim, 1, &|_| {}).distances
 }
 
 /// Quality without labels of the train assignments, in the neighbours' space (where
@@ -103,7 +115,7 @@ pub fn run(
     let source = Artifact::open(features, &Features::KINDS)?;
     let near = Artifact::open(neighbours, &Features::KINDS)?;
     let mut inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
-    inputs.push(near.input(Split::Train.file_name())?);
+    inputs.extend(near.inputs(&Split::ALL.map(Split::file_name))?);
     let params = clustering_params(settings);
     let stage = Stage::new(CLUSTERING, env!("CARGO_PKG_VERSION"), &params, &inputs, out)?;
     if let Some(outcome) = stage.reuse(force) {
@@ -121,7 +133,10 @@ pub fn run(
         )));
     }
     let PerSplit { train, test } = Features::load_splits(&source)?;
-    let near_train = Features::load(&near, Split::Train)?;
+    let PerSplit {
+        train: near_train,
+        test: near_test,
+    } = Features::load_splits(&near)?;
     if near_train.len() != train.len() {
         return Err(ScanError::InvalidData(format!(
             "{}: {} train rows, but {} has {}",
@@ -141,12 +156,13 @@ pub fn run(
     check(settings, train.len(), image)?;
     let m = settings.scan.neighbours;
     let knn_started = Instant::now();
-    let indices = neighbour_indices(&near_train, m, progress);
+    let nearest = neighbour_indices(&near_train, m, progress);
+    let indices = &nearest.indices;
     let knn_seconds = knn_started.elapsed().as_secs_f64();
     let data = TrainingData {
         x: &train.values,
         dim: train.dim,
-        neighbours: &indices,
+        neighbours: indices,
         m,
         image,
     };
@@ -166,60 +182,35 @@ pub fn run(
         &device,
     )?;
 
+    // Novelty: the distance to the nearest train image in the neighbours' codes.
+    let train_novelty: Vec<f32> = (0..nearest.len())
+        .map(|i| nearest.row_distances(i)[0])
+        .collect();
+    let test_novelty = nearest_train_distance(&near_test, &near_train);
+
     let staging = stage.staging()?;
-    let (head_weight, head_bias) = trained.model.head(trained.head)?;
-    let values = |t: &candle_core::Tensor| -> Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1()?) };
-    let (hidden, k) = (settings.scan.hidden, settings.k);
-    TensorWriter::new()
-        .add(
-            "input.mean",
-            &[train.dim],
-            &values(&trained.model.input_mean)?,
-        )
-        .add(
-            "input.scale",
-            &[train.dim],
-            &values(&trained.model.input_scale)?,
-        )
-        .add(
-            "trunk.weight",
-            &[hidden, train.dim],
-            &values(trained.model.trunk_weight.as_tensor())?,
-        )
-        .add(
-            "trunk.bias",
-            &[hidden],
-            &values(trained.model.trunk_bias.as_tensor())?,
-        )
-        .add("head.weight", &[k, hidden], &values(&head_weight)?)
-        .add("head.bias", &[k], &values(&head_bias)?)
-        .add(
-            "heads.weight",
-            &[settings.heads * k, hidden],
-            &values(trained.model.head_weight.as_tensor())?,
-        )
-        .add(
-            "heads.bias",
-            &[settings.heads * k],
-            &values(trained.model.head_bias.as_tensor())?,
-        )
-        .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
+    trained
+        .model
+        .write(trained.head, &staging.file(ClusteringInfo::MODEL_FILE))?;
     ClusteringInfo::write_assignments(
         &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
         &PerSplit {
             train: AssignedSplit {
                 clusters: train_ids,
                 confidence: train_conf,
+                novelty: &train_novelty,
                 labels: train.labels.as_deref(),
             },
             test: AssignedSplit {
                 clusters: &test_ids,
                 confidence: &test_conf,
+                novelty: &test_novelty,
                 labels: test.labels.as_deref(),
             },
         },
     )?;
 
+    let k = settings.k;
     let mut sizes = vec![0usize; k];
     train_ids.iter().for_each(|&c| sizes[c] += 1);
     let mut sorted = trained.epoch_seconds.clone();
@@ -262,6 +253,7 @@ pub fn run(
             loss_history: trained.loss_history.clone(),
             knn_seconds,
         }),
+        novelty: Some(NoveltyScore::NearestTrainDistance),
         threads,
     };
     staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
@@ -292,11 +284,11 @@ mod tests {
     fn neighbours_leave_out_the_row_itself() {
         // Points on a line at 0, 1, 3, 7, 15: nearest others are unambiguous.
         let f = features(vec![0.0, 1.0, 3.0, 7.0, 15.0], 1);
-        let got = neighbour_indices(&f, 2, &|_| {});
+        let got = neighbour_indices(&f, 2, &|_| {}).indices;
         assert_eq!(got, vec![1, 2, 0, 2, 1, 0, 2, 1, 3, 2]);
         // Exact duplicates (rows 0, 1, 2 equal): every row still leaves itself out.
         let f = features(vec![5.0, 5.0, 5.0, 9.0], 1);
-        let got = neighbour_indices(&f, 2, &|_| {});
+        let got = neighbour_indices(&f, 2, &|_| {}).indices;
         for (i, row) in got.chunks(2).enumerate() {
             assert!(!row.contains(&(i as u32)), "row {i}: {row:?}");
         }

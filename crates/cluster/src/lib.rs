@@ -22,12 +22,14 @@
 mod error;
 pub mod gmm;
 pub mod kmeans;
+pub mod predict;
 pub use aeclust_quality as quality;
 pub mod stage;
 
 pub use error::{ClusterError, Result};
 pub use gmm::{CovarianceType, GaussianMixture, GmmParams, GmmValidParams};
 pub use kmeans::{KMeans, KMeansInit, KMeansParams, KMeansValidParams};
+pub use predict::{Prediction, Predictor};
 
 /// One EM or Lloyd iteration, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq)]

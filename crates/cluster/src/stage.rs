@@ -6,27 +6,16 @@ use std::time::Instant;
 pub use aeclust_artifact::kinds::{ClusteringParams, Method, Precision};
 
 use aeclust_artifact::kinds::{
-    AssignedSplit, ClusteringInfo, CovarianceType, Features, FeaturesRef, FitSummary, GmmFit,
-    InternalMetrics, KMeansFit, KScore, KSearch, PerSplit, Split, CLUSTERING,
+    AssignedSplit, ClusteringInfo, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
+    KMeansFit, KScore, KSearch, NoveltyScore, PerSplit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 
+use crate::predict::{to_array, Model, Prediction};
 use crate::quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use crate::{ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
-
-fn to_array<F: Float>(f: &Features, keep: &[usize]) -> Array2<F> {
-    let n = f.len();
-    let mut out = Array2::zeros((n, keep.len()));
-    for (i, mut row) in out.outer_iter_mut().enumerate() {
-        let src = &f.values[i * f.dim..(i + 1) * f.dim];
-        for (o, &j) in row.iter_mut().zip(keep) {
-            *o = F::cast(src[j]);
-        }
-    }
-    out
-}
 
 /// Columns that are not constant on `f`.
 fn varying_columns(f: &Features) -> Vec<usize> {
@@ -44,36 +33,14 @@ fn varying_columns(f: &Features) -> Vec<usize> {
 
 struct Fitted {
     k: usize,
-    train: Vec<usize>,
-    test: Vec<usize>,
-    train_confidence: Vec<f32>,
-    test_confidence: Vec<f32>,
+    train: Prediction,
+    test: Prediction,
     writer: TensorWriter,
     fit: FitSummary,
     kmeans: Option<KMeansFit>,
     gmm: Option<GmmFit>,
     k_search: Option<KSearch>,
     internal: InternalMetrics,
-}
-
-/// Expands parameters fitted on the kept columns back to all `dim` columns.
-fn expand_rows<F: Float + Element>(m: ArrayView2<F>, keep: &[usize], fill: &[f32]) -> Vec<F> {
-    let dim = fill.len();
-    let mut out = Vec::with_capacity(m.nrows() * dim);
-    for row in m.outer_iter() {
-        let mut full: Vec<F> = fill.iter().map(|&v| F::cast(v)).collect();
-        for (&j, &v) in keep.iter().zip(row.iter()) {
-            full[j] = v;
-        }
-        out.extend(full);
-    }
-    out
-}
-
-/// A model fitted for one k.
-enum Model<F: Float> {
-    KMeans(KMeans<F>),
-    Gmm(Box<GaussianMixture<F>>),
 }
 
 fn fit_k<F: Float>(
@@ -163,10 +130,7 @@ fn search<F: Float>(
         }
     }
     let (model, _, fit_seconds) = best.expect("the range holds at least one k");
-    let best_k = match &model {
-        Model::KMeans(m) => m.centroids().nrows(),
-        Model::Gmm(m) => m.means().nrows(),
-    };
+    let best_k = model.k();
     let search = KSearch {
         criterion: if lower_is_better { "bic" } else { "silhouette" }.into(),
         lower_is_better,
@@ -177,8 +141,66 @@ fn search<F: Float>(
     Ok((model, Some(search), fit_seconds))
 }
 
-fn to_f32<F: Float>(v: &[F]) -> Vec<f32> {
-    v.iter().map(|x| x.to_f32().unwrap_or(f32::NAN)).collect()
+/// How the fit went, from the per-iteration times.
+fn fit_summary<F: Float>(
+    model: &Model<F>,
+    fit_seconds: f64,
+    iteration_seconds: Vec<f64>,
+) -> FitSummary {
+    let (n_iter, converged, best_run) = match model {
+        Model::KMeans(m) => (m.n_iter(), m.converged(), m.best_run()),
+        Model::Gmm(m) => (m.n_iter(), m.converged(), m.best_run()),
+    };
+    let mut sorted = iteration_seconds.clone();
+    sorted.sort_by(f64::total_cmp);
+    FitSummary {
+        fit_seconds,
+        n_iter,
+        converged,
+        best_run,
+        seconds_per_iteration_median: sorted.get(sorted.len() / 2).copied(),
+        iteration_seconds,
+    }
+}
+
+/// The K-Means objective or the GMM's likelihoods, from the fit and its predictions.
+fn objective<F: Float>(
+    model: &Model<F>,
+    train: &Prediction,
+    test: &Prediction,
+) -> (Option<KMeansFit>, Option<GmmFit>) {
+    match model {
+        Model::KMeans(m) => (
+            Some(KMeansFit {
+                inertia: m.inertia().to_f64().unwrap_or(f64::NAN),
+                inertia_per_run: m
+                    .inertia_per_run()
+                    .iter()
+                    .map(|v| v.to_f64().unwrap_or(f64::NAN))
+                    .collect(),
+            }),
+            None,
+        ),
+        Model::Gmm(m) => {
+            let n = train.clusters.len();
+            let score = train.mean_log_likelihood.unwrap_or(f64::NAN);
+            let n_params = m.n_parameters();
+            (
+                None,
+                Some(GmmFit {
+                    lower_bound: m.lower_bound(),
+                    log_likelihood_history: m.log_likelihood_history().to_vec(),
+                    mean_log_likelihood_train: score,
+                    mean_log_likelihood_test: test
+                        .mean_log_likelihood
+                        .filter(|_| !test.clusters.is_empty()),
+                    bic: bic(score, n_params, n),
+                    aic: -2.0 * score * n as f64 + 2.0 * n_params as f64,
+                    n_parameters: n_params,
+                }),
+            )
+        }
+    }
 }
 
 fn fit_typed<F: Float + Element>(
@@ -189,9 +211,6 @@ fn fit_typed<F: Float + Element>(
     progress: &mut dyn FnMut(usize, IterationEvent),
 ) -> Result<Fitted> {
     let x = to_array::<F>(train, keep);
-    let xt = to_array::<F>(test, keep);
-    let fill: Vec<f32> = train.values[..train.dim].to_vec();
-    let dim = train.dim;
     let mut iter_times = Vec::new();
     let mut last = Instant::now();
     let mut timed = |k: usize, e: IterationEvent| {
@@ -200,134 +219,24 @@ fn fit_typed<F: Float + Element>(
         progress(k, e);
     };
     let (model, k_search, fit_seconds) = search(p, x.view(), &mut timed)?;
+    let k = model.k();
+    let train_p = model.predict(x.view());
+    let test_p = model.predict(to_array::<F>(test, keep).view());
     let mut writer = TensorWriter::new();
-    let (k, train_labels, test_labels, train_conf, test_conf, summary, kmeans, gmm) = match model {
-        Model::KMeans(model) => {
-            let k = model.centroids().nrows();
-            let (train_labels, train_d2) = model.assign(x.view());
-            let (test_labels, test_d2) = model.assign(xt.view());
-            let dist = |d2: Vec<F>| -> Vec<f32> {
-                d2.iter()
-                    .map(|v| v.to_f32().unwrap_or(f32::NAN).sqrt())
-                    .collect()
-            };
-            writer.add(
-                "centroids",
-                &[k, dim],
-                &expand_rows(model.centroids().view(), keep, &fill),
-            );
-            let fit = KMeansFit {
-                inertia: model.inertia().to_f64().unwrap_or(f64::NAN),
-                inertia_per_run: model
-                    .inertia_per_run()
-                    .iter()
-                    .map(|v| v.to_f64().unwrap_or(f64::NAN))
-                    .collect(),
-            };
-            (
-                k,
-                train_labels,
-                test_labels,
-                dist(train_d2),
-                dist(test_d2),
-                (model.n_iter(), model.converged(), model.best_run()),
-                Some(fit),
-                None,
-            )
-        }
-        Model::Gmm(model) => {
-            let k = model.means().nrows();
-            // One E-step per split gives the likelihood, the assignments and confidences.
-            let (score_train, train_labels, train_conf) = model.score_predict_confidence(x.view());
-            let (score_test, test_labels, test_conf) = model.score_predict_confidence(xt.view());
-            writer.add("weights", &[k], model.weights().as_slice().unwrap());
-            writer.add(
-                "means",
-                &[k, dim],
-                &expand_rows(model.means().view(), keep, &fill),
-            );
-            let reg = F::cast(p.reg_covar);
-            match p.covariance {
-                CovarianceType::Full => {
-                    let covs = model.covariances();
-                    let mut full = vec![F::zero(); k * dim * dim];
-                    for c in 0..k {
-                        let block = &mut full[c * dim * dim..(c + 1) * dim * dim];
-                        for j in 0..dim {
-                            block[j * dim + j] = reg; // dropped constant columns
-                        }
-                        for (a, &ja) in keep.iter().enumerate() {
-                            for (b, &jb) in keep.iter().enumerate() {
-                                block[ja * dim + jb] = covs[[c, a, b]];
-                            }
-                        }
-                    }
-                    writer.add("covariances", &[k, dim, dim], &full);
-                }
-                _ => {
-                    let covs = model
-                        .covariances()
-                        .view()
-                        .into_dimensionality::<ndarray::Ix2>()
-                        .expect("diag covariances are [K, D]");
-                    let fill_reg = vec![p.reg_covar as f32; dim];
-                    writer.add(
-                        "covariances",
-                        &[k, dim],
-                        &expand_rows(covs, keep, &fill_reg),
-                    );
-                }
-            }
-            let n = x.nrows();
-            let n_params = model.n_parameters() as f64;
-            let fit = GmmFit {
-                lower_bound: model.lower_bound(),
-                log_likelihood_history: model.log_likelihood_history().to_vec(),
-                mean_log_likelihood_train: score_train,
-                mean_log_likelihood_test: (!xt.is_empty()).then_some(score_test),
-                bic: bic(score_train, model.n_parameters(), n),
-                aic: -2.0 * score_train * n as f64 + 2.0 * n_params,
-                n_parameters: model.n_parameters(),
-            };
-            (
-                k,
-                train_labels,
-                test_labels,
-                to_f32(&train_conf),
-                to_f32(&test_conf),
-                (model.n_iter(), model.converged(), model.best_run()),
-                None,
-                Some(fit),
-            )
-        }
-    };
+    model.write(&mut writer, keep, &train.values[..train.dim], p.reg_covar);
     let internal = InternalMetrics {
-        silhouette: silhouette(x.view(), &train_labels, k, SILHOUETTE_SAMPLE, p.seed),
+        silhouette: silhouette(x.view(), &train_p.clusters, k, SILHOUETTE_SAMPLE, p.seed),
         silhouette_sample: x.nrows().min(SILHOUETTE_SAMPLE),
-        calinski_harabasz: calinski_harabasz(x.view(), &train_labels, k),
-        davies_bouldin: davies_bouldin(x.view(), &train_labels, k),
+        calinski_harabasz: calinski_harabasz(x.view(), &train_p.clusters, k),
+        davies_bouldin: davies_bouldin(x.view(), &train_p.clusters, k),
     };
-    let mut sorted = iter_times.clone();
-    sorted.sort_by(f64::total_cmp);
-    let (n_iter, converged, best_run) = summary;
-    let fit = FitSummary {
-        fit_seconds,
-        n_iter,
-        converged,
-        best_run,
-        seconds_per_iteration_median: sorted.get(sorted.len() / 2).copied(),
-        iteration_seconds: iter_times,
-    };
-    let keep_u32: Vec<u32> = keep.iter().map(|&j| j as u32).collect();
-    writer.add("kept_dims", &[keep.len()], &keep_u32);
+    let (kmeans, gmm) = objective(&model, &train_p, &test_p);
     Ok(Fitted {
         k,
-        train: train_labels,
-        test: test_labels,
-        train_confidence: train_conf,
-        test_confidence: test_conf,
+        fit: fit_summary(&model, fit_seconds, iter_times),
+        train: train_p,
+        test: test_p,
         writer,
-        fit,
         kmeans,
         gmm,
         k_search,
@@ -384,7 +293,7 @@ pub fn run(
         Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
     };
     let mut sizes = vec![0usize; fitted.k];
-    fitted.train.iter().for_each(|&l| sizes[l] += 1);
+    fitted.train.clusters.iter().for_each(|&l| sizes[l] += 1);
     let threads = rayon::current_num_threads();
     let info = ClusteringInfo {
         params: params.clone(),
@@ -405,6 +314,10 @@ pub fn run(
         kmeans: fitted.kmeans,
         gmm: fitted.gmm,
         scan: None,
+        novelty: Some(match params.method {
+            Method::Gmm => NoveltyScore::NegativeLogLikelihood,
+            _ => NoveltyScore::CentroidDistance,
+        }),
         threads,
     };
     let staging = stage.staging()?;
@@ -415,13 +328,15 @@ pub fn run(
         &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
         &PerSplit {
             train: AssignedSplit {
-                clusters: &fitted.train,
-                confidence: &fitted.train_confidence,
+                clusters: &fitted.train.clusters,
+                confidence: &fitted.train.confidence,
+                novelty: &fitted.train.novelty,
                 labels: train.labels.as_deref(),
             },
             test: AssignedSplit {
-                clusters: &fitted.test,
-                confidence: &fitted.test_confidence,
+                clusters: &fitted.test.clusters,
+                confidence: &fitted.test.confidence,
+                novelty: &fitted.test.novelty,
                 labels: test.labels.as_deref(),
             },
         },

@@ -323,6 +323,27 @@ impl DecodedSplit {
         self.images.iter().all(Picture::is_grey)
     }
 
+    /// The first image (relative path) that is not grey.
+    pub fn first_colour(&self) -> Option<&str> {
+        self.images
+            .iter()
+            .position(|p| !p.is_grey())
+            .map(|i| self.files[i].as_str())
+    }
+
+    /// The first image (relative path, height, width) that is not `height` × `width`.
+    pub fn first_not_of_size(&self, height: u32, width: u32) -> Option<(&str, u32, u32)> {
+        self.images.iter().enumerate().find_map(|(i, p)| {
+            let (h, w) = p.size();
+            ((h, w) != (height, width)).then_some((self.files[i].as_str(), h, w))
+        })
+    }
+
+    /// The folder the relative paths are in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// Height and width shared by every image; an error naming two files of different
     /// sizes otherwise.
     pub fn shared_size(&self) -> Result<(u32, u32)> {

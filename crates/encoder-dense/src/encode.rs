@@ -19,6 +19,51 @@ pub struct DenseCodesDetails {
     pub layer: usize,
 }
 
+/// Rows per batch when encoding.
+pub const BATCH: usize = 1024;
+
+/// The dense encoder that made a codes artifact, read back to encode new images exactly
+/// as it encoded the artifact's own.
+pub struct DenseEncoder {
+    network: Autoencoder,
+    layer: usize,
+}
+
+impl DenseEncoder {
+    /// Opens the model that the dense codes artifact `codes` references (its files
+    /// verified against its manifest) at the layer the codes came from.
+    pub fn open(codes: &Artifact, device: &Device) -> Result<Self> {
+        let info: CodesInfo<DenseCodesDetails> = codes.info()?;
+        let reference = info.model.ok_or_else(|| {
+            EncoderError::InvalidInput(format!(
+                "{}: dense codes without a model reference",
+                codes.dir().display()
+            ))
+        })?;
+        let (model, _) = Artifact::open_as::<ModelInfo>(&reference.resolve(codes.dir()))?;
+        let config = read_config(&model)?;
+        let network = Autoencoder::load(
+            &config,
+            &model.verified_path(ModelInfo::WEIGHTS_FILE)?,
+            device,
+        )?;
+        Ok(Self {
+            network,
+            layer: info.details.layer,
+        })
+    }
+
+    /// The model's configuration (its input shape).
+    pub fn config(&self) -> &ModelConfig {
+        self.network.config()
+    }
+
+    /// Codes of every image of `images`.
+    pub fn encode(&self, images: &ImageSplit) -> Result<CodesSplit> {
+        encode_split(&self.network, images, self.layer, BATCH)
+    }
+}
+
 /// The canonical parameters of an encoding run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct EncodeParams {
@@ -121,7 +166,7 @@ pub fn run(
     let mut counts = PerSplit::default();
     for split in Split::ALL {
         let images = ImageSplit::read(&dataset.path(split.file_name())?)?;
-        let codes = encode_split(&network, &images, layer, 1024)?;
+        let codes = encode_split(&network, &images, layer, BATCH)?;
         dim = codes.dim;
         match split {
             Split::Train => counts.train = codes.len(),

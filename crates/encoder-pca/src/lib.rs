@@ -5,7 +5,7 @@
 mod stage;
 
 pub use aeclust_pca::Pca;
-pub use stage::{run, PcaDetails, PcaParams};
+pub use stage::{load, project, run, PcaDetails, PcaParams, MODEL_FILE};
 
 /// Errors of the PCA encoder.
 #[derive(Debug, thiserror::Error)]

@@ -5,9 +5,9 @@ use std::path::Path;
 use aeclust_artifact::kinds::{
     CodesInfo, CodesSplit, DatasetInfo, FeatureKind, Features, PerSplit, Split, CODES,
 };
-use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
+use aeclust_artifact::{Artifact, Environment, Outcome, Stage, TensorFile, TensorWriter};
 use aeclust_pca::Pca;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::{PcaError, Result};
@@ -28,6 +28,65 @@ pub struct PcaDetails {
     pub pca: PcaParams,
     /// Fraction of the input's total variance the components hold.
     pub explained_variance_ratio: f64,
+}
+
+/// The fitted projection in a PCA codes artifact: f64 `mean` [D], `components` [C, D],
+/// `explained_variance` [C] (each whitened component is divided by its square root).
+pub const MODEL_FILE: &str = "pca.safetensors";
+
+/// Writes `pca` to `path` in the layout of [`MODEL_FILE`].
+fn write_model(pca: &Pca, path: &Path) -> Result<()> {
+    let (c, d) = pca.components.dim();
+    TensorWriter::new()
+        .add("mean", &[d], pca.mean.as_slice().expect("contiguous"))
+        .add(
+            "components",
+            &[c, d],
+            &pca.components.iter().copied().collect::<Vec<f64>>(),
+        )
+        .add(
+            "explained_variance",
+            &[c],
+            pca.explained_variance.as_slice().expect("contiguous"),
+        )
+        .write(path)?;
+    Ok(())
+}
+
+/// The projection fitted by the PCA codes artifact `codes` (its file verified against
+/// the manifest), to project new rows exactly as the fit projected its own.
+pub fn load(codes: &Artifact) -> Result<Pca> {
+    let info: CodesInfo<PcaDetails> = codes.info()?;
+    let path = codes.verified_path(MODEL_FILE)?;
+    let file = TensorFile::open(&path)?;
+    let mean = file.read::<f64>("mean", Some(1))?;
+    let components = file.read::<f64>("components", Some(2))?;
+    let variance = file.read::<f64>("explained_variance", Some(1))?;
+    let (c, d) = (components.shape[0], components.shape[1]);
+    if mean.shape[0] != d || variance.shape[0] != c || c != info.dim {
+        return Err(PcaError::InvalidParams(format!(
+            "{}: mean [{}], components [{c}, {d}] and variances [{}] do not make a {}-component projection",
+            path.display(),
+            mean.shape[0],
+            variance.shape[0],
+            info.dim
+        )));
+    }
+    Ok(Pca {
+        mean: Array1::from(mean.data),
+        components: Array2::from_shape_vec((c, d), components.data).expect("shape checked"),
+        explained_variance: Array1::from(variance.data),
+        total_variance: f64::NAN,
+        whiten: info.details.pca.whiten,
+    })
+}
+
+/// Projects `features` with `pca`, as the stage projects its splits.
+pub fn project(pca: &Pca, features: &Features) -> Vec<f32> {
+    pca.transform(as_array(features).view())
+        .iter()
+        .map(|&v| v as f32)
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -77,14 +136,14 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
     let pca = Pca::fit(as_array(&train).view(), params.components, params.whiten);
     let staging = stage.staging()?;
     for (split, f) in [(Split::Train, &train), (Split::Test, &test)] {
-        let z = pca.transform(as_array(f).view());
         CodesSplit {
-            codes: z.iter().map(|&v| v as f32).collect(),
+            codes: project(&pca, f),
             labels: f.labels.clone(),
-            dim: z.ncols(),
+            dim: params.components,
         }
         .write(&staging.file(split.file_name()))?;
     }
+    write_model(&pca, &staging.file(MODEL_FILE))?;
     // Provenance: a PCA of pixels stands for the dataset itself; a PCA of codes keeps
     // the dataset and model its source came from.
     let (encoder, classes, dataset, model, from) = match train.kind {
@@ -128,7 +187,11 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
     };
     let manifest = staging.commit(
         &stage,
-        &[Split::Train.file_name(), Split::Test.file_name()],
+        &[
+            Split::Train.file_name(),
+            Split::Test.file_name(),
+            MODEL_FILE,
+        ],
         &info,
         Environment::here(),
     )?;

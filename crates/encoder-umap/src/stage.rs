@@ -228,6 +228,48 @@ pub fn run(
     Ok(Outcome::built(manifest))
 }
 
+/// Reads the fitted UMAP of [`MODEL_FILE`] at `path`, with the facts `details` records.
+fn read_fitted(path: &Path, details: &UmapDetails) -> Result<FittedUmap> {
+    let file = TensorFile::open(path)?;
+    let fitted_inputs = file.read::<f32>("inputs", Some(2))?;
+    let embedding = file.read::<f32>("embedding", Some(2))?;
+    if fitted_inputs.shape[0] != embedding.shape[0]
+        || embedding.shape[1] != details.umap.n_components
+    {
+        return Err(UmapError::InvalidData(format!(
+            "{}: inputs {:?} and embedding {:?} do not make a {}-d UMAP",
+            path.display(),
+            fitted_inputs.shape,
+            embedding.shape,
+            details.umap.n_components
+        )));
+    }
+    Ok(FittedUmap {
+        params: details.umap.clone(),
+        a: details.a,
+        b: details.b,
+        dim: fitted_inputs.shape[1],
+        inputs: fitted_inputs.data,
+        embedding: embedding.data,
+        seconds: PhaseSeconds::default(),
+        init_used: details.init_used,
+    })
+}
+
+/// The UMAP that placed the codes of the artifact `codes`: its own fit, or, for codes
+/// placed by `--transform`, the fit it names (every file verified against its
+/// manifest). Returns the artifact that holds the fit too.
+pub fn load(codes: &Artifact) -> Result<(FittedUmap, Artifact)> {
+    let info: CodesInfo<UmapDetails> = codes.info()?;
+    let fit = match &info.details.fitted_model {
+        Some(r) => Artifact::open(&r.resolve(codes.dir()), &[CODES])?,
+        None => codes.clone(),
+    };
+    let details = fit.info::<CodesInfo<UmapDetails>>()?.details;
+    let path = fit.verified_path(MODEL_FILE)?;
+    Ok((read_fitted(&path, &details)?, fit))
+}
+
 fn in_file(e: UmapError, path: &Path) -> UmapError {
     match e {
         UmapError::InvalidData(m) => UmapError::InvalidData(format!("{}: {m}", path.display())),
@@ -285,19 +327,7 @@ pub fn transform(
             want.model_key.as_deref().map_or("none", |k| &k[..12.min(k.len())]),
         )));
     }
-    let file = TensorFile::open(inputs[0].path())?;
-    let fitted_inputs = file.read::<f32>("inputs", Some(2))?;
-    let embedding = file.read::<f32>("embedding", Some(2))?;
-    let fitted = FittedUmap {
-        params: details.umap.clone(),
-        a: details.a,
-        b: details.b,
-        dim: fitted_inputs.shape[1],
-        inputs: fitted_inputs.data,
-        embedding: embedding.data,
-        seconds: PhaseSeconds::default(),
-        init_used: details.init_used,
-    };
+    let fitted = read_fitted(inputs[0].path(), details)?;
     let staging = stage.staging()?;
     let c = details.umap.n_components;
     let mut seconds = PhaseSeconds::default();

@@ -367,7 +367,8 @@ impl FittedUmap {
 
     /// Places new points `q` (`m × dim`) against the fixed fitted embedding: each starts at
     /// the membership-weighted mean of its fitted neighbours' positions and is then
-    /// optimised with only itself moving (umap-learn's `transform`).
+    /// optimised with only itself moving (umap-learn's `transform`). A point equal to a
+    /// fitted point (after the metric's normalisation) takes that point's embedding.
     pub fn transform(
         &self,
         q: &[f32],
@@ -442,7 +443,15 @@ impl FittedUmap {
         );
         progress.finish();
         seconds.layout = t.elapsed().as_secs_f64();
-        Ok((head.to_vec(), seconds))
+        let mut placed = head.to_vec();
+        // A copy of a fitted point is that point: it takes its embedding.
+        for i in 0..m {
+            let p = nn.row(i)[0] as usize;
+            if q[i * dim..(i + 1) * dim] == self.inputs[p * dim..(p + 1) * dim] {
+                placed[i * c..(i + 1) * c].copy_from_slice(&self.embedding[p * c..(p + 1) * c]);
+            }
+        }
+        Ok((placed, seconds))
     }
 }
 

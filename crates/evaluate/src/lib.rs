@@ -1,7 +1,7 @@
 //! The evaluation stage: clustering artifacts in, a report out (`report.json`,
 //! `report.md` and PNG pictures). Metrics live in [`metrics`]; the pictures in [`plots`].
 
-pub mod metrics;
+pub use aeclust_metrics as metrics;
 pub mod plots;
 mod report;
 

@@ -343,6 +343,21 @@ impl KSearch {
     }
 }
 
+/// What a clustering's novelty score of an image measures (higher: less like the images
+/// it was fitted on). A new image is flagged novel when its score is above the chosen
+/// quantile of the scores of the train images in the cluster it is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoveltyScore {
+    /// K-Means: the Euclidean distance to the assigned centroid.
+    CentroidDistance,
+    /// GMM: minus the log-likelihood of the image under the mixture, −ln p(x).
+    NegativeLogLikelihood,
+    /// SCAN: the Euclidean distance to the nearest train image (itself left out) in the
+    /// codes its neighbours were found in.
+    NearestTrainDistance,
+}
+
 /// `info` of a clustering artifact (also written as its `summary.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusteringInfo {
@@ -371,6 +386,10 @@ pub struct ClusteringInfo {
     /// Heads, losses and neighbours (SCAN only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan: Option<ScanFit>,
+    /// What the `{split}_novelty` scores of the assignments file measure; absent in
+    /// artifacts written before they were recorded (new images cannot be flagged then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub novelty: Option<NoveltyScore>,
     /// Worker threads.
     pub threads: usize,
 }
@@ -379,8 +398,9 @@ impl ClusteringInfo {
     /// The fitted parameters (centroids, or weights, means and covariances).
     pub const MODEL_FILE: &'static str = "model.safetensors";
     /// u32 `{train,test}_assignments`, f32 `{train,test}_confidence` (GMM: the posterior
-    /// probability of the assigned component; K-Means: the distance to its centroid) and,
-    /// for labelled data, u8 `{train,test}_labels`.
+    /// probability of the assigned component; K-Means: the distance to its centroid),
+    /// f32 `{train,test}_novelty` ([`NoveltyScore`]) and, for labelled data, u8
+    /// `{train,test}_labels`.
     pub const ASSIGNMENTS_FILE: &'static str = "assignments.safetensors";
     /// This info as a file of its own.
     pub const SUMMARY_FILE: &'static str = "summary.json";
@@ -396,6 +416,8 @@ pub struct AssignedSplit<'a> {
     pub clusters: &'a [usize],
     /// The confidence of every assignment.
     pub confidence: &'a [f32],
+    /// How unlike the fitted images every row is ([`NoveltyScore`]: higher is stranger).
+    pub novelty: &'a [f32],
     /// The rows' labels, when labelled.
     pub labels: Option<&'a [u8]>,
 }
@@ -413,7 +435,8 @@ impl ClusteringInfo {
                     &format!("{split}_confidence"),
                     &[s.confidence.len()],
                     s.confidence,
-                );
+                )
+                .add(&format!("{split}_novelty"), &[s.novelty.len()], s.novelty);
             if let Some(labels) = s.labels {
                 writer.add(&format!("{split}_labels"), &[labels.len()], labels);
             }

@@ -47,6 +47,20 @@ impl Features {
         &self.values[i * self.dim..(i + 1) * self.dim]
     }
 
+    /// The pixels of `images` scaled to [0, 1], as clustering and encoders see them.
+    pub fn of_images(images: ImageSplit) -> Self {
+        Features {
+            values: images
+                .images
+                .iter()
+                .map(|&p| f32::from(p) / 255.0)
+                .collect(),
+            dim: images.pixels(),
+            labels: images.labels,
+            kind: FeatureKind::Pixels,
+        }
+    }
+
     /// Both splits of a dataset or codes artifact, checked to have the same columns.
     pub fn load_splits(artifact: &Artifact) -> Result<PerSplit<Self>> {
         let train = Self::load(artifact, Split::Train)?;
@@ -74,13 +88,7 @@ impl Features {
     pub fn load(artifact: &Artifact, split: Split) -> Result<Self> {
         let path = artifact.path(split.file_name())?;
         let features = if artifact.kind() == DATASET {
-            let s = ImageSplit::read(&path)?;
-            Features {
-                values: s.images.iter().map(|&p| f32::from(p) / 255.0).collect(),
-                dim: s.pixels(),
-                labels: s.labels,
-                kind: FeatureKind::Pixels,
-            }
+            Self::of_images(ImageSplit::read(&path)?)
         } else {
             let s = CodesSplit::read(&path)?;
             Features {

@@ -10,10 +10,12 @@
 //! | `codes` | [`CodesInfo`] | `train.safetensors`, `test.safetensors` ([`CodesSplit`]) |
 //! | `clustering` | [`ClusteringInfo`] | `model.safetensors`, `assignments.safetensors`, `summary.json` (= the info) |
 //! | `report` | [`ReportInfo`] | `report.json`, `report.md`, pictures |
+//! | `assignment` | [`AssignmentInfo`] | `assignments.safetensors`, `assignments.csv` |
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod assignment;
 mod clustering;
 mod codes;
 mod dataset;
@@ -21,10 +23,11 @@ mod features;
 mod model;
 mod report;
 
+pub use assignment::{AssignSeconds, AssignmentInfo, LabelAgreement, NoveltyRule};
 pub use clustering::{
     AssignedSplit, ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary,
-    GmmFit, HeadSelection, InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method, Precision,
-    ScanFit, ScanParams,
+    GmmFit, HeadSelection, InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method,
+    NoveltyScore, Precision, ScanFit, ScanParams,
 };
 pub use codes::{CodesInfo, CodesSplit};
 pub use dataset::{
@@ -45,6 +48,8 @@ pub const CODES: &str = "codes";
 pub const CLUSTERING: &str = "clustering";
 /// Kind name of report artifacts.
 pub const REPORT: &str = "report";
+/// Kind name of assignment artifacts (new images in an existing clustering).
+pub const ASSIGNMENT: &str = "assignment";
 
 /// The typed info of one artifact kind.
 pub trait ArtifactInfo: Serialize + DeserializeOwned {

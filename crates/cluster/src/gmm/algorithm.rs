@@ -132,6 +132,103 @@ impl<F: Float> GaussianMixture<F> {
         -2.0 * self.score(x) * n + 2.0 * self.n_parameters() as f64
     }
 
+    /// The log-likelihood `ln p(x)` of every row, its most probable component and that
+    /// component's posterior probability (the same E-step as
+    /// [`score_predict_confidence`](Self::score_predict_confidence), row by row).
+    pub fn log_likelihood_predict_confidence(
+        &self,
+        x: ArrayView2<F>,
+    ) -> (Vec<f64>, Vec<usize>, Vec<F>) {
+        let mut log_resp = self.weighted_log_prob(x);
+        let log_likelihood: Vec<f64> = log_resp
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .map(|mut row| {
+                let max = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+                let lse = if max.is_finite() {
+                    max + row.iter().fold(F::zero(), |a, &v| a + (v - max).exp()).ln()
+                } else {
+                    max
+                };
+                row.mapv_inplace(|v| v - lse);
+                lse.to_f64().unwrap_or(f64::NAN)
+            })
+            .collect();
+        let labels = argmax_rows(&log_resp);
+        let confidence = log_resp
+            .outer_iter()
+            .zip(&labels)
+            .map(|(row, &l)| row[l].exp())
+            .collect();
+        (log_likelihood, labels, confidence)
+    }
+
+    /// A mixture from fitted parameters (as `aeclust-cluster` saves them): weights [K],
+    /// means [K, D], covariances [K, D, D] (full) or [K, D] (diag), regularisation
+    /// included. Predicts exactly as the model they were taken from.
+    pub fn from_parameters(
+        weights: Array1<F>,
+        means: Array2<F>,
+        covariances: ArrayD<F>,
+    ) -> Result<Self> {
+        let (k, d) = means.dim();
+        let bad = |what: String| ClusterError::InvalidData(format!("GMM parameters: {what}"));
+        if weights.len() != k || k == 0 {
+            return Err(bad(format!("{} weights for {k} means", weights.len())));
+        }
+        let singular = |component| ClusterError::SingularCovariance {
+            component,
+            reg_covar: 0.0,
+        };
+        let (covariance_type, precision, log_det) = match covariances.shape() {
+            [kk, a, b] if (*kk, *a, *b) == (k, d, d) => {
+                let covs = covariances
+                    .view()
+                    .into_dimensionality::<ndarray::Ix3>()
+                    .expect("3-d");
+                let mut factors = Vec::with_capacity(k);
+                let mut log_det = Vec::with_capacity(k);
+                for (c, cov) in covs.outer_iter().enumerate() {
+                    let (u, ld) = precision_factor(cov).ok_or_else(|| singular(c))?;
+                    factors.push(u);
+                    log_det.push(ld);
+                }
+                (CovarianceType::Full, Precision::Full(factors), log_det)
+            }
+            [kk, a] if (*kk, *a) == (k, d) => {
+                let var = covariances
+                    .view()
+                    .into_dimensionality::<Ix2>()
+                    .expect("2-d")
+                    .to_owned();
+                if let Some(pos) = var.iter().position(|&v| v.is_nan() || v <= F::zero()) {
+                    return Err(singular(pos / d.max(1)));
+                }
+                let (inv_sd, log_det) = diag_precision(&var);
+                (CovarianceType::Diag, Precision::Diag(inv_sd), log_det)
+            }
+            other => {
+                return Err(bad(format!(
+                    "covariances of shape {other:?} for {k} means of {d} dimensions"
+                )))
+            }
+        };
+        Ok(Self {
+            covariance_type,
+            weights,
+            means,
+            covariances,
+            precision,
+            log_det_precision_chol: log_det,
+            lower_bound: f64::NAN,
+            log_likelihood_history: Vec::new(),
+            n_iter: 0,
+            converged: true,
+            best_run: 0,
+            n_train: 0,
+        })
+    }
+
     /// Posterior probability of each component for each row [N, K].
     pub fn predict_proba(&self, x: ArrayView2<F>) -> Array2<F> {
         self.e_step(x).1.mapv(|v| v.exp())
@@ -256,16 +353,8 @@ impl<F: Float> GaussianMixture<F> {
                             }
                             cov[[i, i]] += reg;
                         }
-                        let l = cholesky(cov.view()).ok_or_else(|| singular(c))?;
-                        let u = inverse_lower_transposed(l.view());
-                        let log_det = u
-                            .diag()
-                            .iter()
-                            .map(|v| v.to_f64().unwrap_or(f64::NAN).ln())
-                            .sum::<f64>();
-                        if !log_det.is_finite() {
-                            return Err(singular(c));
-                        }
+                        let (u, log_det) =
+                            precision_factor(cov.view()).ok_or_else(|| singular(c))?;
                         Ok((cov, u, log_det))
                     })
                     .collect();
@@ -291,15 +380,7 @@ impl<F: Float> GaussianMixture<F> {
                 if let Some(pos) = var.iter().position(|&v| v.is_nan() || v <= F::zero()) {
                     return Err(singular(pos / d.max(1)));
                 }
-                let inv_sd = var.mapv(|v| F::one() / v.sqrt());
-                let log_det = inv_sd
-                    .outer_iter()
-                    .map(|row| {
-                        row.iter()
-                            .map(|v| v.to_f64().unwrap_or(f64::NAN).ln())
-                            .sum()
-                    })
-                    .collect();
+                let (inv_sd, log_det) = diag_precision(&var);
                 (var.into_dyn(), Precision::Diag(inv_sd), log_det)
             }
         };
@@ -318,6 +399,33 @@ impl<F: Float> GaussianMixture<F> {
             n_train: n,
         })
     }
+}
+
+/// The precision factor `U = L⁻ᵀ` of a covariance (`Σ = L·Lᵀ`) and `ln det U`; `None`
+/// when the covariance is not positive definite.
+fn precision_factor<F: Float>(cov: ArrayView2<F>) -> Option<(Array2<F>, f64)> {
+    let l = cholesky(cov)?;
+    let u = inverse_lower_transposed(l.view());
+    let log_det = u
+        .diag()
+        .iter()
+        .map(|v| v.to_f64().unwrap_or(f64::NAN).ln())
+        .sum::<f64>();
+    log_det.is_finite().then_some((u, log_det))
+}
+
+/// `1/σ` of diagonal variances [K, D] and each component's `ln det` of it.
+fn diag_precision<F: Float>(var: &Array2<F>) -> (Array2<F>, Vec<f64>) {
+    let inv_sd = var.mapv(|v| F::one() / v.sqrt());
+    let log_det = inv_sd
+        .outer_iter()
+        .map(|row| {
+            row.iter()
+                .map(|v| v.to_f64().unwrap_or(f64::NAN).ln())
+                .sum()
+        })
+        .collect();
+    (inv_sd, log_det)
 }
 
 /// Index of the largest value of every row.
