@@ -247,6 +247,11 @@ done
 if [ -n "$IMAGES" ]; then
   "$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${clusterings[@]}"
   echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md; assignments: $OUT/report/assignments.csv"
+  # The fitted clustering keeps working: the next batch goes into the same clusters.
+  keep="${clusterings[${#clusterings[@]}-1]}"
+  for c in "${clusterings[@]}"; do [[ "$c" == */scan ]] && keep=$c && break; done
+  echo "pipeline: assign the next batch of images to these clusters (one sub-folder of links per cluster with --into):"
+  echo "  $BIN/aeclust-assign --clustering $keep --images NEW_IMAGES_DIR --out $OUT/assign-NAME --into SORTED_DIR"
 else
   # The benchmark: six routes per seed; one CSV row per image and route would be large.
   "$BIN/aeclust-evaluate" --out "$OUT/report" --no-assignments "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"

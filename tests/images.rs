@@ -7,24 +7,11 @@
 
 use std::path::Path;
 
-use aeclust_dataset::read_idx_file;
-use aeclust_e2e::{bin_dir, pictures, pipeline_with, read_json, root};
+use aeclust_e2e::{bin_dir, pictures, pipeline_with, read_json, subset, write_tree};
 use image::{GrayImage, RgbImage};
 
 fn pipeline(args: &[&str]) -> String {
     pipeline_with(&bin_dir(), args)
-}
-
-/// One split of the committed subset: 28×28 images and labels.
-fn subset(split: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
-    let dir = root().join("data/fashion-mnist-subset");
-    let prefix = if split == "train" { "train" } else { "t10k" };
-    let images = read_idx_file(&dir.join(format!("{prefix}-images-idx3-ubyte.gz")), 3).unwrap();
-    let labels = read_idx_file(&dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), 1).unwrap();
-    (
-        images.data.chunks_exact(784).map(<[u8]>::to_vec).collect(),
-        labels.data,
-    )
 }
 
 /// Raw IDX bytes: magic (unsigned bytes, `rank` dims), dims, data.
@@ -35,26 +22,6 @@ fn idx(dims: &[usize], data: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(data);
     out
-}
-
-/// Writes `split` of the subset as `tree/class-L/NNNNN.png`, and returns the images and
-/// labels in the order the folder reader lists them (by class folder, then file name).
-fn write_tree(tree: &Path, split: &str) -> (Vec<u8>, Vec<u8>) {
-    let (images, labels) = subset(split);
-    let mut order: Vec<usize> = (0..labels.len()).collect();
-    order.sort_by_key(|&i| (labels[i], i));
-    for &i in &order {
-        let path = tree.join(format!("class-{}/{i:05}.png", labels[i]));
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        GrayImage::from_raw(28, 28, images[i].clone())
-            .unwrap()
-            .save(&path)
-            .unwrap();
-    }
-    (
-        order.iter().flat_map(|&i| images[i].clone()).collect(),
-        order.iter().map(|&i| labels[i]).collect(),
-    )
 }
 
 fn group<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {

@@ -4,8 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use aeclust_dataset::read_idx_file;
+use image::GrayImage;
+
 /// Every stage binary.
-pub const STAGES: [&str; 9] = [
+pub const STAGES: [&str; 10] = [
     "aeclust-dataset",
     "aeclust-train",
     "aeclust-encode",
@@ -15,6 +18,7 @@ pub const STAGES: [&str; 9] = [
     "aeclust-cluster-scan",
     "aeclust-evaluate",
     "aeclust-similar",
+    "aeclust-assign",
 ];
 
 /// The workspace root.
@@ -72,4 +76,36 @@ pub fn pictures(report: &serde_json::Value) -> Vec<&str> {
         .iter()
         .map(|p| p.as_str().unwrap())
         .collect()
+}
+
+/// One split of the committed subset: 28×28 images and labels.
+pub fn subset(split: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let dir = root().join("data/fashion-mnist-subset");
+    let prefix = if split == "train" { "train" } else { "t10k" };
+    let images = read_idx_file(&dir.join(format!("{prefix}-images-idx3-ubyte.gz")), 3).unwrap();
+    let labels = read_idx_file(&dir.join(format!("{prefix}-labels-idx1-ubyte.gz")), 1).unwrap();
+    (
+        images.data.chunks_exact(784).map(<[u8]>::to_vec).collect(),
+        labels.data,
+    )
+}
+
+/// Writes `split` of the subset as `tree/class-L/NNNNN.png`, and returns the images and
+/// labels in the order the folder reader lists them (by class folder, then file name).
+pub fn write_tree(tree: &Path, split: &str) -> (Vec<u8>, Vec<u8>) {
+    let (images, labels) = subset(split);
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by_key(|&i| (labels[i], i));
+    for &i in &order {
+        let path = tree.join(format!("class-{}/{i:05}.png", labels[i]));
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        GrayImage::from_raw(28, 28, images[i].clone())
+            .unwrap()
+            .save(&path)
+            .unwrap();
+    }
+    (
+        order.iter().flat_map(|&i| images[i].clone()).collect(),
+        order.iter().map(|&i| labels[i]).collect(),
+    )
 }
