@@ -223,6 +223,16 @@ fn a_copy_lands_with_its_original(f: &Fit) {
     let out = f.root.join("assigned-copy");
     let (clusters, _) = assign(&f.run.join("seed-72/scan"), &copies, &out);
     assert_eq!(clusters, vec![cluster], "{row}");
+    // Through the autoencoder (a batch of one) and UMAP's transform too.
+    let umap_rows = f.root.join("assigned-gmm-umap-train/assignments.csv");
+    let csv = std::fs::read_to_string(umap_rows).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.starts_with(&first.display().to_string()))
+        .unwrap();
+    let cluster: u32 = row.split(',').nth(1).unwrap().parse().unwrap();
+    let (clusters, _) = assign(&f.run.join("gmm-umap"), &copies, &f.root.join("copy-umap"));
+    assert_eq!(clusters, vec![cluster], "{row}");
     let csv = std::fs::read_to_string(out.join("assignments.csv")).unwrap();
     assert_eq!(
         csv.lines().next().unwrap(),
@@ -232,6 +242,39 @@ fn a_copy_lands_with_its_original(f: &Fit) {
         csv.lines().nth(1).unwrap().starts_with('"'),
         "a comma in the name is quoted: {csv}"
     );
+}
+
+fn look_alikes_of_a_copy_start_with_its_original(f: &Fit) {
+    let copies = f.root.join("copies");
+    let original = std::fs::read_dir(f.train.join("class-3"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    for codes in ["seed-72/codes", "seed-72/codes-white", "umap"] {
+        let csv = ok(
+            "aeclust-similar",
+            &[
+                "--codes",
+                s(&f.run.join(codes)),
+                "--images",
+                s(&copies),
+                "--n",
+                "3",
+            ],
+        );
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "query,rank,file,distance", "{codes}");
+        assert_eq!(lines.len(), 1 + 3, "{codes}: {csv}");
+        let first: Vec<&str> = lines[1].rsplitn(4, ',').collect();
+        assert_eq!(first[1], original.display().to_string(), "{codes}: {csv}");
+        assert_eq!(first[2], "1", "{codes}: {csv}");
+        // ‖q‖² + ‖x‖² − 2q·x in f32: a copy is at a rounding error from its original.
+        assert!(first[0].parse::<f32>().unwrap() < 1e-3, "{codes}: {csv}");
+        let third: Vec<&str> = lines[3].rsplitn(4, ',').collect();
+        assert_eq!(third[2], "3", "{csv}");
+        assert!(third[0].parse::<f32>().unwrap() > 0.0, "{csv}");
+    }
 }
 
 fn sorts_into_folders_of_links(f: &Fit) {
@@ -409,6 +452,7 @@ fn a_fitted_clustering_assigns_new_images_sorts_them_and_refuses_bad_input() {
     let f = fit();
     reproduces_every_method(&f);
     a_copy_lands_with_its_original(&f);
+    look_alikes_of_a_copy_start_with_its_original(&f);
     sorts_into_folders_of_links(&f);
     refuses_bad_input(&f);
 }

@@ -228,6 +228,21 @@ pub struct FittedUmap {
     pub init_used: Init,
 }
 
+/// Whether `q` is the fitted point `x` up to rounding: within [`COPY_TOLERANCE`] of
+/// `x`'s norm (an image encoded in another batch differs from its fitted encoding in the
+/// last bits; real neighbours are orders of magnitude farther).
+fn is_copy(q: &[f32], x: &[f32]) -> bool {
+    let (mut d2, mut n2) = (0f64, 0f64);
+    for (&a, &b) in q.iter().zip(x) {
+        d2 += (f64::from(a) - f64::from(b)).powi(2);
+        n2 += f64::from(b).powi(2);
+    }
+    d2 <= COPY_TOLERANCE * COPY_TOLERANCE * n2.max(f64::MIN_POSITIVE)
+}
+
+/// Relative distance under which a new point counts as a copy of a fitted one.
+pub const COPY_TOLERANCE: f64 = 1e-5;
+
 fn check_finite(x: &[f32], dim: usize) -> Result<()> {
     if let Some(i) = x.iter().position(|v| !v.is_finite()) {
         return Err(UmapError::InvalidData(format!(
@@ -368,7 +383,8 @@ impl FittedUmap {
     /// Places new points `q` (`m × dim`) against the fixed fitted embedding: each starts at
     /// the membership-weighted mean of its fitted neighbours' positions and is then
     /// optimised with only itself moving (umap-learn's `transform`). A point equal to a
-    /// fitted point (after the metric's normalisation) takes that point's embedding.
+    /// fitted point (after the metric's normalisation, within [`COPY_TOLERANCE`] of its
+    /// norm) takes that point's embedding.
     pub fn transform(
         &self,
         q: &[f32],
@@ -447,7 +463,10 @@ impl FittedUmap {
         // A copy of a fitted point is that point: it takes its embedding.
         for i in 0..m {
             let p = nn.row(i)[0] as usize;
-            if q[i * dim..(i + 1) * dim] == self.inputs[p * dim..(p + 1) * dim] {
+            if is_copy(
+                &q[i * dim..(i + 1) * dim],
+                &self.inputs[p * dim..(p + 1) * dim],
+            ) {
                 placed[i * c..(i + 1) * c].copy_from_slice(&self.embedding[p * c..(p + 1) * c]);
             }
         }

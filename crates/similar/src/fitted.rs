@@ -15,6 +15,12 @@ pub enum SimilarError {
     /// Impossible parameters.
     #[error("invalid parameter: {0}")]
     Params(String),
+    /// Reading or encoding query images.
+    #[error(transparent)]
+    Replay(#[from] aeclust_replay::ReplayError),
+    /// Listing query images.
+    #[error(transparent)]
+    Dataset(#[from] aeclust_dataset::DatasetError),
     /// The codes hold a value that is not a number.
     #[error("{path}: row {row}, column {column} is {value}")]
     NotFinite {

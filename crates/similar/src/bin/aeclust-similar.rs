@@ -3,16 +3,23 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use aeclust_similar::{duplicate_groups, median_nearest_distance, Fitted};
+use aeclust_similar::{duplicate_groups, look_alikes, median_nearest_distance, Fitted};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-/// Lists groups of near-identical images among those a codes artifact encodes (its train
-/// split): images joined when one is among the other's --neighbours nearest in the codes
-/// (exact, Euclidean) within --duplicates of it. Prints CSV to standard output, one row
-/// per image in a group, largest group first: `group,size,file,distance` (distance: to
-/// the nearest other member). A summary goes to standard error, with the codes' median
-/// nearest-neighbour distance to read the threshold against (0 finds exact copies only).
+/// Look-alikes among the images a codes artifact encodes (its train split), by exact
+/// Euclidean distance in the codes.
+///
+/// With --images QUERY_DIR: the --n nearest fitted images of every image in QUERY_DIR,
+/// which are read and encoded as the codes were (the codes' chain replayed). CSV on
+/// standard output: `query,rank,file,distance`, rank 1 the nearest.
+///
+/// With --duplicates THRESHOLD: groups of near-identical fitted images, joined when one
+/// is among the other's --neighbours nearest within THRESHOLD of it. CSV on standard
+/// output, one row per image in a group, largest group first: `group,size,file,distance`
+/// (distance: to the nearest other member). A summary goes to standard error, with the
+/// codes' median nearest-neighbour distance to read the threshold against (0 finds exact
+/// copies only).
 #[derive(Debug, Parser)]
 #[command(version, about, allow_negative_numbers = true)]
 struct Args {
@@ -20,8 +27,22 @@ struct Args {
     #[arg(long)]
     codes: PathBuf,
     /// Largest distance between two images counted as near-identical.
-    #[arg(long, value_name = "THRESHOLD")]
-    duplicates: f32,
+    #[arg(
+        long,
+        value_name = "THRESHOLD",
+        required_unless_present = "images",
+        conflicts_with = "images"
+    )]
+    duplicates: Option<f32>,
+    /// Folder of query images whose look-alikes to list.
+    #[arg(long, value_name = "QUERY_DIR")]
+    images: Option<PathBuf>,
+    /// With --images: look-alikes per query image.
+    #[arg(long, default_value_t = 10, requires = "images")]
+    n: usize,
+    /// With --images: skip undecodable query images instead of failing.
+    #[arg(long, requires = "images")]
+    skip_bad: bool,
     /// Nearest neighbours each image is compared with.
     #[arg(long, default_value_t = 10)]
     neighbours: usize,
@@ -36,11 +57,44 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: &Args) -> Result<()> {
-    if !(args.duplicates.is_finite() && args.duplicates >= 0.0) {
-        bail!(
-            "--duplicates {}: must be a distance of 0 or more",
-            args.duplicates
-        );
+    match (args.duplicates, &args.images) {
+        (_, Some(queries)) => query(args, queries),
+        (Some(threshold), None) => duplicates(args, threshold),
+        (None, None) => bail!("give --images QUERY_DIR or --duplicates THRESHOLD"),
+    }
+}
+
+fn query(args: &Args, queries: &std::path::Path) -> Result<()> {
+    let fitted = Fitted::open(&args.codes)
+        .with_context(|| format!("reading the codes {}", args.codes.display()))?;
+    let found = look_alikes(&args.codes, &fitted, queries, args.n, args.skip_bad)
+        .with_context(|| format!("look-alikes of {}", queries.display()))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "query,rank,file,distance")?;
+    for l in &found {
+        writeln!(
+            out,
+            "{},{},{},{}",
+            aeclust_cli::csv_field(&l.query),
+            l.rank,
+            aeclust_cli::csv_field(&fitted.sources[l.row]),
+            l.distance
+        )?;
+    }
+    out.flush()?;
+    eprintln!(
+        "similar: the {} nearest of {} fitted images for {} query images in {}",
+        args.n,
+        fitted.codes.len(),
+        found.len() / args.n.max(1),
+        queries.display()
+    );
+    Ok(())
+}
+
+fn duplicates(args: &Args, threshold: f32) -> Result<()> {
+    if !(threshold.is_finite() && threshold >= 0.0) {
+        bail!("--duplicates {threshold}: must be a distance of 0 or more");
     }
     if args.neighbours == 0 {
         bail!("--neighbours must be at least 1");
@@ -48,7 +102,7 @@ fn run_cli(args: &Args) -> Result<()> {
     let fitted = Fitted::open(&args.codes)
         .with_context(|| format!("reading the codes {}", args.codes.display()))?;
     let (codes, dim) = (&fitted.codes.codes, fitted.codes.dim);
-    let groups = duplicate_groups(codes, dim, args.duplicates, args.neighbours);
+    let groups = duplicate_groups(codes, dim, threshold, args.neighbours);
     let mut out = std::io::stdout().lock();
     writeln!(out, "group,size,file,distance")?;
     for (g, group) in groups.iter().enumerate() {
@@ -69,7 +123,7 @@ fn run_cli(args: &Args) -> Result<()> {
          {} ({dim}-d codes; median distance to the nearest other image {:.4})",
         groups.len(),
         fitted.codes.len(),
-        args.duplicates,
+        threshold,
         args.codes.display(),
         median_nearest_distance(codes, dim)
     );
