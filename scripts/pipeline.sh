@@ -10,9 +10,12 @@
 # and says so.
 #
 # With --images DIR it clusters your own folder of PNG/JPEG files instead (one sub-folder
-# per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, k chosen by
-# BIC over --k, then SCAN with the GMM's k and neighbours in the codes; it prints where
-# report.md and assignments.csv are.
+# per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, then SCAN
+# with the GMM's k and neighbours in the codes; it prints where report.md and
+# assignments.csv are. The k (--k auto, the default of --images) is proposed without
+# labels: K-Means on a 10-d UMAP embedding of the codes for every k of the range, the
+# highest silhouette kept (clustering `kmeans-umap`: its summary.json holds every
+# criterion's curve and the tree of its 20 clusters).
 #
 # Usage: scripts/pipeline.sh [options]
 #   --data DIR        IDX files (default /usr/share/datasets/fashion-mnist)
@@ -23,7 +26,9 @@
 #     --background white|black|#RRGGBB  behind transparency and padding (default white)
 #     --color gray|rgb  channels (default: gray when every image is grey)
 #     --skip-bad      skip undecodable files (listed in the dataset manifest)
-#   --k K|A..B        clusters, or a range searched by BIC (default 10; --images: 4..20)
+#   --k K|A..B|auto   clusters, or a range searched without labels (auto: 2..20): K-Means
+#                     on a UMAP embedding of the codes, the highest silhouette kept, and
+#                     every other clustering takes its k (default 10; --images: auto)
 #   --out DIR         artifacts directory (default artifacts)
 #   --epochs N        autoencoder epochs (default 20)
 #   --seed N          one seed for every random choice (default 72)
@@ -107,7 +112,21 @@ for r in "${route_list[@]}"; do
   esac
 done
 
-if [ -n "$IMAGES" ]; then K=${K:-4..20}; REG_COVAR=${REG_COVAR:-1e-4}; else K=${K:-10}; fi
+if [ -n "$IMAGES" ]; then K=${K:-auto}; REG_COVAR=${REG_COVAR:-1e-4}; else K=${K:-10}; fi
+K_SEARCH=
+case "$K" in auto|*..*) K_SEARCH=1 ;; esac
+
+# The k every clustering of a seed's run takes: --k as given, or (a range, auto) the k
+# K-Means on a UMAP embedding of the codes proposes by the silhouette.
+KARG=()
+propose_k() {
+  local run=$1 seed=$2 codes=$3 umap=$4
+  if [ -z "$K_SEARCH" ]; then KARG=(--k "$K"); return 0; fi
+  "$BIN/aeclust-encode-umap" --data "$codes" --out "$umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  "$BIN/aeclust-cluster" --features "$umap" --out "$run/kmeans-umap" --method kmeans --k "$K" --n-init 3 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  clusterings+=("$run/kmeans-umap")
+  KARG=(--k-from "$run/kmeans-umap")
+}
 REG=()
 [ -n "$REG_COVAR" ] && REG=(--reg-covar "$REG_COVAR")
 if [ ${#IMAGE_ARGS[@]} -gt 0 ] && [ -z "$IMAGES" ]; then
@@ -179,10 +198,11 @@ for seed in "${seed_list[@]}"; do
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+    propose_k "$run" "$seed" "$run/codes" "$run/codes-umap"
+    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
     clusterings+=("$run/gmm-codes")
     if [ "$SCAN" = on ]; then
-      # SCAN with the k the GMM chose: on Fashion-MNIST it beats every GMM route.
+      # SCAN with the GMM's k: on Fashion-MNIST it beats every GMM route.
       "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
       clusterings+=("$run/scan")
     fi
@@ -195,25 +215,26 @@ for seed in "${seed_list[@]}"; do
     else
       "$BIN/aeclust-encode-pca" --data "$OUT/dataset" --out "$run/codes" "${FORCE[@]}"
     fi
-    "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans --k "$K" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    propose_k "$run" "$seed" "$run/codes" "$run/codes-umap"
+    "$BIN/aeclust-cluster" --features "$OUT/dataset" --out "$run/kmeans-pixels" --method kmeans "${KARG[@]}" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/kmeans-codes" --method kmeans "${KARG[@]}" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     # The study's GMM: on the raw codes, one start.
-    "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/gmm-codes-raw" --method gmm --k "$K" --seed "$seed" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes" --out "$run/gmm-codes-raw" --method gmm "${KARG[@]}" --seed "$seed" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
     # Ours: the codes reduced and whitened by PCA (see docs/RESULTS.md for why).
     "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
     clusterings+=("$run/kmeans-pixels" "$run/kmeans-codes" "$run/gmm-codes-raw" "$run/gmm-codes")
     if [ "$SCAN" = on ]; then
       # SCAN: a network on the pixels, trained so that every image falls in the cluster of
       # its 20 nearest neighbours among the codes (the consensus of 10 heads kept); its k
-      # is the GMM's (the same when --k is one number, BIC's choice for a range).
+      # is the GMM's (--k, or the k proposed for a range).
       "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
       clusterings+=("$run/scan")
     fi
     if [ "$MANIFOLD" = umap ]; then
       # N2D: a UMAP embedding of the codes (fitted on train, test placed by the fit).
       "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+      "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
       clusterings+=("$run/gmm-umap")
       if [ ${#maps[@]} -eq 0 ]; then
         # The picture people expect: a 2-D map of the test codes, coloured by class.
@@ -227,9 +248,10 @@ for seed in "${seed_list[@]}"; do
     # a GMM on its codes, and on a UMAP of them (fitted on train, test placed by the fit).
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model-n2d" --layers 500,500,2000,10 --bottleneck linear --code-layer 4 --epochs "$N2D_EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode" --model "$run/model-n2d" --data "$OUT/dataset" --out "$run/codes-n2d" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-n2d" --out "$run/gmm-n2d-codes" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+    [ -n "$STUDY" ] || propose_k "$run" "$seed" "$run/codes-n2d" "$run/codes-n2d-umap"
+    "$BIN/aeclust-cluster" --features "$run/codes-n2d" --out "$run/gmm-n2d-codes" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
     "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-n2d-umap" --out "$run/gmm-n2d-umap" --method gmm --k "$K" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-n2d-umap" --out "$run/gmm-n2d-umap" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
     clusterings+=("$run/gmm-n2d-codes" "$run/gmm-n2d-umap")
     if [ "$SCAN" = on ]; then
       # SCAN (Van Gansbeke et al.): a network on the pixels, trained so that every image

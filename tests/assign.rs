@@ -348,6 +348,132 @@ fn sorts_into_folders_of_links(f: &Fit) {
     assert!(!again.exists());
 }
 
+/// `(file, cluster, confidence)` of every row of an `assignments.csv` (no quoted paths).
+fn csv_rows(path: &Path) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_string(), f[1].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
+fn idx_files_assign_like_the_same_images_as_pngs(f: &Fit) {
+    let gmm = f.run.join("seed-72/gmm-codes");
+    let idx_dir = aeclust_e2e::root().join("data/fashion-mnist-subset");
+    let by_idx = f.root.join("assigned-idx");
+    ok(
+        "aeclust-assign",
+        &[
+            "--clustering",
+            s(&gmm),
+            "--source",
+            s(&idx_dir),
+            "--out",
+            s(&by_idx),
+        ],
+    );
+    let idx_rows = csv_rows(&by_idx.join("assignments.csv"));
+    let (train, _) = aeclust_e2e::subset("train");
+    let (test, _) = aeclust_e2e::subset("test");
+    assert_eq!(idx_rows.len(), train.len() + test.len());
+    let by_png = f.root.join("assigned-png");
+    assign(&gmm, &f.test, &by_png);
+    let png_rows = csv_rows(&by_png.join("assignments.csv"));
+    assert_eq!(png_rows.len(), test.len());
+    for (file, cluster, confidence) in &png_rows {
+        // test/class-L/NNNNN.png is row NNNNN of the IDX test files.
+        let i: usize = Path::new(file)
+            .file_stem()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let (idx_file, idx_cluster, idx_confidence) = &idx_rows[train.len() + i];
+        assert!(
+            idx_file.contains("t10k-images") && idx_file.ends_with(&format!("#{i}")),
+            "{idx_file}"
+        );
+        assert_eq!(
+            (idx_cluster, idx_confidence),
+            (cluster, confidence),
+            "{file}"
+        );
+    }
+    // Labelled: the IDX labels give an agreement.
+    let info = &read_json(&by_idx.join("manifest.json"))["info"];
+    assert!(
+        info["agreement"]["accuracy"].as_f64().unwrap() > 0.3,
+        "{info}"
+    );
+}
+
+fn evaluate_sorts_the_fitted_images(f: &Fit) {
+    let gmm = f.run.join("seed-72/gmm-codes");
+    let sorted = f.root.join("fitted-sorted");
+    let report = f.root.join("report-sorted");
+    let text = ok(
+        "aeclust-evaluate",
+        &["--out", s(&report), "--into", s(&sorted), s(&gmm)],
+    );
+    let (train, _) = aeclust_e2e::subset("train");
+    let (test, _) = aeclust_e2e::subset("test");
+    let n = train.len() + test.len();
+    assert!(text.contains(&format!("sorted {n} images")), "{text}");
+    let summary = read_json(&gmm.join("summary.json"));
+    let mut links = 0;
+    for entry in std::fs::read_dir(&sorted).unwrap() {
+        let folder = entry.unwrap().path();
+        let name = folder.file_name().unwrap().to_string_lossy().into_owned();
+        // Labelled by their class folders: named cluster-NN-class-L.
+        assert!(
+            name.starts_with("cluster-") && name.contains("-class-"),
+            "{name}"
+        );
+        for link in std::fs::read_dir(&folder).unwrap() {
+            let target = std::fs::read_link(link.unwrap().path()).unwrap();
+            assert!(
+                target.starts_with(f.train.canonicalize().unwrap())
+                    || target.starts_with(f.test.canonicalize().unwrap()),
+                "{}",
+                target.display()
+            );
+            links += 1;
+        }
+    }
+    assert_eq!(links, n);
+    assert_eq!(
+        summary["cluster_sizes_train"].as_array().unwrap().len(),
+        std::fs::read_dir(&sorted).unwrap().count()
+    );
+    // Refused before any work: a non-empty folder, and more than one clustering.
+    let again = f.root.join("report-again");
+    let err = stage(
+        "aeclust-evaluate",
+        &["--out", s(&again), "--into", s(&sorted), s(&gmm)],
+    )
+    .unwrap_err();
+    assert!(err.contains("not empty"), "{err}");
+    let err = stage(
+        "aeclust-evaluate",
+        &[
+            "--out",
+            s(&again),
+            "--into",
+            s(&f.root.join("new-sorted")),
+            s(&gmm),
+            s(&f.run.join("seed-72/scan")),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("one clustering"), "{err}");
+    assert!(!again.exists() && !f.root.join("new-sorted").exists());
+}
+
 /// `aeclust-assign` on `images` fails with a message holding every one of `needles`,
 /// and writes nothing.
 fn refused(f: &Fit, clustering: &str, images: &Path, extra: &[&str], needles: &[&str]) {
@@ -454,5 +580,7 @@ fn a_fitted_clustering_assigns_new_images_sorts_them_and_refuses_bad_input() {
     a_copy_lands_with_its_original(&f);
     look_alikes_of_a_copy_start_with_its_original(&f);
     sorts_into_folders_of_links(&f);
+    idx_files_assign_like_the_same_images_as_pngs(&f);
+    evaluate_sorts_the_fitted_images(&f);
     refuses_bad_input(&f);
 }

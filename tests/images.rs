@@ -159,7 +159,10 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(text.contains("searched k = 3..6 by bic"), "{text}");
+    // k proposed without labels: K-Means on a UMAP embedding of the codes, every k of
+    // the range, the highest silhouette; the GMM and SCAN take that k.
+    assert!(text.contains("searched k = 3..6 by silhouette"), "{text}");
+    assert!(text.contains("highest silhouette"), "{text}");
     let report = read_json(&out.join("report/report.json"));
     let g = group(&report, "gmm-codes");
     assert!(g["test_acc"].is_null(), "no labels, no accuracy: {g}");
@@ -184,9 +187,22 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
             "{prefix}: {pictures:?}"
         );
     }
-    // SCAN runs with the k the GMM's BIC search chose.
+    // SCAN and the GMM run with the k the search proposed.
+    let proposal = group(&report, "kmeans-umap");
+    assert_eq!(proposal["k"]["mean"], g["k"]["mean"], "{proposal}");
     let scan = group(&report, "scan");
     assert_eq!(scan["k"]["mean"], g["k"]["mean"], "{scan}");
+    for prefix in ["tree-", "tree-cut-", "k-curve-"] {
+        assert!(
+            pictures.iter().any(|p| p.starts_with(prefix)),
+            "{prefix}: {pictures:?}"
+        );
+    }
+    let summary = read_json(&out.join("seed-72/kmeans-umap/summary.json"));
+    let search = &summary["k_search"];
+    assert_eq!(search["curve"].as_array().unwrap().len(), 4, "{search}");
+    assert_eq!(search["criteria"].as_array().unwrap().len(), 3, "{search}");
+    assert_eq!(search["tree"]["leaf_sizes"].as_array().unwrap().len(), 6);
     assert!(scan["silhouette"]["mean"].as_f64().is_some(), "{scan}");
     let csv = std::fs::read_to_string(out.join("report/assignments.csv")).unwrap();
     let rows: Vec<Vec<&str>> = csv
@@ -194,8 +210,8 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
         .skip(1)
         .map(|r| r.split(',').collect())
         .collect();
-    assert_eq!(rows.len(), 2 * n, "one row per image file and clustering");
-    for name in ["gmm-codes", "scan"] {
+    assert_eq!(rows.len(), 3 * n, "one row per image file and clustering");
+    for name in ["kmeans-umap", "gmm-codes", "scan"] {
         let mine: Vec<&Vec<&str>> = rows.iter().filter(|c| c[5] == name).collect();
         assert_eq!(mine.len(), n, "{name}: one row per image file");
         for (i, cells) in mine.iter().enumerate() {
@@ -206,10 +222,13 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
             assert_eq!(cells[1], "train");
             let cluster: f64 = cells[3].parse().unwrap();
             let confidence: f64 = cells[4].parse().unwrap();
-            assert!(
-                cluster < k && (0.0..=1.0).contains(&confidence),
-                "{cells:?}"
-            );
+            // GMM and SCAN: a probability; K-Means: the distance to the centroid.
+            let valid = if name == "kmeans-umap" {
+                confidence >= 0.0
+            } else {
+                (0.0..=1.0).contains(&confidence)
+            };
+            assert!(cluster < k && valid, "{cells:?}");
         }
     }
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
@@ -274,6 +293,38 @@ fn rgb_images_tinted_per_class_are_clustered_by_their_tint() {
             "{name}: the tint separates the classes: test accuracy {acc}"
         );
     }
+    // A folder of grey images for this colour clustering is refused, naming the option
+    // that converts them, and nothing is written; with --convert they are read as RGB.
+    let grey = tmp.path().join("grey");
+    std::fs::create_dir_all(&grey).unwrap();
+    for (i, px) in images.iter().take(5).enumerate() {
+        GrayImage::from_raw(28, 28, px.clone())
+            .unwrap()
+            .save(grey.join(format!("{i}.png")))
+            .unwrap();
+    }
+    let clustering = out.join("seed-72/gmm-codes");
+    let run = |dest: &Path, extra: &[&str]| {
+        std::process::Command::new(bin_dir().join("aeclust-assign"))
+            .args(["--clustering", clustering.to_str().unwrap()])
+            .args(["--images", grey.to_str().unwrap()])
+            .args(["--out", dest.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = tmp.path().join("assigned-grey");
+    let o = run(&refused, &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains("--convert") && err.contains(grey.to_str().unwrap()),
+        "{err}"
+    );
+    assert!(!refused.exists());
+    let o = run(&refused, &["--convert"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read_json(&refused.join("manifest.json"))["info"]["n"], 5);
 }
 
 #[test]

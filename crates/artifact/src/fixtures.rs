@@ -74,6 +74,7 @@ pub fn codes(
         dataset: ArtifactRef::new(dataset, "fixture", out),
         model: None,
         source: None,
+        principal_axes: false,
         details: serde_json::Value::Null,
     };
     commit_splits(out, &info, |staging| {

@@ -142,7 +142,14 @@ impl Manifest {
         }
         serde_json::from_value(self.info.clone()).map_err(|e| ArtifactError::Manifest {
             path: dir.join(MANIFEST_FILE),
-            message: format!("`info` is not a valid {} description: {e}", T::STAGE),
+            message: format!(
+                "`info` is not a valid {} description ({e}): `{}` wrote it in a format \
+                 this aeclust does not read (an older one); rebuild it by rerunning `{}` \
+                 with the same options and --force (or rerun scripts/pipeline.sh)",
+                T::STAGE,
+                self.producer,
+                self.producer,
+            ),
         })
     }
 

@@ -2,14 +2,14 @@
 //! model that predicts. `stage` follows the references a clustering records back to its
 //! dataset and replays that chain on the new images (read as recorded, then the
 //! encoders; `aeclust-replay`), predicts with the clustering's model, flags images unlike
-//! any it was fitted on ([`novelty`]) and writes an `assignment` artifact. `sort` lays
-//! the images out in one folder per cluster, as links or copies.
+//! any it was fitted on ([`novelty`]) and writes an `assignment` artifact. `sort`
+//! (`aeclust-sort`) lays the images out in one folder per cluster, as links or copies.
 
 pub mod novelty;
-pub mod sort;
 pub mod stage;
 
-pub use sort::{sort_into, SortMode, SortedRow};
+pub use aeclust_sort as sort;
+pub use aeclust_sort::{sort_into, SortMode, SortedRow};
 pub use stage::{run, sorted_rows, AssignParams, NewInput};
 
 use std::path::PathBuf;
@@ -43,6 +43,9 @@ pub enum AssignError {
     /// A SCAN prediction.
     #[error(transparent)]
     Scan(#[from] aeclust_cluster_scan::ScanError),
+    /// Sorting into folders.
+    #[error(transparent)]
+    Sort(#[from] aeclust_sort::SortError),
 }
 
 /// Result of this crate.

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    AssignSeconds, AssignmentInfo, ClusteringInfo, Features, LabelAgreement, Method, NoveltyRule,
-    Split, ASSIGNMENT, DATASET,
+    AssignSeconds, AssignmentInfo, ClusteringInfo, Features, LabelAgreement, MethodFit,
+    NoveltyRule, Split, ASSIGNMENT, DATASET,
 };
 use aeclust_artifact::{
     Artifact, Environment, InputFile, Outcome, Stage, TensorFile, TensorWriter,
@@ -30,6 +30,8 @@ pub enum NewInput {
     Images(PathBuf),
     /// Both splits of a dataset artifact (for example `aeclust-dataset --source IDX_DIR`).
     Data(PathBuf),
+    /// Both splits of the four IDX files in a directory (Fashion-MNIST's layout).
+    Idx(PathBuf),
 }
 
 /// Options of an assignment.
@@ -75,23 +77,13 @@ struct Fitted {
 
 fn open_fitted(dir: &Path) -> Result<Fitted> {
     let (clustering, info) = Artifact::open_as::<ClusteringInfo>(dir)?;
-    if info.novelty.is_none() {
-        return Err(invalid(
-            dir,
-            format!(
-                "this clustering was written before novelty scores were recorded; rebuild it \
-                 (`{} --force` with the same options, or rerun the pipeline)",
-                clustering.manifest().producer
-            ),
-        ));
-    }
     let features = Artifact::open(&info.features.artifact.resolve(dir), &Features::KINDS)?;
     let chain = Chain::resolve(&features)?;
     let mut inputs =
         clustering.inputs(&[ClusteringInfo::MODEL_FILE, ClusteringInfo::ASSIGNMENTS_FILE])?;
     inputs.extend(chain.inputs.iter().cloned());
-    let model = match (info.params.method, &info.scan) {
-        (Method::Scan, Some(scan)) => {
+    let model = match &info.result {
+        MethodFit::Scan(scan) => {
             let near = Artifact::open(&scan.neighbours.artifact.resolve(dir), &Features::KINDS)?;
             let neighbours = Chain::resolve(&near)?;
             if neighbours.dataset.manifest().cache_key != chain.dataset.manifest().cache_key {
@@ -172,28 +164,6 @@ fn train_scores(fitted: &Fitted) -> Result<(Vec<usize>, Vec<f32>)> {
 }
 
 /// The most frequent class (by name) of each cluster's rows.
-fn majorities(
-    clusters: &[usize],
-    labels: &[u8],
-    classes: &[String],
-    k: usize,
-) -> Vec<Option<String>> {
-    let mut counts = vec![vec![0usize; classes.len()]; k];
-    for (&c, &l) in clusters.iter().zip(labels) {
-        counts[c][usize::from(l)] += 1;
-    }
-    counts
-        .iter()
-        .map(|row| {
-            let (best, &n) = row
-                .iter()
-                .enumerate()
-                .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))?;
-            (n > 0).then(|| classes[best].clone())
-        })
-        .collect()
-}
-
 fn agreement(clusters: &[usize], labels: &[u8], k: usize, n_classes: usize) -> LabelAgreement {
     let classes: Vec<u8> = (0..n_classes as u8).collect();
     let m = aeclust_metrics::evaluate(clusters, labels, k, &classes);
@@ -245,6 +215,7 @@ fn write_csv(
 enum Listed {
     Folder(Listing),
     Dataset(Box<Artifact>),
+    Idx(PathBuf),
 }
 
 fn list_input(input: &NewInput, unlabelled: bool) -> Result<(Listed, String)> {
@@ -258,6 +229,10 @@ fn list_input(input: &NewInput, unlabelled: bool) -> Result<(Listed, String)> {
             let data = Artifact::open(dir, &[DATASET])?;
             let key = data.manifest().cache_key.clone();
             (Listed::Dataset(Box::new(data)), key)
+        }
+        NewInput::Idx(dir) => {
+            // The files' contents enter the cache key as inputs.
+            (Listed::Idx(dir.clone()), "idx".to_string())
         }
     })
 }
@@ -283,8 +258,15 @@ pub fn run(
     let fitted = open_fitted(clustering_dir)?;
     let (listed, input_key) = list_input(input, params.unlabelled)?;
     let mut inputs = fitted.inputs.clone();
-    if let Listed::Dataset(data) = &listed {
-        inputs.extend(data.inputs(&Split::ALL.map(Split::file_name))?);
+    match &listed {
+        Listed::Dataset(data) => inputs.extend(data.inputs(&Split::ALL.map(Split::file_name))?),
+        Listed::Idx(dir) => inputs.extend(
+            aeclust_dataset::IdxSource::locate(dir)?
+                .files
+                .iter()
+                .map(InputFile::external),
+        ),
+        Listed::Folder(_) => {}
     }
     let stage = Stage::new(
         ASSIGNMENT,
@@ -305,6 +287,7 @@ pub fn run(
         Listed::Folder(listing) => ReadPlan::of(&fitted.chain.dataset, &fitted.chain.dataset_info)?
             .read(listing, params.skip_bad, params.convert, tick)?,
         Listed::Dataset(data) => NewImages::of_dataset(data)?,
+        Listed::Idx(dir) => NewImages::of_idx(dir)?,
     };
     let read_seconds = started.elapsed().as_secs_f64();
     let (prediction, features_seconds, predict_seconds) = predict(&fitted, &images)?;
@@ -337,22 +320,22 @@ pub fn run(
     let n_classes = images.classes.len();
     let info = AssignmentInfo {
         clustering: fitted.clustering.reference_from(out),
-        method: fitted.info.params.method,
+        method: fitted.info.params.method(),
         k,
         images: match input {
-            NewInput::Images(d) | NewInput::Data(d) => d.display().to_string(),
+            NewInput::Images(d) | NewInput::Data(d) | NewInput::Idx(d) => d.display().to_string(),
         },
         n: images.len(),
         cluster_sizes: sizes,
         novelty: NoveltyRule {
-            score: fitted.info.novelty.expect("checked when opened"),
+            score: fitted.info.novelty,
             quantile: params.quantile,
             thresholds: limits,
             n_novel: novel.iter().filter(|&&b| b).count(),
         },
         agreement: labels.map(|l| agreement(&prediction.clusters, l, k, n_classes)),
         majority: labels
-            .map(|l| majorities(&prediction.clusters, l, &images.classes, k))
+            .map(|l| aeclust_sort::majorities(&prediction.clusters, l, &images.classes, k))
             .unwrap_or_else(|| vec![None; k]),
         classes: images.classes.clone(),
         skipped: images.skipped.clone(),
@@ -435,16 +418,6 @@ mod tests {
         assert_eq!(
             first_field("\"say \"\"hi\"\".png\",2").as_deref(),
             Some("say \"hi\".png")
-        );
-    }
-
-    #[test]
-    fn majorities_name_each_clusters_commonest_class() {
-        let classes = vec!["a".to_string(), "b".to_string()];
-        let m = majorities(&[0, 0, 0, 1, 2], &[1, 1, 0, 0, 1], &classes, 4);
-        assert_eq!(
-            m,
-            vec![Some("b".into()), Some("a".into()), Some("b".into()), None]
         );
     }
 }

@@ -127,14 +127,15 @@ impl ScanHeads {
 }
 
 impl ScanHeads {
-    /// Writes the network as a clustering's `model.safetensors` holds it: the input
+    /// The network's tensors as a clustering's `model.safetensors` holds them: the input
     /// standardisation, the trunk, the kept head `head` and every head.
-    pub fn write(&self, head: usize, path: &std::path::Path) -> crate::Result<()> {
+    pub fn tensors(&self, head: usize) -> crate::Result<TensorWriter> {
         let values = |t: &Tensor| -> crate::Result<Vec<f32>> { Ok(t.flatten_all()?.to_vec1()?) };
         let (hidden, input) = self.trunk_weight.dims2()?;
         let (k, heads) = (self.k, self.heads);
         let (head_weight, head_bias) = self.head(head)?;
-        TensorWriter::new()
+        let mut writer = TensorWriter::new();
+        writer
             .add("input.mean", &[input], &values(&self.input_mean)?)
             .add("input.scale", &[input], &values(&self.input_scale)?)
             .add(
@@ -158,12 +159,11 @@ impl ScanHeads {
                 "heads.bias",
                 &[heads * k],
                 &values(self.head_bias.as_tensor())?,
-            )
-            .write(path)?;
-        Ok(())
+            );
+        Ok(writer)
     }
 
-    /// Reads a network written by [`ScanHeads::write`] with `k` clusters per head.
+    /// Reads a network written by [`ScanHeads::tensors`] with `k` clusters per head.
     pub fn read(path: &std::path::Path, k: usize, device: &Device) -> crate::Result<Self> {
         let file = TensorFile::open(path)?;
         let tensor = |name: &str, rank: usize| -> crate::Result<Tensor> {

@@ -1,7 +1,7 @@
 //! A SCAN clustering read back from its artifact, to assign new images exactly as the
 //! fit assigned its own.
 
-use aeclust_artifact::kinds::{ClusteringInfo, Features, Method};
+use aeclust_artifact::kinds::{ClusteringInfo, Features, MethodFit};
 use aeclust_artifact::Artifact;
 use candle_core::Device;
 
@@ -20,8 +20,8 @@ impl ScanPredictor {
     /// verified against the manifest).
     pub fn open(clustering: &Artifact) -> Result<Self> {
         let info: ClusteringInfo = clustering.info()?;
-        let scan = match (&info.params.method, &info.scan) {
-            (Method::Scan, Some(scan)) => scan,
+        let scan = match &info.result {
+            MethodFit::Scan(scan) => scan,
             _ => {
                 return Err(ScanError::InvalidData(format!(
                     "{}: not a SCAN clustering",

@@ -6,12 +6,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    AssignedSplit, ClusteringInfo, ClusteringParams, CodesInfo, CovarianceType, DatasetInfo,
-    Features, FeaturesRef, FitSummary, InternalMetrics, KRange, Method, NoveltyScore, PerSplit,
-    Precision, ScanFit, Split, CLUSTERING, DATASET,
+    AssignedSplit, ClusteringInfo, ClusteringParams, CodesInfo, DatasetInfo, Features, FeaturesRef,
+    FitSummary, InternalMetrics, KRange, MethodFit, MethodParams, NoveltyScore, PerSplit, ScanFit,
+    Split, CLUSTERING, DATASET,
 };
 use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
-use aeclust_quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use candle_core::Device;
 
 use crate::train::{assign, check, fit, Event, Settings, TrainingData};
@@ -32,27 +31,13 @@ pub enum Progress {
 }
 
 /// The parameters as the cache key and `summary.json` record them: a `clustering` with
-/// method `scan`, `max_iter` = epochs and `n_init` = heads.
+/// method `scan` and its own settings.
 pub fn clustering_params(settings: &Settings) -> ClusteringParams {
     ClusteringParams {
-        method: Method::Scan,
         k: KRange::single(settings.k),
         seed: settings.seed,
-        max_iter: settings.epochs,
-        n_init: settings.heads,
-        covariance: CovarianceType::Full,
-        reg_covar: 0.0,
-        tol: 0.0,
-        precision: Precision::F32,
-        scan: Some(settings.scan.clone()),
+        method: MethodParams::Scan(settings.scan.clone()),
     }
-}
-
-/// The number of clusters of the clustering artifact at `dir` (for instance a GMM whose
-/// k was chosen by BIC), so SCAN can be asked for the same.
-pub fn clusters_of(dir: &Path) -> Result<usize> {
-    let (_, info) = Artifact::open_as::<ClusteringInfo>(dir)?;
-    Ok(info.k)
 }
 
 /// The cache key of the dataset an artifact's rows come from, and its encoder's name.
@@ -92,12 +77,7 @@ pub fn nearest_train_distance(queries: &Features, train: &Features) -> Vec<f32> 
 fn internal_metrics(near: &Features, labels: &[usize], k: usize, seed: u64) -> InternalMetrics {
     let x = ndarray::ArrayView2::from_shape((near.len(), near.dim), &near.values)
         .expect("rows × dim values");
-    InternalMetrics {
-        silhouette: silhouette(x, labels, k, SILHOUETTE_SAMPLE, seed),
-        silhouette_sample: near.len().min(SILHOUETTE_SAMPLE),
-        calinski_harabasz: calinski_harabasz(x, labels, k),
-        davies_bouldin: davies_bouldin(x, labels, k),
-    }
+    aeclust_quality::internal_metrics(x, labels, k, seed)
 }
 
 /// Trains SCAN on the train split of `features` with neighbours from the train split of
@@ -188,31 +168,7 @@ pub fn run(
         .collect();
     let test_novelty = nearest_train_distance(&near_test, &near_train);
 
-    let staging = stage.staging()?;
-    trained
-        .model
-        .write(trained.head, &staging.file(ClusteringInfo::MODEL_FILE))?;
-    ClusteringInfo::write_assignments(
-        &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
-        &PerSplit {
-            train: AssignedSplit {
-                clusters: train_ids,
-                confidence: train_conf,
-                novelty: &train_novelty,
-                labels: train.labels.as_deref(),
-            },
-            test: AssignedSplit {
-                clusters: &test_ids,
-                confidence: &test_conf,
-                novelty: &test_novelty,
-                labels: test.labels.as_deref(),
-            },
-        },
-    )?;
-
     let k = settings.k;
-    let mut sizes = vec![0usize; k];
-    train_ids.iter().for_each(|&c| sizes[c] += 1);
     let mut sorted = trained.epoch_seconds.clone();
     sorted.sort_by(f64::total_cmp);
     let threads = rayon::current_num_threads();
@@ -231,7 +187,7 @@ pub fn run(
         features: features_ref(&source, &train),
         n_train: train.len(),
         n_test: test.len(),
-        cluster_sizes_train: sizes,
+        cluster_sizes_train: ClusteringInfo::sizes(train_ids, k),
         fit: FitSummary {
             fit_seconds,
             n_iter: trained.loss_history.len(),
@@ -240,9 +196,7 @@ pub fn run(
             seconds_per_iteration_median: sorted.get(sorted.len() / 2).copied(),
             iteration_seconds: trained.epoch_seconds.clone(),
         },
-        kmeans: None,
-        gmm: None,
-        scan: Some(ScanFit {
+        result: MethodFit::Scan(ScanFit {
             neighbours: features_ref(&near, &near_train),
             neighbours_encoder: near_encoder,
             head_loss: trained.scores.iter().map(|s| s.loss).collect(),
@@ -253,14 +207,28 @@ pub fn run(
             loss_history: trained.loss_history.clone(),
             knn_seconds,
         }),
-        novelty: Some(NoveltyScore::NearestTrainDistance),
+        novelty: NoveltyScore::NearestTrainDistance,
         threads,
     };
-    staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
-    let manifest = staging.commit(
+    let manifest = info.commit(
         &stage,
-        &ClusteringInfo::FILES,
-        &info,
+        &trained.model.tensors(trained.head)?,
+        &PerSplit {
+            train: AssignedSplit {
+                clusters: train_ids,
+                confidence: train_conf,
+                novelty: &train_novelty,
+                labels: train.labels.as_deref(),
+                leaves: None,
+            },
+            test: AssignedSplit {
+                clusters: &test_ids,
+                confidence: &test_conf,
+                novelty: &test_novelty,
+                labels: test.labels.as_deref(),
+                leaves: None,
+            },
+        },
         Environment::here().threads(threads).device("cpu"),
     )?;
     Ok(Outcome::built(manifest))

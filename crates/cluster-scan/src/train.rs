@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{HeadSelection, ScanParams};
+use aeclust_artifact::kinds::{HeadSelection, ScanOptions};
 use aeclust_augment::shift_images;
 use aeclust_quality::adjusted_rand_index;
 use candle_core::{Device, Tensor};
@@ -18,20 +18,16 @@ use crate::{Result, ScanError};
 /// Rows per forward pass when scoring and assigning (memory only; results identical).
 const EVAL_ROWS: usize = 4096;
 
-/// What to train: `k` clusters, `heads` heads, at least `epochs` passes (and at least
-/// `scan.min_steps` batches), SCAN's own settings.
+/// What to train: `k` clusters, `scan.heads` heads, at least `scan.epochs` passes (and
+/// at least `scan.min_steps` batches), SCAN's own settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Clusters.
     pub k: usize,
-    /// Heads trained side by side.
-    pub heads: usize,
-    /// Fewest passes over the training rows.
-    pub epochs: usize,
     /// Seed of the initial weights, the order, the neighbour drawn and the shifts.
     pub seed: u64,
     /// SCAN's settings.
-    pub scan: ScanParams,
+    pub scan: ScanOptions,
 }
 
 impl Settings {
@@ -40,7 +36,7 @@ impl Settings {
     /// an epoch).
     pub fn epochs_for(&self, n: usize) -> usize {
         let batches = n.div_ceil(self.scan.batch_size.max(1)).max(1);
-        self.epochs.max(self.scan.min_steps.div_ceil(batches))
+        self.scan.epochs.max(self.scan.min_steps.div_ceil(batches))
     }
 }
 
@@ -123,8 +119,8 @@ pub fn check(settings: &Settings, n: usize, image: Option<(usize, usize, usize)>
         ));
     }
     for (name, v) in [
-        ("--heads", settings.heads),
-        ("--epochs", settings.epochs),
+        ("--heads", settings.scan.heads),
+        ("--epochs", settings.scan.epochs),
         ("--knn", s.neighbours),
         ("--hidden", s.hidden),
         ("--batch-size", s.batch_size),
@@ -174,7 +170,7 @@ pub fn check(settings: &Settings, n: usize, image: Option<(usize, usize, usize)>
     Ok(())
 }
 
-/// Trains `settings.heads` heads on `data` and keeps the one `settings.scan.select`
+/// Trains `settings.scan.heads` heads on `data` and keeps the one `settings.scan.select`
 /// chooses: the consensus of the heads, or the lowest loss over every row and each of its
 /// neighbours (unshifted).
 pub fn fit(
@@ -197,7 +193,7 @@ pub fn fit(
     let model = ScanHeads::new(
         standardisation(data.x, dim),
         s.hidden,
-        settings.heads,
+        settings.scan.heads,
         settings.k,
         settings.seed,
         device,
@@ -250,7 +246,7 @@ pub fn fit(
                 total: batches,
             });
         }
-        let loss = sum / (batches * settings.heads) as f64;
+        let loss = sum / (batches * settings.scan.heads) as f64;
         if !loss.is_finite() {
             return Err(ScanError::InvalidData(format!(
                 "the loss became {loss} in epoch {epoch}; try a smaller --learning-rate"
@@ -264,12 +260,12 @@ pub fn fit(
     let probabilities = all_probabilities(&model, data.x, dim, device)?;
     let scores = score_heads(
         &probabilities,
-        (settings.heads, settings.k),
+        (settings.scan.heads, settings.k),
         data.neighbours,
         m,
         s.entropy_weight,
     );
-    let (heads, k) = (settings.heads, settings.k);
+    let (heads, k) = (settings.scan.heads, settings.k);
     let mut per_head: Vec<(Vec<usize>, Vec<f32>)> = (0..heads)
         .map(|h| head_clusters(&probabilities, (heads, k), h))
         .collect();
@@ -406,10 +402,10 @@ mod tests {
     fn small_training_sets_get_enough_epochs_for_the_minimum_steps() {
         let settings = |epochs, min_steps| Settings {
             k: 10,
-            heads: 10,
-            epochs,
             seed: 0,
-            scan: ScanParams {
+            scan: ScanOptions {
+                heads: 10,
+                epochs,
                 neighbours: 20,
                 entropy_weight: 5.0,
                 hidden: 512,

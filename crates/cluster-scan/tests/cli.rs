@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aeclust_artifact::fixtures;
-use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit, ImageSplit};
+use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit, ImageSplit, MethodParams};
 use aeclust_artifact::{Manifest, TensorFile};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster-scan");
@@ -153,7 +153,21 @@ fn finds_well_separated_groups_in_codes_and_records_its_heads() {
     assert_eq!(accuracy(&out, "train", 4), 1.0);
     assert_eq!(accuracy(&out, "test", 4), 1.0);
     let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
-    let facts = info.scan.expect("SCAN facts");
+    let facts = info.result.scan().expect("SCAN facts").clone();
+    // SCAN's params and results are its own: no K-Means or GMM fields.
+    let manifest = Manifest::read_dir(&out).unwrap();
+    assert_eq!(manifest.params["method"], "scan");
+    assert_eq!(manifest.params["heads"], 3);
+    for foreign in [
+        "max_iter",
+        "n_init",
+        "covariance",
+        "reg_covar",
+        "tol",
+        "precision",
+    ] {
+        assert!(manifest.params.get(foreign).is_none(), "{foreign}");
+    }
     assert_eq!(facts.head_loss.len(), 3);
     assert_eq!(facts.loss_history.len(), 12);
     // The consensus head: the highest agreement with the others (all heads find the
@@ -240,9 +254,11 @@ fn a_small_train_split_gets_the_minimum_number_of_steps() {
     let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
     assert_eq!(info.fit.n_iter, 5, "{:?}", info.fit);
     assert_eq!(info.fit.iteration_seconds.len(), 5);
-    assert_eq!(info.scan.unwrap().loss_history.len(), 5);
-    let params = info.params.scan.unwrap();
-    assert_eq!((info.params.max_iter, params.min_steps), (2, 30));
+    assert_eq!(info.result.scan().unwrap().loss_history.len(), 5);
+    let MethodParams::Scan(params) = &info.params.method else {
+        panic!("SCAN params: {:?}", info.params)
+    };
+    assert_eq!((params.epochs, params.min_steps), (2, 30));
     // Enough epochs already: --epochs rules.
     let out = tmp.path().join("scan-12");
     let args = ["--k", "4", "--shift", "0", "--min-steps", "30"];

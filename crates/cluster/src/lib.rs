@@ -24,7 +24,9 @@ pub mod gmm;
 pub mod kmeans;
 pub mod predict;
 pub use aeclust_quality as quality;
+mod search;
 pub mod stage;
+pub mod tree;
 
 pub use error::{ClusterError, Result};
 pub use gmm::{CovarianceType, GaussianMixture, GmmParams, GmmValidParams};

@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use aeclust_artifact::kinds::{ClusteringInfo, CovarianceType, Features, Method, Precision};
+use aeclust_artifact::kinds::{
+    AssignedSplit, ClusteringInfo, CovarianceType, Features, Method, Precision,
+};
 use aeclust_artifact::{Artifact, Element, TensorFile, TensorWriter};
 use linfa::Float;
 use ndarray::{Array1, Array2, ArrayD, ArrayView2, IxDyn};
@@ -24,6 +26,19 @@ pub struct Prediction {
     pub novelty: Vec<f32>,
     /// GMM: mean log-likelihood per row (NaN for no rows).
     pub mean_log_likelihood: Option<f64>,
+}
+
+impl Prediction {
+    /// These predictions as a clustering artifact stores a split of them.
+    pub fn assigned<'a>(&'a self, labels: Option<&'a [u8]>) -> AssignedSplit<'a> {
+        AssignedSplit {
+            clusters: &self.clusters,
+            confidence: &self.confidence,
+            novelty: &self.novelty,
+            labels,
+            leaves: None,
+        }
+    }
 }
 
 /// A fitted model of one precision.
@@ -236,8 +251,13 @@ impl Predictor {
                 path.display()
             )));
         }
-        let method = info.params.method;
-        let model = match info.params.precision {
+        let method = info.params.method();
+        let precision = info.params.method.precision().ok_or_else(|| {
+            ClusterError::InvalidData(
+                "a SCAN clustering predicts through aeclust-cluster-scan's library".into(),
+            )
+        })?;
+        let model = match precision {
             Precision::F32 => Typed::F32(Model::read(&file, method, &keep)?),
             Precision::F64 => Typed::F64(Model::read(&file, method, &keep)?),
         };

@@ -3,18 +3,19 @@
 use std::path::Path;
 use std::time::Instant;
 
-pub use aeclust_artifact::kinds::{ClusteringParams, Method, Precision};
+pub use aeclust_artifact::kinds::{ClusteringParams, Method, MethodParams, Precision};
 
 use aeclust_artifact::kinds::{
     AssignedSplit, ClusteringInfo, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
-    KMeansFit, KScore, KSearch, NoveltyScore, PerSplit, Split, CLUSTERING,
+    KMeansFit, KSearch, MethodFit, NoveltyScore, PerSplit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
 use ndarray::ArrayView2;
 
 use crate::predict::{to_array, Model, Prediction};
-use crate::quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
+use crate::quality::internal_metrics;
+use crate::search::{bic, search, Searched};
 use crate::{ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
 
 /// Columns that are not constant on `f`.
@@ -37,10 +38,15 @@ struct Fitted {
     test: Prediction,
     writer: TensorWriter,
     fit: FitSummary,
-    kmeans: Option<KMeansFit>,
-    gmm: Option<GmmFit>,
+    result: MethodFit,
     k_search: Option<KSearch>,
     internal: InternalMetrics,
+    leaves: Option<(Vec<usize>, Vec<usize>)>,
+}
+
+/// SCAN's refusal: it trains a network in its own stage.
+fn not_scan() -> ClusterError {
+    ClusterError::InvalidParams("SCAN trains a network: run aeclust-cluster-scan".into())
 }
 
 fn fit_k<F: Float>(
@@ -49,96 +55,29 @@ fn fit_k<F: Float>(
     x: ArrayView2<F>,
     progress: &mut dyn FnMut(IterationEvent),
 ) -> Result<Model<F>> {
-    Ok(match p.method {
-        Method::Kmeans => Model::KMeans(
+    Ok(match &p.method {
+        MethodParams::Kmeans(m) => Model::KMeans(
             KMeans::<F>::params(k)
                 .seed(p.seed)
-                .max_iter(p.max_iter)
-                .n_init(p.n_init)
-                .tolerance(F::cast(p.tol))
+                .max_iter(m.max_iter)
+                .n_init(m.n_init)
+                .tolerance(F::cast(m.tol))
                 .check()?
                 .fit_with_progress(x, progress)?,
         ),
-        Method::Scan => {
-            return Err(ClusterError::InvalidParams(
-                "SCAN trains a network: run aeclust-cluster-scan".into(),
-            ))
-        }
-        Method::Gmm => Model::Gmm(Box::new(
+        MethodParams::Gmm(g) => Model::Gmm(Box::new(
             GaussianMixture::<F>::params(k)
-                .covariance_type(p.covariance)
-                .reg_covar(F::cast(p.reg_covar))
-                .tolerance(F::cast(p.tol))
-                .max_iter(p.max_iter)
-                .n_init(p.n_init)
+                .covariance_type(g.covariance)
+                .reg_covar(F::cast(g.reg_covar))
+                .tolerance(F::cast(g.tol))
+                .max_iter(g.max_iter)
+                .n_init(g.n_init)
                 .seed(p.seed)
                 .check()?
                 .fit_with_progress(x, progress)?,
         )),
+        MethodParams::Scan(_) => return Err(not_scan()),
     })
-}
-
-/// BIC of a GMM on `n` rows with mean log-likelihood `score`.
-fn bic(score: f64, n_parameters: usize, n: usize) -> f64 {
-    -2.0 * score * n as f64 + n_parameters as f64 * (n as f64).ln()
-}
-
-/// The search criterion of a fitted model (BIC for GMMs, lower is better; silhouette
-/// on a seeded sample for K-Means, higher is better).
-fn criterion<F: Float>(p: &ClusteringParams, model: &Model<F>, x: ArrayView2<F>) -> f64 {
-    match model {
-        Model::Gmm(m) => bic(m.score(x), m.n_parameters(), x.nrows()),
-        Model::KMeans(m) => {
-            let (labels, _) = m.assign(x);
-            silhouette(x, &labels, m.centroids().nrows(), SILHOUETTE_SAMPLE, p.seed)
-                .unwrap_or(f64::NEG_INFINITY)
-        }
-    }
-}
-
-/// Fits every k of the range and keeps the best by the criterion (ties: the smaller k).
-fn search<F: Float>(
-    p: &ClusteringParams,
-    x: ArrayView2<F>,
-    progress: &mut dyn FnMut(usize, IterationEvent),
-) -> Result<(Model<F>, Option<KSearch>, f64)> {
-    let started = Instant::now();
-    if p.k.is_single() {
-        let model = fit_k(p, p.k.min, x, &mut |e| progress(p.k.min, e))?;
-        return Ok((model, None, started.elapsed().as_secs_f64()));
-    }
-    let lower_is_better = p.method == Method::Gmm;
-    let mut best: Option<(Model<F>, f64, f64)> = None;
-    let mut curve = Vec::new();
-    for k in p.k.values() {
-        let t = Instant::now();
-        let model = fit_k(p, k, x, &mut |e| progress(k, e))?;
-        let fit_seconds = t.elapsed().as_secs_f64();
-        let score = criterion(p, &model, x);
-        curve.push(KScore {
-            k,
-            score,
-            seconds: t.elapsed().as_secs_f64(),
-        });
-        let better = match &best {
-            None => true,
-            Some((_, s, _)) if lower_is_better => score < *s,
-            Some((_, s, _)) => score > *s,
-        };
-        if better {
-            best = Some((model, score, fit_seconds));
-        }
-    }
-    let (model, _, fit_seconds) = best.expect("the range holds at least one k");
-    let best_k = model.k();
-    let search = KSearch {
-        criterion: if lower_is_better { "bic" } else { "silhouette" }.into(),
-        lower_is_better,
-        curve,
-        best_k,
-        seconds: started.elapsed().as_secs_f64(),
-    };
-    Ok((model, Some(search), fit_seconds))
 }
 
 /// How the fit went, from the per-iteration times.
@@ -164,41 +103,31 @@ fn fit_summary<F: Float>(
 }
 
 /// The K-Means objective or the GMM's likelihoods, from the fit and its predictions.
-fn objective<F: Float>(
-    model: &Model<F>,
-    train: &Prediction,
-    test: &Prediction,
-) -> (Option<KMeansFit>, Option<GmmFit>) {
+fn objective<F: Float>(model: &Model<F>, train: &Prediction, test: &Prediction) -> MethodFit {
     match model {
-        Model::KMeans(m) => (
-            Some(KMeansFit {
-                inertia: m.inertia().to_f64().unwrap_or(f64::NAN),
-                inertia_per_run: m
-                    .inertia_per_run()
-                    .iter()
-                    .map(|v| v.to_f64().unwrap_or(f64::NAN))
-                    .collect(),
-            }),
-            None,
-        ),
+        Model::KMeans(m) => MethodFit::Kmeans(KMeansFit {
+            inertia: m.inertia().to_f64().unwrap_or(f64::NAN),
+            inertia_per_run: m
+                .inertia_per_run()
+                .iter()
+                .map(|v| v.to_f64().unwrap_or(f64::NAN))
+                .collect(),
+        }),
         Model::Gmm(m) => {
             let n = train.clusters.len();
             let score = train.mean_log_likelihood.unwrap_or(f64::NAN);
             let n_params = m.n_parameters();
-            (
-                None,
-                Some(GmmFit {
-                    lower_bound: m.lower_bound(),
-                    log_likelihood_history: m.log_likelihood_history().to_vec(),
-                    mean_log_likelihood_train: score,
-                    mean_log_likelihood_test: test
-                        .mean_log_likelihood
-                        .filter(|_| !test.clusters.is_empty()),
-                    bic: bic(score, n_params, n),
-                    aic: -2.0 * score * n as f64 + 2.0 * n_params as f64,
-                    n_parameters: n_params,
-                }),
-            )
+            MethodFit::Gmm(GmmFit {
+                lower_bound: m.lower_bound(),
+                log_likelihood_history: m.log_likelihood_history().to_vec(),
+                mean_log_likelihood_train: score,
+                mean_log_likelihood_test: test
+                    .mean_log_likelihood
+                    .filter(|_| !test.clusters.is_empty()),
+                bic: bic(score, n_params, n),
+                aic: -2.0 * score * n as f64 + 2.0 * n_params as f64,
+                n_parameters: n_params,
+            })
         }
     }
 }
@@ -218,29 +147,33 @@ fn fit_typed<F: Float + Element>(
         last = Instant::now();
         progress(k, e);
     };
-    let (model, k_search, fit_seconds) = search(p, x.view(), &mut timed)?;
+    let test_x = to_array::<F>(test, keep);
+    let fit = |k: usize, progress: &mut dyn FnMut(IterationEvent)| fit_k(p, k, x.view(), progress);
+    let Searched {
+        model,
+        leaves,
+        search: k_search,
+        fit_seconds,
+    } = search(p, x.view(), test_x.view(), &fit, &mut timed)?;
     let k = model.k();
     let train_p = model.predict(x.view());
-    let test_p = model.predict(to_array::<F>(test, keep).view());
+    let test_p = model.predict(test_x.view());
     let mut writer = TensorWriter::new();
-    model.write(&mut writer, keep, &train.values[..train.dim], p.reg_covar);
-    let internal = InternalMetrics {
-        silhouette: silhouette(x.view(), &train_p.clusters, k, SILHOUETTE_SAMPLE, p.seed),
-        silhouette_sample: x.nrows().min(SILHOUETTE_SAMPLE),
-        calinski_harabasz: calinski_harabasz(x.view(), &train_p.clusters, k),
-        davies_bouldin: davies_bouldin(x.view(), &train_p.clusters, k),
+    let reg_covar = match &p.method {
+        MethodParams::Gmm(g) => g.reg_covar,
+        _ => 0.0,
     };
-    let (kmeans, gmm) = objective(&model, &train_p, &test_p);
+    model.write(&mut writer, keep, &train.values[..train.dim], reg_covar);
     Ok(Fitted {
         k,
         fit: fit_summary(&model, fit_seconds, iter_times),
+        result: objective(&model, &train_p, &test_p),
+        internal: internal_metrics(x.view(), &train_p.clusters, k, p.seed),
         train: train_p,
         test: test_p,
         writer,
-        kmeans,
-        gmm,
         k_search,
-        internal,
+        leaves,
     })
 }
 
@@ -275,7 +208,7 @@ pub fn run(
             train_path.display()
         )));
     }
-    if params.method == Method::Kmeans && !params.k.is_single() && params.k.min < 2 {
+    if params.method() == Method::Kmeans && !params.k.is_single() && params.k.min < 2 {
         return Err(ClusterError::InvalidParams(format!(
             "--k {}: a K-Means search compares silhouettes, which need at least 2 clusters",
             params.k
@@ -288,12 +221,11 @@ pub fn run(
             train_path.display()
         )));
     }
-    let fitted = match params.precision {
+    let precision = params.method.precision().ok_or_else(not_scan)?;
+    let fitted = match precision {
         Precision::F32 => fit_typed::<f32>(params, &train, &test, &keep, progress)?,
         Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
     };
-    let mut sizes = vec![0usize; fitted.k];
-    fitted.train.clusters.iter().for_each(|&l| sizes[l] += 1);
     let threads = rayon::current_num_threads();
     let info = ClusteringInfo {
         params: params.clone(),
@@ -309,43 +241,28 @@ pub fn run(
         },
         n_train: train.len(),
         n_test: test.len(),
-        cluster_sizes_train: sizes,
+        cluster_sizes_train: ClusteringInfo::sizes(&fitted.train.clusters, fitted.k),
         fit: fitted.fit,
-        kmeans: fitted.kmeans,
-        gmm: fitted.gmm,
-        scan: None,
-        novelty: Some(match params.method {
-            Method::Gmm => NoveltyScore::NegativeLogLikelihood,
+        novelty: match fitted.result {
+            MethodFit::Gmm(_) => NoveltyScore::NegativeLogLikelihood,
             _ => NoveltyScore::CentroidDistance,
-        }),
+        },
+        result: fitted.result,
         threads,
     };
-    let staging = stage.staging()?;
-    fitted
-        .writer
-        .write(&staging.file(ClusteringInfo::MODEL_FILE))?;
-    ClusteringInfo::write_assignments(
-        &staging.file(ClusteringInfo::ASSIGNMENTS_FILE),
+    let manifest = info.commit(
+        &stage,
+        &fitted.writer,
         &PerSplit {
             train: AssignedSplit {
-                clusters: &fitted.train.clusters,
-                confidence: &fitted.train.confidence,
-                novelty: &fitted.train.novelty,
-                labels: train.labels.as_deref(),
+                leaves: fitted.leaves.as_ref().map(|l| &l.0[..]),
+                ..fitted.train.assigned(train.labels.as_deref())
             },
             test: AssignedSplit {
-                clusters: &fitted.test.clusters,
-                confidence: &fitted.test.confidence,
-                novelty: &fitted.test.novelty,
-                labels: test.labels.as_deref(),
+                leaves: fitted.leaves.as_ref().map(|l| &l.1[..]),
+                ..fitted.test.assigned(test.labels.as_deref())
             },
         },
-    )?;
-    staging.write_json(ClusteringInfo::SUMMARY_FILE, &info)?;
-    let manifest = staging.commit(
-        &stage,
-        &ClusteringInfo::FILES,
-        &info,
         Environment::here().threads(threads),
     )?;
     Ok(Outcome::built(manifest))

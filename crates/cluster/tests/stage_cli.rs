@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aeclust_artifact::fixtures;
-use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit};
+use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit, MethodFit};
 use aeclust_artifact::Manifest;
 
 const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster");
@@ -89,13 +89,20 @@ fn kmeans_and_gmm_write_artifacts_and_cache() {
         );
         let model =
             aeclust_artifact::TensorFile::open(&out.join(ClusteringInfo::MODEL_FILE)).unwrap();
+        // Params and results are tagged by method, and carry no other method's fields.
+        let manifest = Manifest::read_dir(&out).unwrap();
+        assert_eq!(manifest.params["method"], method);
+        assert_eq!(manifest.info["result"]["method"], method);
         if method == "gmm" {
             assert_eq!(model.shape("covariances").unwrap(), vec![2, 3, 3]);
-            let gmm = info.gmm.expect("a GMM records its likelihoods");
-            assert!(gmm.bic.is_finite() && info.kmeans.is_none());
+            let gmm = info.result.gmm().expect("a GMM records its likelihoods");
+            assert!(gmm.bic.is_finite());
+            assert!(manifest.info["result"].get("inertia").is_none());
         } else {
             assert_eq!(model.shape("centroids").unwrap(), vec![2, 3]);
-            assert!(info.kmeans.is_some() && info.gmm.is_none());
+            assert!(matches!(info.result, MethodFit::Kmeans(_)));
+            assert!(manifest.params.get("covariance").is_none());
+            assert!(manifest.params.get("reg_covar").is_none());
         }
         let (ok, text) = run(&codes, &out, &["--method", method, "--k", "2"]);
         assert!(ok && text.contains("reused"), "{text}");
@@ -223,4 +230,30 @@ fn concurrent_runs_into_one_output_leave_one_valid_artifact() {
         .filter(|n| n.contains("staging"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_clustering_of_the_previous_schema_is_refused_with_the_command_that_rebuilds_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let codes = codes_artifact(tmp.path(), "codes", |_, _| {});
+    let old = tmp.path().join("old");
+    let (ok, text) = run(&codes, &old, &["--method", "kmeans", "--k", "2"]);
+    assert!(ok, "{text}");
+    // The schema before method-tagged results: `kmeans`/`gmm` fields, no `result`.
+    let path = old.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let info = manifest["info"].as_object_mut().unwrap();
+    let result = info.remove("result").unwrap();
+    info.insert("kmeans".into(), result);
+    info.insert("gmm".into(), serde_json::Value::Null);
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    let follower = tmp.path().join("follower");
+    let (ok, text) = run(&codes, &follower, &["--k-from", old.to_str().unwrap()]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("aeclust-cluster") && text.contains("--force") && text.contains("result"),
+        "{text}"
+    );
+    assert!(!follower.exists());
 }

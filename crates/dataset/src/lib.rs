@@ -18,4 +18,4 @@ pub use error::{DatasetError, Result};
 pub use fashion::{FASHION_MNIST_CLASSES, FASHION_MNIST_FILES, FASHION_MNIST_SUBSET_FILES};
 pub use idx::{parse_idx, read_idx_file, IdxArray};
 pub use source::{read_maybe_gzip, IdxSource, DEFAULT_SOURCE_DIR, INSTALL_HINT};
-pub use stage::{run, ClassNames, DatasetParams, ImagesInput, Input};
+pub use stage::{read_idx_dir, run, ClassNames, DatasetParams, IdxImages, ImagesInput, Input};

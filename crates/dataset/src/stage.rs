@@ -132,6 +132,39 @@ fn read_idx_pair(images: &Path, labels: &Path, sources: &mut Vec<Source>) -> Res
     ))
 }
 
+/// Both splits of the four IDX files in a directory, as read for new images.
+#[derive(Debug, Clone)]
+pub struct IdxImages {
+    /// Train images, train labels, test images, test labels.
+    pub files: [PathBuf; 4],
+    /// The images and labels.
+    pub splits: PerSplit<ImageSplit>,
+    /// The files are the known Fashion-MNIST release (full or the committed subset).
+    pub fashion_mnist: bool,
+}
+
+/// Reads the four IDX files in `dir` (validated as the dataset stage validates them).
+pub fn read_idx_dir(dir: &Path) -> Result<IdxImages> {
+    let files = IdxSource::locate(dir)?.files;
+    let mut sources = Vec::new();
+    let train = read_idx_pair(&files[0], &files[1], &mut sources)?;
+    let test = read_idx_pair(&files[2], &files[3], &mut sources)?;
+    if (train.height, train.width) != (test.height, test.width) {
+        return Err(invalid(
+            &files[2],
+            format!(
+                "test images are {}x{}, train images {}x{}",
+                test.height, test.width, train.height, train.width
+            ),
+        ));
+    }
+    Ok(IdxImages {
+        fashion_mnist: sources.iter().all(|s| s.release.is_some()),
+        files,
+        splits: PerSplit { train, test },
+    })
+}
+
 fn resolve_class_names(
     choice: &ClassNames,
     labels: &BTreeSet<u8>,

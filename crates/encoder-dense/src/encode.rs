@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use aeclust_artifact::kinds::{
-    CodesInfo, CodesSplit, DatasetInfo, ImageSplit, ModelInfo, PerSplit, Split,
+    CodesInfo, CodesSplit, DatasetInfo, ImageSplit, ModelInfo, PerSplit, Provenance, Split,
 };
 use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
 use candle_core::{Device, Tensor};
@@ -174,16 +174,16 @@ pub fn run(
         }
         codes.write(&staging.file(split.file_name()))?;
     }
-    let info = CodesInfo {
-        encoder: config.encoder_name(),
+    let provenance = Provenance {
+        model: Some(model.reference_from(out)),
+        ..Provenance::of(&dataset, out)?
+    };
+    let info = provenance.codes_info(
+        config.encoder_name(),
         dim,
         counts,
-        classes: dataset_info.classes,
-        dataset: dataset.reference_from(out),
-        model: Some(model.reference_from(out)),
-        source: None,
-        details: DenseCodesDetails { layer },
-    };
+        DenseCodesDetails { layer },
+    );
     let manifest = staging.commit(
         &stage,
         &[Split::Train.file_name(), Split::Test.file_name()],

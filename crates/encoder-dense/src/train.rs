@@ -168,6 +168,171 @@ impl Stepper {
     }
 }
 
+impl Stepper {
+    /// The CPU's hand-written step and in-place Adam, or candle's autograd and AdamW on
+    /// another device, over the model's variables.
+    fn new(
+        model: &Autoencoder,
+        config: &ModelConfig,
+        train: &TrainConfig,
+        device: &Device,
+    ) -> Result<Self> {
+        let vars: Vec<candle_core::Var> = model.vars().into_iter().cloned().collect();
+        let weight_decay = train.weight_decay();
+        Ok(if device.is_cpu() {
+            Stepper::Cpu(
+                Box::new(Backprop::new(config, train.batch_size)),
+                Adam::new(vars, train.lr, weight_decay),
+                Vec::with_capacity(train.batch_size * config.input_dim()),
+            )
+        } else {
+            Stepper::Candle(candle_nn::optim::Optimizer::new(
+                vars,
+                candle_nn::ParamsAdamW {
+                    lr: train.lr,
+                    weight_decay,
+                    eps: 1e-7,
+                    ..Default::default()
+                },
+            )?)
+        })
+    }
+}
+
+/// The network for the dataset's images, as `arch` chooses it.
+fn model_config(arch: &ArchitectureChoice, info: &DatasetInfo) -> Result<ModelConfig> {
+    let [h, w] = info.image_shape;
+    let config = ModelConfig {
+        channels: info.channels,
+        encoder_layers: arch.layers.clone(),
+        loss: arch.loss,
+        code_layer: arch.code_layer,
+        bottleneck: arch.bottleneck,
+        ..ModelConfig::paper(h, w)
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// The train split's images, checked against the model's shape.
+fn read_train_split(path: &Path, config: &ModelConfig) -> Result<ImageSplit> {
+    let split = ImageSplit::read(path)?;
+    let (h, w) = (config.height, config.width);
+    if (split.height, split.width, split.channels) != (h, w, config.channels) {
+        return Err(EncoderError::InvalidInput(format!(
+            "{}: images are {}x{}x{} but the manifest says {h}x{w}x{}",
+            path.display(),
+            split.height,
+            split.width,
+            split.channels,
+            config.channels
+        )));
+    }
+    Ok(split)
+}
+
+/// The rows held out for validation and those trained on: a `val_split` fraction of a
+/// shuffle of `0..n` (at least one row is trained on).
+fn hold_out(
+    n: usize,
+    val_split: f64,
+    rng: &mut Xoshiro256PlusPlus,
+    file: &Path,
+) -> Result<(Vec<usize>, Vec<usize>)> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    let n_val = ((n as f64) * val_split).round() as usize;
+    let (val_idx, train_idx) = order.split_at(n_val.min(n.saturating_sub(1)));
+    if train_idx.is_empty() {
+        return Err(EncoderError::InvalidInput(format!(
+            "{}: no training samples left after the validation split",
+            file.display()
+        )));
+    }
+    Ok((val_idx.to_vec(), train_idx.to_vec()))
+}
+
+/// What the training loop works on.
+struct Epochs<'a> {
+    model: &'a Autoencoder,
+    config: &'a ModelConfig,
+    train: &'a TrainConfig,
+    pixels: &'a [f32],
+    val_idx: &'a [usize],
+    out: &'a Path,
+}
+
+impl Epochs<'_> {
+    /// Trains every epoch: `train_idx` reshuffled with `rng` each time, every batch
+    /// shifted, the validation loss after each epoch. A loss that is not finite stops
+    /// it with an error.
+    fn run(
+        &self,
+        stepper: &mut Stepper,
+        train_idx: &mut [usize],
+        rng: &mut Xoshiro256PlusPlus,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<Vec<EpochRecord>> {
+        let (train, out) = (self.train, self.out);
+        let mut history = Vec::new();
+        let batches = train_idx.len().div_ceil(train.batch_size);
+        // Its own stream, so the shuffles are those of a run without augmentation.
+        let mut shift_rng = Xoshiro256PlusPlus::seed_from_u64(train.seed ^ 0x5_41f7);
+        let mut scratch = Vec::new();
+        let shape = (self.config.height, self.config.width, self.config.channels);
+        let mut augment =
+            |x: &mut [f32]| shift_images(x, shape, train.shift, &mut shift_rng, &mut scratch);
+        for epoch in 1..=train.epochs {
+            train_idx.shuffle(rng);
+            observer.epoch_start(epoch, batches);
+            let started = Instant::now();
+            let mut sum = 0.0f64;
+            let mut seen = 0usize;
+            for (b, chunk) in train_idx.chunks(train.batch_size).enumerate() {
+                let value = stepper.step(self.model, self.pixels, chunk, &mut augment, |value| {
+                    if value.is_finite() {
+                        return Ok(());
+                    }
+                    Err(EncoderError::Diverged(format!(
+                        "the loss became {value} at epoch {epoch}, batch {}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
+                        b + 1,
+                        out.display()
+                    )))
+                })?;
+                sum += value * chunk.len() as f64;
+                seen += chunk.len();
+                observer.batch(
+                    b + 1,
+                    sum / seen as f64,
+                    seen as f64 / started.elapsed().as_secs_f64(),
+                );
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let val_loss = if self.val_idx.is_empty() {
+                None
+            } else {
+                Some(stepper.evaluate(self.model, self.pixels, self.val_idx)?)
+            };
+            if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
+                return Err(EncoderError::Diverged(format!(
+                    "the loss became {v} on the validation split after epoch {epoch}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
+                    out.display()
+                )));
+            }
+            let record = EpochRecord {
+                epoch,
+                train_loss: sum / seen as f64,
+                val_loss,
+                seconds,
+                samples_per_second: seen as f64 / seconds,
+            };
+            observer.epoch_end(&record);
+            history.push(record);
+        }
+        Ok(history)
+    }
+}
+
 /// Trains on the train split of the dataset artifact `data` and writes the model artifact
 /// to `out`; reuses an identical one unless `force`.
 pub fn run(
@@ -189,15 +354,7 @@ pub fn run(
             h.min(w)
         )));
     }
-    let config = ModelConfig {
-        channels: dataset_info.channels,
-        encoder_layers: arch.layers.clone(),
-        loss: arch.loss,
-        code_layer: arch.code_layer,
-        bottleneck: arch.bottleneck,
-        ..ModelConfig::paper(h, w)
-    };
-    config.validate()?;
+    let config = model_config(arch, &dataset_info)?;
     let params = TrainParams {
         model: config.clone(),
         train: train.clone(),
@@ -217,109 +374,23 @@ pub fn run(
     // run into `out` sweeps it.
     let staging = stage.staging()?;
     let train_file = train_input.path();
-    let split = ImageSplit::read(train_file)?;
-    if (split.height, split.width, split.channels) != (h, w, config.channels) {
-        return Err(EncoderError::InvalidInput(format!(
-            "{}: images are {}x{}x{} but the manifest says {h}x{w}x{}",
-            train_file.display(),
-            split.height,
-            split.width,
-            split.channels,
-            config.channels
-        )));
-    }
-    let n = split.len();
-    let dim = config.input_dim();
+    let split = read_train_split(train_file, &config)?;
     let pixels = scaled_pixels(&split);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(train.seed);
     let model = Autoencoder::init(&config, train.seed, device)?;
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut rng);
-    let n_val = ((n as f64) * train.val_split).round() as usize;
-    let (val_idx, train_idx) = order.split_at(n_val.min(n.saturating_sub(1)));
-    let (val_idx, mut train_idx) = (val_idx.to_vec(), train_idx.to_vec());
-    if train_idx.is_empty() {
-        return Err(EncoderError::InvalidInput(format!(
-            "{}: no training samples left after the validation split",
-            train_file.display()
-        )));
-    }
-    let vars: Vec<candle_core::Var> = model.vars().into_iter().cloned().collect();
-    let weight_decay = train.weight_decay();
-    let mut stepper = if device.is_cpu() {
-        Stepper::Cpu(
-            Box::new(Backprop::new(&config, train.batch_size)),
-            Adam::new(vars, train.lr, weight_decay),
-            Vec::with_capacity(train.batch_size * dim),
-        )
-    } else {
-        Stepper::Candle(candle_nn::optim::Optimizer::new(
-            vars,
-            candle_nn::ParamsAdamW {
-                lr: train.lr,
-                weight_decay,
-                eps: 1e-7,
-                ..Default::default()
-            },
-        )?)
-    };
+    let (val_idx, mut train_idx) = hold_out(split.len(), train.val_split, &mut rng, train_file)?;
+    let mut stepper = Stepper::new(&model, &config, train, device)?;
     // Subnormal floats appear after a few epochs and are ~100x slower on x86.
     let _flush = device.is_cpu().then(crate::runtime::FlushDenormals::new);
-    let mut history = Vec::new();
-    let batches = train_idx.len().div_ceil(train.batch_size);
-    // Its own stream, so the shuffles are those of a run without augmentation.
-    let mut shift_rng = Xoshiro256PlusPlus::seed_from_u64(train.seed ^ 0x5_41f7);
-    let mut scratch = Vec::new();
-    let shape = (h, w, config.channels);
-    let mut augment =
-        |x: &mut [f32]| shift_images(x, shape, train.shift, &mut shift_rng, &mut scratch);
-    for epoch in 1..=train.epochs {
-        train_idx.shuffle(&mut rng);
-        observer.epoch_start(epoch, batches);
-        let started = Instant::now();
-        let mut sum = 0.0f64;
-        let mut seen = 0usize;
-        for (b, chunk) in train_idx.chunks(train.batch_size).enumerate() {
-            let value = stepper.step(&model, &pixels, chunk, &mut augment, |value| {
-                if value.is_finite() {
-                    return Ok(());
-                }
-                Err(EncoderError::Diverged(format!(
-                    "the loss became {value} at epoch {epoch}, batch {}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
-                    b + 1,
-                    out.display()
-                )))
-            })?;
-            sum += value * chunk.len() as f64;
-            seen += chunk.len();
-            observer.batch(
-                b + 1,
-                sum / seen as f64,
-                seen as f64 / started.elapsed().as_secs_f64(),
-            );
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let val_loss = if val_idx.is_empty() {
-            None
-        } else {
-            Some(stepper.evaluate(&model, &pixels, &val_idx)?)
-        };
-        if let Some(v) = val_loss.filter(|v| !v.is_finite()) {
-            return Err(EncoderError::Diverged(format!(
-                "the loss became {v} on the validation split after epoch {epoch}; nothing was written (an earlier artifact in {} stays); try a lower --lr",
-                out.display()
-            )));
-        }
-        let record = EpochRecord {
-            epoch,
-            train_loss: sum / seen as f64,
-            val_loss,
-            seconds,
-            samples_per_second: seen as f64 / seconds,
-        };
-        observer.epoch_end(&record);
-        history.push(record);
-    }
+    let epochs = Epochs {
+        model: &model,
+        config: &config,
+        train,
+        pixels: &pixels,
+        val_idx: &val_idx,
+        out,
+    };
+    let history = epochs.run(&mut stepper, &mut train_idx, &mut rng, observer)?;
 
     model.save(&staging.file(ModelInfo::WEIGHTS_FILE))?;
     staging.write_json(ModelInfo::CONFIG_FILE, &config)?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use aeclust_artifact::kinds::{
-    CodesInfo, CodesSplit, DatasetInfo, FeatureKind, Features, PerSplit, Split, CODES,
+    CodesInfo, CodesSplit, Features, PerSplit, Provenance, Split, CODES,
 };
 use aeclust_artifact::{Artifact, Environment, Outcome, Stage, TensorFile, TensorWriter};
 use aeclust_pca::Pca;
@@ -144,47 +144,22 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
         .write(&staging.file(split.file_name()))?;
     }
     write_model(&pca, &staging.file(MODEL_FILE))?;
-    // Provenance: a PCA of pixels stands for the dataset itself; a PCA of codes keeps
-    // the dataset and model its source came from.
-    let (encoder, classes, dataset, model, from) = match train.kind {
-        FeatureKind::Pixels => {
-            let info: DatasetInfo = source.info()?;
-            (
-                "pca".to_string(),
-                info.classes,
-                source.reference_from(out),
-                None,
-                None,
-            )
-        }
-        FeatureKind::Codes => {
-            let info: CodesInfo = source.info()?;
-            (
-                format!("pca of {}", info.encoder),
-                info.classes,
-                info.dataset.rebased(features, out),
-                info.model.map(|m| m.rebased(features, out)),
-                Some(source.reference_from(out)),
-            )
-        }
-    };
     let explained = pca.explained_variance.sum() / pca.total_variance.max(f64::MIN_POSITIVE);
-    let info = CodesInfo {
+    let provenance = Provenance::of(&source, out)?;
+    let encoder = provenance.encoder_name("pca", "pca");
+    let mut info = provenance.codes_info(
         encoder,
-        dim: params.components,
-        counts: PerSplit {
+        params.components,
+        PerSplit {
             train: train.len(),
             test: test.len(),
         },
-        classes,
-        dataset,
-        model,
-        source: from,
-        details: PcaDetails {
+        PcaDetails {
             pca: params.clone(),
             explained_variance_ratio: explained,
         },
-    };
+    );
+    info.principal_axes = true;
     let manifest = staging.commit(
         &stage,
         &[

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use aeclust_artifact::kinds::{
-    ClassName, CodesInfo, CodesSplit, DatasetInfo, FeatureKind, Features, PerSplit, Split, CODES,
+    CodesInfo, CodesSplit, FeatureKind, Features, PerSplit, Provenance, Split, CODES,
 };
 use aeclust_artifact::{
     Artifact, ArtifactRef, Environment, Outcome, Stage, TensorFile, TensorWriter,
@@ -65,71 +65,43 @@ struct CanonicalParams<'a> {
     transform_with: Option<&'a str>,
 }
 
-/// The source's classes, dataset and model references, and what it is, for the output.
+/// Where the source's rows come from, and what the fit saw, for the output.
 struct SourceFacts {
-    classes: Vec<ClassName>,
-    dataset: ArtifactRef,
-    model: Option<ArtifactRef>,
+    provenance: Provenance,
     fitted_on: FittedOn,
-    encoder_name: String,
 }
 
 impl SourceFacts {
-    /// The info of the output written to `out`: `c` dimensions, the two splits embedded
-    /// from `source`, and the details.
+    /// The info of the output: `c` dimensions, the two splits embedded, and the details.
     fn codes_info(
         self,
         c: usize,
         splits: &PerSplit<Features>,
-        source: &Artifact,
-        out: &Path,
         details: UmapDetails,
     ) -> CodesInfo<UmapDetails> {
-        CodesInfo {
-            encoder: self.encoder_name,
-            dim: c,
-            counts: PerSplit {
-                train: splits.train.len(),
-                test: splits.test.len(),
-            },
-            classes: self.classes,
-            dataset: self.dataset,
-            model: self.model,
-            source: Some(source.reference_from(out)),
-            details,
-        }
+        let name = self.provenance.encoder_name("umap", "umap of pixels");
+        let counts = PerSplit {
+            train: splits.train.len(),
+            test: splits.test.len(),
+        };
+        self.provenance.codes_info(name, c, counts, details)
     }
 }
 
 fn source_facts(source: &Artifact, dim: usize, out: &Path) -> Result<SourceFacts> {
-    Ok(if source.kind() == aeclust_artifact::kinds::DATASET {
-        let info: DatasetInfo = source.info()?;
-        SourceFacts {
-            classes: info.classes,
-            dataset: source.reference_from(out),
-            model: None,
-            fitted_on: FittedOn {
-                kind: FeatureKind::Pixels,
-                encoder: None,
-                model_key: None,
-                dim,
-            },
-            encoder_name: "umap of pixels".into(),
-        }
-    } else {
-        let info: CodesInfo = source.info()?;
-        SourceFacts {
-            fitted_on: FittedOn {
-                kind: FeatureKind::Codes,
-                encoder: Some(info.encoder.clone()),
-                model_key: info.model.as_ref().map(|m| m.cache_key.clone()),
-                dim,
-            },
-            encoder_name: format!("umap of {}", info.encoder),
-            classes: info.classes,
-            dataset: info.dataset.rebased(source.dir(), out),
-            model: info.model.map(|m| m.rebased(source.dir(), out)),
-        }
+    let provenance = Provenance::of(source, out)?;
+    let fitted_on = FittedOn {
+        kind: match provenance.source_encoder {
+            Some(_) => FeatureKind::Codes,
+            None => FeatureKind::Pixels,
+        },
+        encoder: provenance.source_encoder.clone(),
+        model_key: provenance.model.as_ref().map(|m| m.cache_key.clone()),
+        dim,
+    };
+    Ok(SourceFacts {
+        provenance,
+        fitted_on,
     })
 }
 
@@ -200,8 +172,6 @@ pub fn run(
     let info = facts.codes_info(
         c,
         &splits,
-        &source,
-        out,
         UmapDetails {
             umap: params.clone(),
             init_used: fitted.init_used,
@@ -346,8 +316,6 @@ pub fn transform(
     let info = facts.codes_info(
         c,
         &splits,
-        &source,
-        out,
         UmapDetails {
             fit_seconds: None,
             transform_seconds: seconds,

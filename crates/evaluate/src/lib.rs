@@ -5,7 +5,8 @@ pub use aeclust_metrics as metrics;
 pub mod plots;
 mod report;
 
-pub use report::{paper_acc, run, ReportOptions, PAPER_RESULTS};
+pub use aeclust_sort::SortMode;
+pub use report::{paper_acc, run, sort_fitted, ReportOptions, PAPER_RESULTS};
 
 use std::path::PathBuf;
 
@@ -24,4 +25,7 @@ pub enum ReportError {
     /// Artifact layer errors.
     #[error(transparent)]
     Artifact(#[from] aeclust_artifact::ArtifactError),
+    /// Sorting the fitted images into folders (`--into`).
+    #[error(transparent)]
+    Sort(#[from] aeclust_sort::SortError),
 }

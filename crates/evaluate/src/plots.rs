@@ -1,10 +1,12 @@
-//! The report's pictures (PNG, plotters): confusion heatmaps, loss curves, cluster
-//! montages and 2-D scatters.
+//! The report's pictures (PNG, plotters): confusion heatmaps, loss curves, k curves,
+//! cluster montages, cluster trees (dendrograms with image strips) and 2-D scatters.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use aeclust_artifact::kinds::ClusterTree;
 
 use crate::ReportError;
 
@@ -279,6 +281,161 @@ pub struct ImageLayout {
     pub invert: bool,
 }
 
+/// Draws one image with its top-left corner at `at`, every pixel `scale` × `scale`.
+fn draw_image<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    at: (i32, i32),
+    img: &[u8],
+    layout: ImageLayout,
+    scale: i32,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (x0, y0) = at;
+    for (p, px_values) in img.chunks_exact(layout.channels).enumerate() {
+        let (py, px) = ((p / layout.width) as i32, (p % layout.width) as i32);
+        let colour = match (px_values, layout.invert) {
+            ([v], true) => RGBColor(255 - v, 255 - v, 255 - v),
+            ([v], false) => RGBColor(*v, *v, *v),
+            (rgb, _) => RGBColor(rgb[0], rgb[1], rgb[2]),
+        };
+        for dy in 0..scale {
+            for dx in 0..scale {
+                root.draw_pixel((x0 + px * scale + dx, y0 + py * scale + dy), &colour)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The leaves of `tree` in the order a dendrogram draws them (each merge's left subtree
+/// first), so that no two branches cross.
+pub fn leaf_order(tree: &ClusterTree) -> Vec<usize> {
+    let n = tree.leaves();
+    let mut order = Vec::with_capacity(n);
+    let mut stack = vec![n + tree.merges.len().saturating_sub(1)];
+    if tree.merges.is_empty() {
+        return (0..n).collect();
+    }
+    while let Some(node) = stack.pop() {
+        if node < n {
+            order.push(node);
+        } else {
+            let m = &tree.merges[node - n];
+            stack.push(m.right);
+            stack.push(m.left);
+        }
+    }
+    order
+}
+
+/// A cluster tree as a dendrogram: one row per leaf (`rows[leaf]`: its label and a
+/// strip of its typical images, drawn as `layout` says), the merges drawn to the right
+/// at their linkage distance, and the cut into `k` groups marked.
+pub fn dendrogram(
+    path: &Path,
+    title: &str,
+    tree: &ClusterTree,
+    rows: &[(String, Vec<&[u8]>)],
+    layout: ImageLayout,
+    k: usize,
+) -> Result<()> {
+    let err = plot_err(path);
+    let n = tree.leaves();
+    let scale = if layout.height * layout.width <= 32 * 32 {
+        2i32
+    } else {
+        1
+    };
+    let per_row = rows.iter().map(|r| r.1.len()).max().unwrap_or(0) as i32;
+    let (ih, iw) = (layout.height as i32 * scale, layout.width as i32 * scale);
+    let (left, top, gap, tree_w) = (230i32, 60i32, 4i32, 420i32);
+    let row_h = ih.max(18) + gap;
+    let strip = per_row * (iw + gap);
+    let x_tree = left + strip + 20;
+    let w = (x_tree + tree_w + 30) as u32;
+    let h = (top + n as i32 * row_h + 40) as u32;
+    let root = canvas(path, (w, h)).into_drawing_area();
+    root.fill(&WHITE).map_err(&err)?;
+    let text = |s: String, at: (i32, i32), size: u32, h: HPos| {
+        Text::new(
+            s,
+            at,
+            ("sans-serif", size)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(h, VPos::Center)),
+        )
+    };
+    root.draw(&text(
+        title.to_string(),
+        (w as i32 / 2, 22),
+        20,
+        HPos::Center,
+    ))
+    .map_err(&err)?;
+    let order = leaf_order(tree);
+    let mut y_of = vec![0i32; n + tree.merges.len()];
+    let mut x_of = vec![x_tree; n + tree.merges.len()];
+    for (r, &leaf) in order.iter().enumerate() {
+        let y0 = top + r as i32 * row_h;
+        y_of[leaf] = y0 + row_h / 2;
+        if let Some((label, images)) = rows.get(leaf) {
+            root.draw(&text(label.clone(), (8, y0 + row_h / 2), 14, HPos::Left))
+                .map_err(&err)?;
+            for (c, img) in images.iter().enumerate() {
+                let at = (left + c as i32 * (iw + gap), y0 + (row_h - ih) / 2);
+                draw_image(&root, at, img, layout, scale).map_err(&err)?;
+            }
+        }
+    }
+    let top_distance = tree
+        .merges
+        .iter()
+        .map(|m| m.distance)
+        .fold(0.0f64, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let x_at = |d: f64| x_tree + ((d / top_distance).clamp(0.0, 1.0) * tree_w as f64) as i32;
+    let line = |a: (i32, i32), b: (i32, i32), colour: &RGBColor| {
+        PathElement::new(vec![a, b], ShapeStyle::from(colour).stroke_width(2))
+    };
+    for (i, m) in tree.merges.iter().enumerate() {
+        let node = n + i;
+        let x = x_at(m.distance);
+        for child in [m.left, m.right] {
+            root.draw(&line((x_of[child], y_of[child]), (x, y_of[child]), &BLACK))
+                .map_err(&err)?;
+        }
+        root.draw(&line((x, y_of[m.left]), (x, y_of[m.right]), &BLACK))
+            .map_err(&err)?;
+        x_of[node] = x;
+        y_of[node] = (y_of[m.left] + y_of[m.right]) / 2;
+    }
+    // The cut into k groups: between the merge that would leave k - 1 groups and the one
+    // before it.
+    if (1..n).contains(&k) {
+        let above = tree.merges[n - k].distance;
+        let below = if n - k >= 1 {
+            tree.merges[n - k - 1].distance
+        } else {
+            0.0
+        };
+        let x = x_at((above + below) / 2.0);
+        let red = RGBColor(214, 39, 40);
+        root.draw(&line((x, top - 10), (x, top + n as i32 * row_h), &red))
+            .map_err(&err)?;
+        root.draw(&text(format!("k = {k}"), (x, top - 22), 14, HPos::Center))
+            .map_err(&err)?;
+    }
+    root.draw(&text(
+        "merge distance (Ward) →".into(),
+        (x_tree + tree_w / 2, h as i32 - 16),
+        13,
+        HPos::Center,
+    ))
+    .map_err(&err)?;
+    root.present().map_err(&err)?;
+    Ok(())
+}
+
 /// A criterion over k (a search's curve), the kept k marked.
 pub fn k_curve(
     path: &Path,
@@ -371,12 +528,7 @@ pub fn montage(
     rows: &[(String, Vec<&[u8]>)],
     layout: ImageLayout,
 ) -> Result<()> {
-    let ImageLayout {
-        height,
-        width,
-        channels,
-        invert,
-    } = layout;
+    let (height, width) = (layout.height, layout.width);
     let err = plot_err(path);
     let scale = 2i32;
     let per_row = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(1) as i32;
@@ -410,20 +562,7 @@ pub fn montage(
         .map_err(&err)?;
         for (c, img) in images.iter().enumerate() {
             let x0 = left + c as i32 * (iw + gap);
-            for (p, px_values) in img.chunks_exact(channels).enumerate() {
-                let (py, px) = ((p / width) as i32, (p % width) as i32);
-                let colour = match (px_values, invert) {
-                    ([v], true) => RGBColor(255 - v, 255 - v, 255 - v),
-                    ([v], false) => RGBColor(*v, *v, *v),
-                    (rgb, _) => RGBColor(rgb[0], rgb[1], rgb[2]),
-                };
-                for dy in 0..scale {
-                    for dx in 0..scale {
-                        root.draw_pixel((x0 + px * scale + dx, y0 + py * scale + dy), &colour)
-                            .map_err(&err)?;
-                    }
-                }
-            }
+            draw_image(&root, (x0, y0), img, layout, scale).map_err(&err)?;
         }
     }
     root.present().map_err(&err)?;

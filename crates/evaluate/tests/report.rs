@@ -6,7 +6,7 @@ use std::process::Command;
 
 use aeclust_artifact::fixtures;
 use aeclust_artifact::kinds::{
-    ClusteringParams, CovarianceType, ImageSplit, KRange, Method, Precision, ReportInfo,
+    ClusteringParams, ImageSplit, KMeansOptions, KRange, MethodParams, Precision, ReportInfo,
 };
 use aeclust_artifact::Manifest;
 
@@ -27,16 +27,14 @@ fn two_classes(n: usize, offset: usize) -> ImageSplit {
 
 fn kmeans(seed: u64) -> ClusteringParams {
     ClusteringParams {
-        method: Method::Kmeans,
         k: KRange::single(2),
         seed,
-        max_iter: 100,
-        n_init: 1,
-        covariance: CovarianceType::Full,
-        reg_covar: 1e-6,
-        tol: 1e-4,
-        precision: Precision::F32,
-        scan: None,
+        method: MethodParams::Kmeans(KMeansOptions {
+            max_iter: 100,
+            n_init: 1,
+            tol: 1e-4,
+            precision: Precision::F32,
+        }),
     }
 }
 
@@ -187,5 +185,23 @@ fn unlabelled_train_only_data_gets_internal_quality_and_assignments() {
         .all(|c| *c != clusters[0]));
     assert!(lines[1].starts_with("train#0,train,0,"), "{}", lines[1]);
     let md = std::fs::read_to_string(out.join(ReportInfo::MARKDOWN_FILE)).unwrap();
-    assert!(md.contains("kept k = 2"), "{md}");
+    assert!(
+        md.contains("Proposed: k = 2: the highest silhouette"),
+        "{md}"
+    );
+    assert!(md.contains("| 2 **(proposed)** |"), "{md}");
+    // The tree of the 4 clusters of k = 4, and its cuts into 1, 2 and 3 groups.
+    for file in [
+        "tree-kmeans-pixels-seed72.png",
+        "tree-cut-kmeans-pixels-seed72-k1.png",
+        "tree-cut-kmeans-pixels-seed72-k3.png",
+        "k-curve-kmeans-pixels-seed72-davies-bouldin.png",
+    ] {
+        assert!(
+            info.pictures.iter().any(|p| p == file),
+            "{file}: {:?}",
+            info.pictures
+        );
+        assert!(out.join(file).is_file(), "{file}");
+    }
 }

@@ -10,7 +10,25 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use aeclust_artifact::kinds::InternalMetrics;
 use aeclust_linalg::matmul;
+
+/// Every quality without labels of the clustering `labels` (ids below `k`) of `x`, as a
+/// clustering artifact records it: the silhouette on a sample of [`SILHOUETTE_SAMPLE`]
+/// rows drawn with `seed`, Calinski–Harabasz and Davies–Bouldin.
+pub fn internal_metrics<F: Float>(
+    x: ArrayView2<F>,
+    labels: &[usize],
+    k: usize,
+    seed: u64,
+) -> InternalMetrics {
+    InternalMetrics {
+        silhouette: silhouette(x, labels, k, SILHOUETTE_SAMPLE, seed),
+        silhouette_sample: x.nrows().min(SILHOUETTE_SAMPLE),
+        calinski_harabasz: calinski_harabasz(x, labels, k),
+        davies_bouldin: davies_bouldin(x, labels, k),
+    }
+}
 
 /// Rows the silhouette is computed on by default (scikit-learn's `sample_size` idea: the
 /// exact score costs N² distances).

@@ -1,8 +1,6 @@
 //! The chain of encoders between a dataset and a features artifact.
 
-use aeclust_artifact::kinds::{
-    CodesInfo, DatasetInfo, FeatureKind, Features, ImageSplit, CODES, DATASET,
-};
+use aeclust_artifact::kinds::{CodesInfo, DatasetInfo, FeatureKind, Features, ImageSplit, DATASET};
 use aeclust_artifact::{Artifact, InputFile};
 use aeclust_encoder_dense::encode::DenseEncoder;
 use aeclust_encoder_pca::Pca;
@@ -10,6 +8,16 @@ use aeclust_encoder_umap::{FittedUmap, Quiet};
 use candle_core::Device;
 
 use crate::{invalid, Result};
+
+/// The artifact codes were computed from: their `source`, or their dataset when they
+/// encode its pixels.
+fn source_of(codes: &Artifact, info: &CodesInfo) -> Result<Artifact> {
+    let source = info.source.as_ref().unwrap_or(&info.dataset);
+    Ok(Artifact::open(
+        &source.resolve(codes.dir()),
+        &Features::KINDS,
+    )?)
+}
 
 /// One encoder of a chain, fitted.
 pub enum Step {
@@ -87,21 +95,17 @@ impl Chain {
             )
         } else if details.get("pca").is_some() {
             let pca = aeclust_encoder_pca::load(features)?;
-            let source = match &info.source {
-                Some(s) => open(s, &Features::KINDS)?,
-                None => open(&info.dataset, &[DATASET])?,
-            };
             let files = vec![features.input(aeclust_encoder_pca::MODEL_FILE)?];
-            (Self::resolve(&source)?, Step::Pca(Box::new(pca)), files)
+            (
+                Self::resolve(&source_of(features, &info)?)?,
+                Step::Pca(Box::new(pca)),
+                files,
+            )
         } else if details.get("umap").is_some() {
             let (umap, fit) = aeclust_encoder_umap::stage::load(features)?;
-            let source = info
-                .source
-                .as_ref()
-                .ok_or_else(|| invalid(features.dir(), "UMAP codes without a source reference"))?;
             let files = vec![fit.input(aeclust_encoder_umap::stage::MODEL_FILE)?];
             (
-                Self::resolve(&open(source, &[CODES, DATASET])?)?,
+                Self::resolve(&source_of(features, &info)?)?,
                 Step::Umap(Box::new(umap)),
                 files,
             )

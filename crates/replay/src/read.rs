@@ -212,6 +212,47 @@ impl NewImages {
         })
     }
 
+    /// Both splits of the four IDX files in `dir` (train rows first), each row named
+    /// `IMAGESFILE#INDEX` as a dataset of them names its rows; labelled, with
+    /// Fashion-MNIST's class names when the files are its release, else numbers.
+    pub fn of_idx(dir: &std::path::Path) -> Result<Self> {
+        let idx = aeclust_dataset::read_idx_dir(dir)?;
+        let mut files = Vec::new();
+        for (split, images_file) in [
+            (&idx.splits.train, &idx.files[0]),
+            (&idx.splits.test, &idx.files[2]),
+        ] {
+            files.extend((0..split.len()).map(|i| format!("{}#{i}", images_file.display())));
+        }
+        let aeclust_artifact::kinds::PerSplit { train, test } = idx.splits;
+        let mut split = train;
+        split.images.extend(test.images);
+        if let (Some(a), Some(b)) = (&mut split.labels, test.labels) {
+            a.extend(b);
+        }
+        let top = split
+            .labels
+            .as_ref()
+            .and_then(|l| l.iter().max().copied())
+            .map_or(0, |m| usize::from(m) + 1);
+        let classes = if idx.fashion_mnist {
+            aeclust_dataset::FASHION_MNIST_CLASSES
+                .iter()
+                .map(|c| c.to_string())
+                .collect()
+        } else {
+            (0..top).map(|c| c.to_string()).collect()
+        };
+        Ok(Self {
+            files,
+            classes,
+            split,
+            skipped: Vec::new(),
+            warnings: Vec::new(),
+            ignored: Vec::new(),
+        })
+    }
+
     /// Number of images.
     pub fn len(&self) -> usize {
         self.files.len()

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{ArtifactInfo, FeatureKind, PerSplit, Split};
-use crate::{ArtifactRef, Result, TensorWriter};
+use crate::{ArtifactRef, Environment, Manifest, Result, Stage, TensorWriter};
 
 /// Clustering method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,7 +66,7 @@ pub enum Precision {
 }
 
 /// The number of clusters to fit: one `k`, or an inclusive range `min..max` searched
-/// for the best (BIC for GMMs, silhouette for K-Means).
+/// for the best by the silhouette (`auto`: 2..20).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KRange {
     /// Smallest k tried.
@@ -92,13 +92,21 @@ impl KRange {
     }
 }
 
+impl KRange {
+    /// `--k auto`: every k from 2 to 20.
+    pub const AUTO: Self = Self { min: 2, max: 20 };
+}
+
 impl std::str::FromStr for KRange {
     type Err = String;
-    /// `10` or `4..20` (both ends included).
+    /// `10`, `4..20` (both ends included) or `auto` (2..20).
     fn from_str(s: &str) -> Result<Self, String> {
+        if s.trim() == "auto" {
+            return Ok(Self::AUTO);
+        }
         let parse = |v: &str| {
             v.trim().parse::<usize>().map_err(|_| {
-                format!("`{s}`: expected a number of clusters (10) or a range (4..20)")
+                format!("`{s}`: expected a number of clusters (10), a range (4..20) or auto")
             })
         };
         let range = match s.split_once("..") {
@@ -131,30 +139,59 @@ impl std::fmt::Display for KRange {
     }
 }
 
-/// Parameters of a clustering (canonical: all of them enter the cache key).
+/// Parameters of a clustering (canonical: all of them enter the cache key): what every
+/// method shares, and the method's own settings, tagged by `method`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClusteringParams {
-    /// Method.
-    pub method: Method,
     /// Number of clusters / components, or the range searched.
     pub k: KRange,
     /// Seed of every random choice.
     pub seed: u64,
-    /// Maximum iterations per restart.
+    /// The method and its own settings (`"method": "kmeans" | "gmm" | "scan"` beside them).
+    #[serde(flatten)]
+    pub method: MethodParams,
+}
+
+/// A clustering method and its own settings; no method carries another's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum MethodParams {
+    /// K-Means.
+    Kmeans(KMeansOptions),
+    /// Gaussian mixture.
+    Gmm(GmmOptions),
+    /// SCAN.
+    Scan(ScanOptions),
+}
+
+/// Settings of a K-Means fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KMeansOptions {
+    /// Maximum Lloyd iterations per restart.
     pub max_iter: usize,
-    /// Restarts.
+    /// Restarts (k-means++ seeds); the lowest inertia wins.
     pub n_init: usize,
-    /// GMM covariance shape.
-    pub covariance: CovarianceType,
-    /// GMM covariance regularisation.
-    pub reg_covar: f64,
-    /// Convergence tolerance (K-Means: relative centre shift; GMM: log-likelihood change).
+    /// Convergence tolerance: relative centre shift.
     pub tol: f64,
     /// Precision of the arithmetic.
     pub precision: Precision,
-    /// SCAN's own settings (SCAN only; `max_iter` is its fewest epochs, `n_init` its heads).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scan: Option<ScanParams>,
+}
+
+/// Settings of a Gaussian-mixture fit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GmmOptions {
+    /// Maximum EM iterations per restart.
+    pub max_iter: usize,
+    /// Restarts; the highest lower bound wins.
+    pub n_init: usize,
+    /// Covariance shape.
+    pub covariance: CovarianceType,
+    /// Added to every covariance diagonal.
+    pub reg_covar: f64,
+    /// Convergence tolerance: change of the mean log-likelihood.
+    pub tol: f64,
+    /// Precision of the arithmetic.
+    pub precision: Precision,
 }
 
 /// How SCAN chooses the head it keeps, without labels.
@@ -169,11 +206,15 @@ pub enum HeadSelection {
     Loss,
 }
 
-/// Settings of a SCAN clustering (`n_init` heads trained side by side for at least
-/// `max_iter` epochs and `min_steps` optimiser steps; one head is kept, chosen by
+/// Settings of a SCAN clustering (`heads` heads trained side by side for at least
+/// `epochs` epochs and `min_steps` optimiser steps; one head is kept, chosen by
 /// `select`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScanParams {
+pub struct ScanOptions {
+    /// Heads trained side by side.
+    pub heads: usize,
+    /// Fewest passes over the training rows.
+    pub epochs: usize,
     /// Nearest neighbours per sample, in the neighbours' representation.
     pub neighbours: usize,
     /// Weight of the entropy of the mean prediction (keeps clusters from collapsing).
@@ -190,19 +231,42 @@ pub struct ScanParams {
     pub shift: usize,
     /// How the kept head is chosen.
     pub select: HeadSelection,
-    /// Fewest optimiser steps: small training sets get more epochs than `max_iter`
-    /// (0 in artifacts written before the option existed: exactly `max_iter` epochs).
-    #[serde(default)]
+    /// Fewest optimiser steps: small training sets get more epochs than `epochs`.
     pub min_steps: usize,
 }
 
+impl MethodParams {
+    /// The method.
+    pub fn method(&self) -> Method {
+        match self {
+            Self::Kmeans(_) => Method::Kmeans,
+            Self::Gmm(_) => Method::Gmm,
+            Self::Scan(_) => Method::Scan,
+        }
+    }
+
+    /// The arithmetic's precision (SCAN: none, its network is f32).
+    pub fn precision(&self) -> Option<Precision> {
+        match self {
+            Self::Kmeans(m) => Some(m.precision),
+            Self::Gmm(g) => Some(g.precision),
+            Self::Scan(_) => None,
+        }
+    }
+}
+
 impl ClusteringParams {
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method.method()
+    }
+
     /// The method as people name it: `K-Means`, `GMM (full)`.
     pub fn method_title(&self) -> String {
-        match self.method {
-            Method::Kmeans => "K-Means".into(),
-            Method::Gmm => format!("GMM ({})", self.covariance),
-            Method::Scan => "SCAN".into(),
+        match &self.method {
+            MethodParams::Kmeans(_) => "K-Means".into(),
+            MethodParams::Gmm(g) => format!("GMM ({})", g.covariance),
+            MethodParams::Scan(_) => "SCAN".into(),
         }
     }
 }
@@ -267,6 +331,45 @@ pub struct GmmFit {
     pub n_parameters: usize,
 }
 
+/// What a fit of each method found; tagged by `method` like [`MethodParams`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum MethodFit {
+    /// K-Means: its objective.
+    Kmeans(KMeansFit),
+    /// GMM: likelihoods and information criteria.
+    Gmm(GmmFit),
+    /// SCAN: heads, losses and neighbours.
+    Scan(ScanFit),
+}
+
+impl MethodFit {
+    /// The method.
+    pub fn method(&self) -> Method {
+        match self {
+            Self::Kmeans(_) => Method::Kmeans,
+            Self::Gmm(_) => Method::Gmm,
+            Self::Scan(_) => Method::Scan,
+        }
+    }
+
+    /// The GMM's likelihoods (GMM only).
+    pub fn gmm(&self) -> Option<&GmmFit> {
+        match self {
+            Self::Gmm(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The SCAN facts (SCAN only).
+    pub fn scan(&self) -> Option<&ScanFit> {
+        match self {
+            Self::Scan(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// How a SCAN clustering was trained and which head was kept.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanFit {
@@ -316,19 +419,112 @@ pub struct KScore {
     pub seconds: f64,
 }
 
-/// A search over k: the criterion for every k tried, and the k kept.
+/// A search over k: the deciding criterion for every k tried, every other criterion
+/// measured beside it, the k kept, and the tree of the finest clustering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KSearch {
-    /// `bic` (GMM, lower is better) or `silhouette` (K-Means, higher is better).
+    /// The criterion that decides: `silhouette` (higher is better).
     pub criterion: String,
     /// True when a lower score is better.
     pub lower_is_better: bool,
-    /// Every k tried, ascending.
+    /// Every k tried, ascending, with the deciding criterion's score.
     pub curve: Vec<KScore>,
     /// The k kept.
     pub best_k: usize,
     /// Wall seconds of the whole search.
     pub seconds: f64,
+    /// Every criterion measured, one value per k of `curve` (none where undefined).
+    #[serde(default)]
+    pub criteria: Vec<CriterionCurve>,
+    /// Seconds spent on each criterion over the whole search (the fits excluded).
+    #[serde(default)]
+    pub criterion_seconds: Vec<(String, f64)>,
+    /// How the k was chosen, in words.
+    #[serde(default)]
+    pub decision: String,
+    /// The clusters of the largest k tried, merged into a hierarchy.
+    #[serde(default)]
+    pub tree: Option<ClusterTree>,
+}
+
+/// One criterion at every k of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CriterionCurve {
+    /// `silhouette`, `calinski_harabasz`, `davies_bouldin`, `bic`.
+    pub name: String,
+    /// True when a lower value is better.
+    pub lower_is_better: bool,
+    /// The value at every k of the search's `curve`.
+    pub values: Vec<Option<f64>>,
+}
+
+/// The clusters of a fine clustering (the leaves, numbered as its clusters) merged
+/// pairwise, closest first, into one tree, in SciPy's linkage convention: merge `i`
+/// makes node `leaves + i`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterTree {
+    /// How two groups' distance is measured (`ward`: the increase of the within-group
+    /// sum of squares, √(2·nₐ·n_b/(nₐ+n_b))·‖μₐ−μ_b‖, on the train rows).
+    pub linkage: String,
+    /// Train rows per leaf.
+    pub leaf_sizes: Vec<usize>,
+    /// The merges, in order.
+    pub merges: Vec<TreeMerge>,
+}
+
+/// Two nodes of a [`ClusterTree`] joined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TreeMerge {
+    /// One node (a leaf below `leaves`, else merge `left - leaves`).
+    pub left: usize,
+    /// The other node.
+    pub right: usize,
+    /// Their linkage distance.
+    pub distance: f64,
+    /// Train rows below the new node.
+    pub size: usize,
+}
+
+impl ClusterTree {
+    /// Number of leaves.
+    pub fn leaves(&self) -> usize {
+        self.leaf_sizes.len()
+    }
+
+    /// The group of every leaf when the tree is cut into `k` groups (undoing the last
+    /// `k - 1` merges); groups are numbered by their smallest leaf. `k` is clamped to
+    /// `1..=leaves`.
+    pub fn cut(&self, k: usize) -> Vec<usize> {
+        let n = self.leaves();
+        let k = k.clamp(1, n.max(1));
+        // Union-find over the first n - k merges.
+        let mut parent: Vec<usize> = (0..n + self.merges.len()).collect();
+        fn root(parent: &mut [usize], mut x: usize) -> usize {
+            while parent[x] != x {
+                parent[x] = parent[parent[x]];
+                x = parent[x];
+            }
+            x
+        }
+        for (i, m) in self.merges.iter().take(n.saturating_sub(k)).enumerate() {
+            let node = n + i;
+            let (a, b) = (root(&mut parent, m.left), root(&mut parent, m.right));
+            parent[a] = node;
+            parent[b] = node;
+        }
+        let roots: Vec<usize> = (0..n).map(|l| root(&mut parent, l)).collect();
+        let mut ids: Vec<usize> = Vec::new();
+        roots
+            .iter()
+            .map(|r| match ids.iter().position(|x| x == r) {
+                Some(i) => i,
+                None => {
+                    ids.push(*r);
+                    ids.len() - 1
+                }
+            })
+            .collect()
+    }
 }
 
 impl KSearch {
@@ -377,19 +573,12 @@ pub struct ClusteringInfo {
     pub n_test: usize,
     /// Train rows per cluster.
     pub cluster_sizes_train: Vec<usize>,
-    /// How the fit went.
+    /// How the fit went (SCAN: iterations are epochs, runs are heads).
     pub fit: FitSummary,
-    /// K-Means objective (K-Means only).
-    pub kmeans: Option<KMeansFit>,
-    /// Likelihoods (GMM only).
-    pub gmm: Option<GmmFit>,
-    /// Heads, losses and neighbours (SCAN only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scan: Option<ScanFit>,
-    /// What the `{split}_novelty` scores of the assignments file measure; absent in
-    /// artifacts written before they were recorded (new images cannot be flagged then).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub novelty: Option<NoveltyScore>,
+    /// What the method's fit found (its own type per method).
+    pub result: MethodFit,
+    /// What the `{split}_novelty` scores of the assignments file measure.
+    pub novelty: NoveltyScore,
     /// Worker threads.
     pub threads: usize,
 }
@@ -399,7 +588,8 @@ impl ClusteringInfo {
     pub const MODEL_FILE: &'static str = "model.safetensors";
     /// u32 `{train,test}_assignments`, f32 `{train,test}_confidence` (GMM: the posterior
     /// probability of the assigned component; K-Means: the distance to its centroid),
-    /// f32 `{train,test}_novelty` ([`NoveltyScore`]) and, for labelled data, u8
+    /// f32 `{train,test}_novelty` ([`NoveltyScore`]), after a search u32
+    /// `{train,test}_leaves` (the leaf of [`KSearch::tree`]) and, for labelled data, u8
     /// `{train,test}_labels`.
     pub const ASSIGNMENTS_FILE: &'static str = "assignments.safetensors";
     /// This info as a file of its own.
@@ -418,11 +608,43 @@ pub struct AssignedSplit<'a> {
     pub confidence: &'a [f32],
     /// How unlike the fitted images every row is ([`NoveltyScore`]: higher is stranger).
     pub novelty: &'a [f32],
+    /// The leaf of the search's tree every row falls in (searches only).
+    pub leaves: Option<&'a [usize]>,
     /// The rows' labels, when labelled.
     pub labels: Option<&'a [u8]>,
 }
 
 impl ClusteringInfo {
+    /// The number of clusters of the clustering artifact at `dir` (for `--k-from`: a
+    /// later stage asked for the k an earlier one chose).
+    pub fn clusters_of(dir: &Path) -> Result<usize> {
+        let (_, info) = crate::Artifact::open_as::<Self>(dir)?;
+        Ok(info.k)
+    }
+
+    /// Rows per cluster of `k` clusters.
+    pub fn sizes(clusters: &[usize], k: usize) -> Vec<usize> {
+        let mut sizes = vec![0usize; k];
+        clusters.iter().for_each(|&c| sizes[c] += 1);
+        sizes
+    }
+
+    /// Writes a fitted clustering as `stage`'s artifact, atomically: the `model`'s
+    /// tensors, both splits' assignments and the summary (this info), then commits.
+    pub fn commit(
+        &self,
+        stage: &Stage,
+        model: &TensorWriter,
+        splits: &PerSplit<AssignedSplit>,
+        environment: Environment,
+    ) -> Result<Manifest> {
+        let staging = stage.staging()?;
+        model.write(&staging.file(Self::MODEL_FILE))?;
+        Self::write_assignments(&staging.file(Self::ASSIGNMENTS_FILE), splits)?;
+        staging.write_json(Self::SUMMARY_FILE, self)?;
+        staging.commit(stage, &Self::FILES, self, environment)
+    }
+
     /// Writes both splits' assignments in the layout of [`Self::ASSIGNMENTS_FILE`].
     pub fn write_assignments(path: &Path, splits: &PerSplit<AssignedSplit>) -> Result<()> {
         let mut writer = TensorWriter::new();
@@ -437,6 +659,10 @@ impl ClusteringInfo {
                     s.confidence,
                 )
                 .add(&format!("{split}_novelty"), &[s.novelty.len()], s.novelty);
+            if let Some(leaves) = s.leaves {
+                let ids: Vec<u32> = leaves.iter().map(|&c| c as u32).collect();
+                writer.add(&format!("{split}_leaves"), &[ids.len()], &ids);
+            }
             if let Some(labels) = s.labels {
                 writer.add(&format!("{split}_labels"), &[labels.len()], labels);
             }
@@ -447,4 +673,44 @@ impl ClusteringInfo {
 
 impl ArtifactInfo for ClusteringInfo {
     const STAGE: &'static str = super::CLUSTERING;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merge(left: usize, right: usize, distance: f64, size: usize) -> TreeMerge {
+        TreeMerge {
+            left,
+            right,
+            distance,
+            size,
+        }
+    }
+
+    #[test]
+    fn a_tree_cut_into_k_groups_undoes_the_last_merges() {
+        // Leaves 0..4: (0,1) → 4, (2,3) → 5, (4,5) → 6.
+        let tree = ClusterTree {
+            linkage: "ward".into(),
+            leaf_sizes: vec![1, 1, 1, 1],
+            merges: vec![
+                merge(0, 1, 1.0, 2),
+                merge(2, 3, 1.5, 2),
+                merge(4, 5, 9.0, 4),
+            ],
+        };
+        assert_eq!(tree.cut(4), vec![0, 1, 2, 3]);
+        assert_eq!(tree.cut(3), vec![0, 0, 1, 2]);
+        assert_eq!(tree.cut(2), vec![0, 0, 1, 1]);
+        assert_eq!(tree.cut(1), vec![0, 0, 0, 0]);
+        assert_eq!(tree.cut(9), vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn auto_is_the_range_two_to_twenty() {
+        let auto: KRange = "auto".parse().unwrap();
+        assert_eq!(auto, KRange { min: 2, max: 20 });
+        assert_eq!("3..5".parse::<KRange>().unwrap(), KRange { min: 3, max: 5 });
+    }
 }

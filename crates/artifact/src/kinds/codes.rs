@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::{ArtifactInfo, ClassName, PerSplit};
-use crate::{ArtifactRef, Result, TensorFile, TensorWriter};
+use super::{ArtifactInfo, ClassName, DatasetInfo, PerSplit, DATASET};
+use crate::{Artifact, ArtifactRef, Result, TensorFile, TensorWriter};
 
 /// `info` of a codes artifact. `D` holds the encoder's own facts (layer, whitening, …);
 /// stages other than that encoder read it as an opaque JSON value (the default).
@@ -27,12 +27,90 @@ pub struct CodesInfo<D = serde_json::Value> {
     pub model: Option<ArtifactRef>,
     /// The artifact the encoder read when it was not the dataset (e.g. codes → PCA).
     pub source: Option<ArtifactRef>,
+    /// The columns are principal axes of the source, in decreasing order of its variance
+    /// (PCA, whitened or not): a 2-D view takes the first two as they are.
+    #[serde(default)]
+    pub principal_axes: bool,
     /// The encoder's own facts.
     pub details: D,
 }
 
 impl<D: Serialize + DeserializeOwned> ArtifactInfo for CodesInfo<D> {
     const STAGE: &'static str = super::CODES;
+}
+
+/// Where codes computed from another features artifact come from, as their info records
+/// it: the one place every encoder of a dataset or of codes takes its provenance from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provenance {
+    /// The source's encoder name (none: the source is a dataset's pixels).
+    pub source_encoder: Option<String>,
+    /// The dataset's classes (copied through).
+    pub classes: Vec<ClassName>,
+    /// The dataset the images came from.
+    pub dataset: ArtifactRef,
+    /// The trained model the source codes came from, if any.
+    pub model: Option<ArtifactRef>,
+    /// The source when it is codes (none when it is the dataset itself).
+    pub source: Option<ArtifactRef>,
+}
+
+impl Provenance {
+    /// The provenance of codes that an encoder computes from the features artifact
+    /// `source` (a dataset or codes) and writes to `out`: references are made relative
+    /// to `out`.
+    pub fn of(source: &Artifact, out: &Path) -> Result<Self> {
+        Ok(if source.kind() == DATASET {
+            let info: DatasetInfo = source.info()?;
+            Self {
+                source_encoder: None,
+                classes: info.classes,
+                dataset: source.reference_from(out),
+                model: None,
+                source: None,
+            }
+        } else {
+            let info: CodesInfo = source.info()?;
+            Self {
+                classes: info.classes,
+                dataset: info.dataset.rebased(source.dir(), out),
+                model: info.model.map(|m| m.rebased(source.dir(), out)),
+                source: Some(source.reference_from(out)),
+                source_encoder: Some(info.encoder),
+            }
+        })
+    }
+
+    /// The encoder's display name: `name` of a dataset's pixels, `name of SOURCE` of codes
+    /// (`pca of dense-autoencoder`).
+    pub fn encoder_name(&self, name: &str, of_pixels: &str) -> String {
+        match &self.source_encoder {
+            Some(source) => format!("{name} of {source}"),
+            None => of_pixels.to_string(),
+        }
+    }
+
+    /// The info of codes of `dim` columns, `counts` rows per split, named `encoder`,
+    /// with the encoder's own `details`.
+    pub fn codes_info<D>(
+        self,
+        encoder: String,
+        dim: usize,
+        counts: PerSplit<usize>,
+        details: D,
+    ) -> CodesInfo<D> {
+        CodesInfo {
+            encoder,
+            dim,
+            counts,
+            classes: self.classes,
+            dataset: self.dataset,
+            model: self.model,
+            source: self.source,
+            principal_axes: false,
+            details,
+        }
+    }
 }
 
 /// One split of a codes artifact: `n` feature vectors of `dim` floats and their labels.

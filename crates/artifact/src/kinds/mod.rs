@@ -25,11 +25,12 @@ mod report;
 
 pub use assignment::{AssignSeconds, AssignmentInfo, LabelAgreement, NoveltyRule};
 pub use clustering::{
-    AssignedSplit, ClusteringInfo, ClusteringParams, CovarianceType, FeaturesRef, FitSummary,
-    GmmFit, HeadSelection, InternalMetrics, KMeansFit, KRange, KScore, KSearch, Method,
-    NoveltyScore, Precision, ScanFit, ScanParams,
+    AssignedSplit, ClusterTree, ClusteringInfo, ClusteringParams, CovarianceType, CriterionCurve,
+    FeaturesRef, FitSummary, GmmFit, GmmOptions, HeadSelection, InternalMetrics, KMeansFit,
+    KMeansOptions, KRange, KScore, KSearch, Method, MethodFit, MethodParams, NoveltyScore,
+    Precision, ScanFit, ScanOptions, TreeMerge,
 };
-pub use codes::{CodesInfo, CodesSplit};
+pub use codes::{CodesInfo, CodesSplit, Provenance};
 pub use dataset::{
     Background, ClassName, Color, DatasetInfo, Fit, ImageFiles, ImageFolder, ImageSplit,
     ReadSettings, SourceFile, SourceFormat, SplitCounts,

@@ -17,15 +17,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// sub-folders, the manifest holds accuracy, NMI and ARI against them.
 #[derive(Debug, Parser)]
 #[command(version, about)]
+#[command(group = clap::ArgGroup::new("new").required(true))]
 struct Args {
     /// Clustering artifact directory.
     #[arg(long)]
     clustering: PathBuf,
     /// Folder of new images (one sub-folder per class: labelled).
-    #[arg(long, required_unless_present = "data", conflicts_with = "data")]
+    #[arg(long, group = "new")]
     images: Option<PathBuf>,
+    /// Or: a directory of the four IDX files (both splits; Fashion-MNIST's layout).
+    #[arg(long, value_name = "IDX_DIR", group = "new")]
+    source: Option<PathBuf>,
     /// Or: a dataset artifact (both splits), e.g. from `aeclust-dataset --source IDX_DIR`.
-    #[arg(long)]
+    #[arg(long, group = "new")]
     data: Option<PathBuf>,
     /// Output artifact directory.
     #[arg(long)]
@@ -64,19 +68,15 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: &Args) -> Result<()> {
-    let input = match (&args.images, &args.data) {
-        (Some(dir), None) => NewInput::Images(dir.clone()),
-        (None, Some(dir)) => NewInput::Data(dir.clone()),
-        _ => bail!("give --images or --data"),
+    let input = match (&args.images, &args.source, &args.data) {
+        (Some(dir), None, None) => NewInput::Images(dir.clone()),
+        (None, Some(dir), None) => NewInput::Idx(dir.clone()),
+        (None, None, Some(dir)) => NewInput::Data(dir.clone()),
+        _ => bail!("give one of --images, --source or --data"),
     };
     if let Some(dir) = &args.into {
         // Refused before any work, so a long run does not end in this error.
-        if std::fs::read_dir(dir).is_ok_and(|mut e| e.next().is_some()) {
-            bail!(
-                "{}: --into: the folder exists and is not empty; give a new or empty folder",
-                dir.display()
-            );
-        }
+        aeclust_assign::sort::check_free(dir)?;
     }
     let params = AssignParams {
         quantile: args.novelty_quantile,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use aeclust_artifact::kinds::{ClusteringInfo, HeadSelection, ScanParams};
+use aeclust_artifact::kinds::{ClusteringInfo, HeadSelection, ScanOptions};
 use aeclust_cluster_scan::stage::{run, Progress};
 use aeclust_cluster_scan::train::{Event, Settings};
 use anyhow::{Context, Result};
@@ -88,16 +88,16 @@ fn main() -> std::process::ExitCode {
 
 fn run_cli(args: Args) -> Result<()> {
     let k = match &args.k_from {
-        Some(dir) => aeclust_cluster_scan::stage::clusters_of(dir)
+        Some(dir) => aeclust_artifact::kinds::ClusteringInfo::clusters_of(dir)
             .with_context(|| format!("--k-from {}", dir.display()))?,
         None => args.k,
     };
     let settings = Settings {
         k,
-        heads: args.heads,
-        epochs: args.epochs,
         seed: args.seed,
-        scan: ScanParams {
+        scan: ScanOptions {
+            heads: args.heads,
+            epochs: args.epochs,
             neighbours: args.neighbours_per_row,
             entropy_weight: args.entropy_weight,
             hidden: args.hidden,
@@ -159,7 +159,7 @@ fn run_cli(args: Args) -> Result<()> {
         "same inputs and parameters",
     );
     let s: ClusteringInfo = outcome.manifest.info_as(&args.out)?;
-    if let Some(scan) = &s.scan {
+    if let Some(scan) = s.result.scan() {
         println!(
             "  SCAN k={} on {:?} ({} dims), neighbours from {} ({} s k-NN): head {} of {} kept (agreement {:.3}, loss {:.4}; heads {:.4}..{:.4}), {} epochs in {:.1} s",
             s.k,

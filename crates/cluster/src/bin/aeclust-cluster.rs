@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, ClusteringParams, CovarianceType, KRange, Method, Precision,
+    ClusteringInfo, ClusteringParams, CovarianceType, GmmOptions, KMeansOptions, KRange, Method,
+    MethodParams, Precision,
 };
 use aeclust_cluster::stage::run;
 use anyhow::{Context, Result};
@@ -25,12 +26,16 @@ struct Args {
     /// Clustering method.
     #[arg(long, value_enum, default_value = "kmeans")]
     method: Method,
-    /// Number of clusters (components), or an inclusive range such as 4..20: every k is
-    /// fitted and the best kept (GMM: lowest BIC on the train split; K-Means: highest
-    /// silhouette on a seeded sample of 5,000 train rows); the whole curve goes to
-    /// summary.json.
-    #[arg(long, default_value = "10")]
+    /// Number of clusters (components); an inclusive range such as 4..20; or `auto`
+    /// (2..20). A range fits every k and keeps the highest silhouette (on a seeded
+    /// sample of 5,000 train rows, in these features); every criterion's curve
+    /// (silhouette, Calinski–Harabasz, Davies–Bouldin, GMM: BIC), the decision and the
+    /// tree of the largest k's clusters go to summary.json.
+    #[arg(long, default_value = "10", conflicts_with = "k_from")]
     k: KRange,
+    /// Take k from another clustering artifact (e.g. one whose k was searched).
+    #[arg(long, value_name = "CLUSTERING")]
+    k_from: Option<PathBuf>,
     /// Seed of every random choice.
     #[arg(long, default_value_t = 72)]
     seed: u64,
@@ -40,10 +45,10 @@ struct Args {
     /// Restarts; the best objective wins.
     #[arg(long, default_value_t = 1)]
     n_init: usize,
-    /// GMM covariance shape.
+    /// GMM covariance shape (GMM only).
     #[arg(long, value_enum, default_value = "full")]
     covariance: CovarianceType,
-    /// GMM: added to every covariance diagonal.
+    /// GMM: added to every covariance diagonal (GMM only).
     #[arg(long, default_value_t = 1e-6)]
     reg_covar: f64,
     /// Tolerance (default: 1e-4 relative centre shift for K-Means, 1e-3 log-likelihood
@@ -69,20 +74,32 @@ fn main() -> std::process::ExitCode {
 
 fn run_cli(args: Args) -> Result<()> {
     let method = args.method;
+    let k = match &args.k_from {
+        Some(dir) => KRange::single(
+            ClusteringInfo::clusters_of(dir)
+                .with_context(|| format!("--k-from {}", dir.display()))?,
+        ),
+        None => args.k,
+    };
     let params = ClusteringParams {
-        method,
-        k: args.k,
+        k,
         seed: args.seed,
-        max_iter: args.max_iter,
-        n_init: args.n_init,
-        covariance: args.covariance,
-        reg_covar: args.reg_covar,
-        tol: args.tol.unwrap_or(match method {
-            Method::Kmeans => 1e-4,
-            Method::Gmm | Method::Scan => 1e-3,
-        }),
-        precision: args.precision,
-        scan: None,
+        method: match method {
+            Method::Kmeans => MethodParams::Kmeans(KMeansOptions {
+                max_iter: args.max_iter,
+                n_init: args.n_init,
+                tol: args.tol.unwrap_or(1e-4),
+                precision: args.precision,
+            }),
+            Method::Gmm | Method::Scan => MethodParams::Gmm(GmmOptions {
+                max_iter: args.max_iter,
+                n_init: args.n_init,
+                covariance: args.covariance,
+                reg_covar: args.reg_covar,
+                tol: args.tol.unwrap_or(1e-3),
+                precision: args.precision,
+            }),
+        },
     };
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("template"));
@@ -125,6 +142,7 @@ fn run_cli(args: Args) -> Result<()> {
             "  searched k = {} by {} in {:.1} s: best k = {}",
             s.params.k, search.criterion, search.seconds, search.best_k
         );
+        println!("  {}", search.decision);
         if search.best_at_edge() {
             println!(
                 "  note: k = {} is an end of the range searched; the {} may keep improving beyond it",

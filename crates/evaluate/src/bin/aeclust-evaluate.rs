@@ -26,6 +26,15 @@ struct Args {
     /// index, cluster, confidence, clustering, seed).
     #[arg(long)]
     no_assignments: bool,
+    /// Also sort the images the clustering was fitted on (both splits; one clustering
+    /// only) into this new or empty folder: one sub-folder per cluster (`cluster-03`,
+    /// plus its majority class when labelled) of symbolic links to the original files.
+    /// Nothing is moved, overwritten or deleted.
+    #[arg(long)]
+    into: Option<PathBuf>,
+    /// With --into: copies instead of symbolic links.
+    #[arg(long, requires = "into")]
+    copy: bool,
     /// Rebuild even when an identical report exists.
     #[arg(long)]
     force: bool,
@@ -39,6 +48,16 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: Args) -> Result<()> {
+    if let Some(dir) = &args.into {
+        if args.clusterings.len() != 1 {
+            anyhow::bail!(
+                "--into sorts the images of one clustering; {} were given",
+                args.clusterings.len()
+            );
+        }
+        // Refused before any work, so a long run does not end in this error.
+        aeclust_sort::check_free(dir)?;
+    }
     let options = aeclust_evaluate::ReportOptions {
         maps: args.map.clone(),
         assignments: !args.no_assignments,
@@ -59,6 +78,24 @@ fn run_cli(args: Args) -> Result<()> {
         println!(
             "assignments: {}",
             args.out.join(ReportInfo::ASSIGNMENTS_FILE).display()
+        );
+    }
+    if let Some(dir) = &args.into {
+        let mode = if args.copy {
+            aeclust_evaluate::SortMode::Copy
+        } else {
+            aeclust_evaluate::SortMode::Link
+        };
+        let n = aeclust_evaluate::sort_fitted(&args.clusterings[0], dir, mode)
+            .with_context(|| format!("sorting into {}", dir.display()))?;
+        println!(
+            "sorted {n} images into {} ({})",
+            dir.display(),
+            if args.copy {
+                "copies"
+            } else {
+                "symbolic links"
+            }
         );
     }
     Ok(())

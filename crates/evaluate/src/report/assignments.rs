@@ -14,7 +14,7 @@ pub(crate) const HEADER: &str = "file,split,index,cluster,confidence,clustering,
 
 /// The source file of every row of `split`: the image file for image folders, else
 /// `FILE#INDEX` of the IDX images file, else `SPLIT#INDEX`.
-fn sources(run: &ClusteringRun, split: Split, n: usize) -> Result<Vec<String>> {
+pub(crate) fn sources(run: &ClusteringRun, split: Split, n: usize) -> Result<Vec<String>> {
     let Some((dataset, info)) = &run.dataset else {
         return Ok((0..n).map(|i| format!("{split}#{i}")).collect());
     };

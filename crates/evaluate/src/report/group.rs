@@ -68,9 +68,9 @@ pub(crate) fn summarise(
         silhouette: internal(&|r| r.info.internal.silhouette),
         calinski_harabasz: internal(&|r| r.info.internal.calinski_harabasz),
         davies_bouldin: internal(&|r| r.info.internal.davies_bouldin),
-        bic: internal(&|r| r.info.gmm.as_ref().map(|g| g.bic)),
+        bic: internal(&|r| r.info.result.gmm().map(|g| g.bic)),
         paper_acc: with_paper
-            .then(|| paper_acc(first.info.params.method, first.info.features.kind))
+            .then(|| paper_acc(first.info.params.method(), first.info.features.kind))
             .flatten(),
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct SplitAssignments {
     pub confidence: Vec<f32>,
     /// True label per row, for labelled data.
     pub labels: Option<Vec<u8>>,
+    /// The leaf of the k search's tree per row (searches only).
+    pub leaves: Option<Vec<usize>>,
 }
 
 impl SplitAssignments {
@@ -113,7 +115,7 @@ impl ClusteringRun {
     pub fn inputs(&self) -> Result<Vec<InputFile>> {
         let mut files = vec![
             self.clustering.input(ClusteringInfo::ASSIGNMENTS_FILE)?,
-            self.features.input(Split::Test.file_name())?,
+            self.features.input(self.shown_split().file_name())?,
         ];
         if let Some((dataset, info)) = &self.dataset {
             files.push(dataset.input(Split::Test.file_name())?);
@@ -172,6 +174,11 @@ impl ClusteringRun {
         }
     }
 
+    /// The features' columns are principal axes already (PCA codes).
+    pub fn principal_axes(&self) -> bool {
+        matches!(&self.source, Source::Codes(c) if c.principal_axes)
+    }
+
     /// The route as a reader sees it: `GMM (full) on pca of dense-autoencoder codes (30-d)`,
     /// `SCAN on pixels, neighbours in dense-autoencoder codes (10-d)`.
     pub fn title(&self) -> String {
@@ -179,7 +186,7 @@ impl ClusteringRun {
             None => "pixels".to_string(),
             Some(enc) => format!("{enc} codes ({}-d)", self.info.features.dim),
         };
-        let neighbours = match &self.info.scan {
+        let neighbours = match self.info.result.scan() {
             Some(scan) => match &scan.neighbours_encoder {
                 Some(enc) => format!(", neighbours in {enc} codes ({}-d)", scan.neighbours.dim),
                 None => ", neighbours in pixels".into(),
@@ -205,6 +212,23 @@ impl ClusteringRun {
             } else {
                 None
             };
+            let leaves_name = format!("{split}_leaves");
+            let leaves = match (&self.info.k_search, file.names().contains(&leaves_name)) {
+                (Some(search), true) => {
+                    let n_leaves = search.tree.as_ref().map_or(0, |t| t.leaves());
+                    let leaves = file.read::<u32>(&leaves_name, Some(1))?.data;
+                    if leaves.len() != a.data.len()
+                        || leaves.iter().any(|&l| l as usize >= n_leaves)
+                    {
+                        return Err(invalid(
+                            &path,
+                            format!("{split}: leaves do not fit the {n_leaves} leaves of the tree"),
+                        ));
+                    }
+                    Some(leaves.into_iter().map(|l| l as usize).collect())
+                }
+                _ => None,
+            };
             for (what, n) in [
                 ("labels", l.as_ref().map(Vec::len)),
                 ("confidences", Some(c.data.len())),
@@ -226,6 +250,7 @@ impl ClusteringRun {
                 clusters: a.data.iter().map(|&c| c as usize).collect(),
                 confidence: c.data,
                 labels: l,
+                leaves,
             })
         };
         Ok(PerSplit {

@@ -136,6 +136,31 @@ pub(crate) fn document(
             run.info.fit.n_iter, run.info.fit.fit_seconds
         );
     }
+    let scans: Vec<_> = runs
+        .iter()
+        .filter_map(|run| Some((run, run.info.result.scan()?)))
+        .collect();
+    if !scans.is_empty() {
+        md.push_str("\n## SCAN heads\n\nThe head each SCAN clustering kept, and every head's mean adjusted Rand index with the other heads (train split) and loss.\n\n| clustering | seed | kept head | agreement per head | loss per head |\n|---|---|---|---|---|\n");
+        let list = |v: &[f64]| {
+            v.iter()
+                .map(|x| format!("{x:.3}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (run, scan) in scans {
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} of {} | {} | {} |",
+                run.name,
+                run.seed(),
+                scan.head,
+                scan.head_loss.len(),
+                list(&scan.head_agreement),
+                list(&scan.head_loss),
+            );
+        }
+    }
     if !warnings.is_empty() {
         md.push_str("\n## Warnings\n\n");
         for w in warnings {

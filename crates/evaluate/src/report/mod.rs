@@ -8,17 +8,18 @@ mod load;
 mod markdown;
 mod pictures;
 mod score;
+mod sort;
 
 use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::{
-    ClusteringParams, FeatureKind, FitSummary, GmmFit, KMeansFit, Method, PerSplit, ReportInfo,
-    REPORT,
+    ClusteringParams, FeatureKind, FitSummary, Method, MethodFit, PerSplit, ReportInfo, REPORT,
 };
 use aeclust_artifact::{Environment, FileRecord, Outcome, Stage};
 use serde::Serialize;
 
 pub use group::{paper_acc, PAPER_RESULTS};
+pub use sort::sort_fitted;
 
 use crate::metrics::SplitMetrics;
 use crate::ReportError;
@@ -62,8 +63,9 @@ struct RunResult {
     k_search: Option<aeclust_artifact::kinds::KSearch>,
     cluster_sizes_train: Vec<usize>,
     fit: FitSummary,
-    kmeans: Option<KMeansFit>,
-    gmm: Option<GmmFit>,
+    /// The method's own findings (K-Means objective, GMM likelihoods, SCAN's heads and
+    /// the kept one).
+    result: MethodFit,
     provenance: Provenance,
 }
 
@@ -73,7 +75,7 @@ impl RunResult {
         Self {
             name: run.name.clone(),
             title: run.title(),
-            method: info.params.method,
+            method: info.params.method(),
             features: info.features.kind,
             params: info.params.clone(),
             seed: run.seed(),
@@ -84,8 +86,7 @@ impl RunResult {
             k_search: info.k_search.clone(),
             cluster_sizes_train: info.cluster_sizes_train.clone(),
             fit: info.fit.clone(),
-            kmeans: info.kmeans.clone(),
-            gmm: info.gmm.clone(),
+            result: info.result.clone(),
             provenance: Provenance {
                 clustering: run.clustering.dir().display().to_string(),
                 clustering_cache_key: run.clustering.manifest().cache_key.clone(),

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::{
-    Features, ImageSplit, Method, ModelInfo, PerSplit, Split, TrainingHistory,
+    Features, ImageSplit, KSearch, Method, ModelInfo, PerSplit, Split, TrainingHistory,
 };
 use aeclust_pca::Pca;
 use ndarray::ArrayView2;
@@ -38,12 +38,12 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// The first two principal axes of a features matrix: PCA codes are already principal
-/// components (a second PCA of whitened ones would pick arbitrary directions).
+/// The first two principal axes of a features matrix: codes whose info says their
+/// columns are principal axes already are taken as they are (a second PCA of whitened
+/// ones would pick arbitrary directions).
 fn projection(run: &ClusteringRun, split: Split) -> Result<Vec<(f64, f64)>> {
     let f = Features::load(&run.features, split)?;
-    let from_pca = run.encoder().is_some_and(|e| e.starts_with("pca"));
-    if from_pca && f.dim >= 2 {
+    if run.principal_axes() && f.dim >= 2 {
         return Ok(f
             .values
             .chunks_exact(f.dim)
@@ -70,66 +70,76 @@ fn read_history(model: &aeclust_artifact::Artifact) -> Result<TrainingHistory> {
 /// distance to the centroid (K-Means).
 fn members_by_typicality(run: &ClusteringRun, a: &SplitAssignments) -> Vec<Vec<usize>> {
     let mut members = vec![Vec::new(); run.k()];
-    for (j, &c) in a.clusters.iter().enumerate() {
-        members[c].push(j);
-    }
-    let higher_is_typical = run.info.params.method != Method::Kmeans;
-    for m in &mut members {
-        m.sort_by(|&x, &y| {
-            let (cx, cy) = (a.confidence[x], a.confidence[y]);
-            let order = if higher_is_typical {
-                cy.total_cmp(&cx)
-            } else {
-                cx.total_cmp(&cy)
-            };
-            order.then(x.cmp(&y))
-        });
+    for j in typical_order(run, a) {
+        members[a.clusters[j]].push(j);
     }
     members
+}
+
+/// Every row of `a`, the most typical first: highest confidence (GMM, SCAN) or smallest
+/// distance to the centroid (K-Means), ties by row.
+fn typical_order(run: &ClusteringRun, a: &SplitAssignments) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..a.len()).collect();
+    let higher_is_typical = run.info.params.method() != Method::Kmeans;
+    rows.sort_by(|&x, &y| {
+        let (cx, cy) = (a.confidence[x], a.confidence[y]);
+        let order = if higher_is_typical {
+            cy.total_cmp(&cx)
+        } else {
+            cx.total_cmp(&cy)
+        };
+        order.then(x.cmp(&y))
+    });
+    rows
 }
 
 /// Images shown per cluster in a montage.
 const MONTAGE_WIDTH: usize = 10;
 
-/// Draws every picture into `dir`.
-pub(crate) fn draw(
-    dir: &Path,
-    runs: &[ClusteringRun],
-    assignments: &[PerSplit<SplitAssignments>],
-    metrics: &[PerSplit<Option<SplitMetrics>>],
-    groups: &[(String, Vec<usize>)],
-) -> Result<Pictures> {
-    let mut out = Pictures::default();
-    let mut drawn_models: Vec<PathBuf> = Vec::new();
-    let mut projections: BTreeMap<(PathBuf, Split), Vec<(f64, f64)>> = BTreeMap::new();
-    for (i, run) in runs.iter().enumerate() {
-        let classes = run.classes();
-        let class_name = |l: u8| {
-            classes
-                .iter()
-                .find(|c| c.label == l)
-                .map_or(l.to_string(), |c| c.name.clone())
-        };
-        let cluster_name = |m: Option<&SplitMetrics>, c: usize| match m {
+/// How a run names classes and clusters: `3 → Dress` when the clusters were matched to
+/// classes, else the cluster's number.
+struct Names<'a> {
+    classes: &'a [aeclust_artifact::kinds::ClassName],
+}
+
+impl Names<'_> {
+    fn class(&self, l: u8) -> String {
+        self.classes
+            .iter()
+            .find(|c| c.label == l)
+            .map_or(l.to_string(), |c| c.name.clone())
+    }
+
+    fn cluster(&self, m: Option<&SplitMetrics>, c: usize) -> String {
+        match m {
             Some(m) => format!(
                 "{c} → {}",
-                m.mapping[c].map_or("unmatched".into(), class_name)
+                m.mapping[c].map_or("unmatched".into(), |l| self.class(l))
             ),
             None => c.to_string(),
-        };
-        let tag = format!("{}-seed{}", slug(&run.name), run.seed());
-        let is_first = groups.iter().any(|(_, members)| members[0] == i);
-        if is_first {
-            let _ = writeln!(
-                out.markdown,
-                "\n### {} (`{}`, seed {})\n",
-                run.title(),
-                run.name,
-                run.seed()
-            );
         }
+    }
+}
+
+/// One run's pictures: where they go, their file tag, and the run's names.
+struct Canvas<'a> {
+    dir: &'a Path,
+    run: &'a ClusteringRun,
+    tag: String,
+    names: Names<'a>,
+}
+
+impl Canvas<'_> {
+    /// A confusion heatmap per labelled split; shown in the Markdown when `shown`.
+    fn confusions(
+        &self,
+        metrics: &PerSplit<Option<SplitMetrics>>,
+        shown: bool,
+        out: &mut Pictures,
+    ) -> Result<()> {
+        let (run, classes) = (self.run, self.names.classes);
         for split in Split::ALL {
-            let Some(m) = metrics[i].get(split) else {
+            let Some(m) = metrics.get(split) else {
                 continue;
             };
             let rows: Vec<String> = if classes.len() == m.confusion.len() {
@@ -141,89 +151,264 @@ pub(crate) fn draw(
                 .confusion_columns
                 .iter()
                 .map(|&c| match m.mapping[c] {
-                    Some(l) => format!("{c} → {}", class_name(l)),
+                    Some(l) => format!("{c} → {}", self.names.class(l)),
                     None => format!("{c} (unmatched)"),
                 })
                 .collect();
-            let file = format!("confusion-{tag}-{split}.png");
+            let file = format!("confusion-{}-{split}.png", self.tag);
             plots::confusion_heatmap(
-                &dir.join(&file),
+                &self.dir.join(&file),
                 &format!("{} — {split}, accuracy {:.3}", run.title(), m.acc),
                 &m.confusion,
                 &rows,
                 &cols,
             )?;
-            if is_first {
+            if shown {
                 let _ = writeln!(out.markdown, "![confusion {split}]({file})\n");
             }
             out.files.push(file);
         }
-        for w in &run.missing {
-            out.warnings
-                .push(format!("`{}` (seed {}): {w}", run.name, run.seed()));
-        }
-        if !is_first {
-            continue;
-        }
-        if let Some(model) = &run.model {
-            if !drawn_models.contains(&model.dir().to_path_buf()) {
-                drawn_models.push(model.dir().to_path_buf());
-                let history = read_history(model)?;
-                let file = format!("loss-{tag}.png");
-                let train: Vec<f64> = history.epochs.iter().map(|e| e.train_loss).collect();
-                let val: Vec<Option<f64>> = history.epochs.iter().map(|e| e.val_loss).collect();
-                let name = model
-                    .dir()
-                    .file_name()
-                    .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-                plots::loss_curves(
-                    &dir.join(&file),
-                    &format!("Autoencoder loss ({name})"),
-                    &train,
-                    &val,
-                )?;
-                let _ = writeln!(out.markdown, "![loss curves]({file})\n");
-                out.files.push(file);
+        Ok(())
+    }
+
+    /// The training and validation loss per epoch of the model the codes came from,
+    /// titled with the model's own encoder family.
+    fn loss_curves(&self, model: &aeclust_artifact::Artifact, out: &mut Pictures) -> Result<()> {
+        let info: ModelInfo = model.info()?;
+        let history = read_history(model)?;
+        let file = format!("loss-{}.png", self.tag);
+        let train: Vec<f64> = history.epochs.iter().map(|e| e.train_loss).collect();
+        let val: Vec<Option<f64>> = history.epochs.iter().map(|e| e.val_loss).collect();
+        let name = model
+            .dir()
+            .file_name()
+            .map_or("model".into(), |n| n.to_string_lossy().into_owned());
+        plots::loss_curves(
+            &self.dir.join(&file),
+            &format!("{} loss ({name})", info.encoder),
+            &train,
+            &val,
+        )?;
+        let _ = writeln!(out.markdown, "![loss curves]({file})\n");
+        out.files.push(file);
+        Ok(())
+    }
+
+    /// Every criterion of a search over k, by k, with the kept k marked (the deciding
+    /// one as `k-curve-TAG.png`, the others as `k-curve-TAG-NAME.png`), the decision and a
+    /// table of every criterion at every k.
+    fn k_curve(&self, search: &KSearch, out: &mut Pictures) -> Result<()> {
+        let run = self.run;
+        let _ = writeln!(
+            out.markdown,
+            "Searched k = {} in {:.1} s. Proposed: {}.{}\n",
+            run.info.params.k,
+            search.seconds,
+            if search.decision.is_empty() {
+                format!("k = {} by {}", search.best_k, search.criterion)
+            } else {
+                search.decision.clone()
+            },
+            if search.best_at_edge() {
+                " It is an end of the range: the criterion may keep improving beyond it."
+            } else {
+                ""
             }
-        }
-        if let Some(search) = &run.info.k_search {
-            let file = format!("k-curve-{tag}.png");
-            let points: Vec<(usize, f64)> = search.curve.iter().map(|p| (p.k, p.score)).collect();
+        );
+        let deciding = aeclust_artifact::kinds::CriterionCurve {
+            name: search.criterion.clone(),
+            lower_is_better: search.lower_is_better,
+            values: search.curve.iter().map(|p| Some(p.score)).collect(),
+        };
+        let curves: Vec<&aeclust_artifact::kinds::CriterionCurve> = if search.criteria.is_empty() {
+            vec![&deciding]
+        } else {
+            search.criteria.iter().collect()
+        };
+        for (i, c) in curves.iter().enumerate() {
+            let file = if i == 0 {
+                format!("k-curve-{}.png", self.tag)
+            } else {
+                format!("k-curve-{}-{}.png", self.tag, slug(&c.name))
+            };
+            let points: Vec<(usize, f64)> = search
+                .curve
+                .iter()
+                .zip(&c.values)
+                .filter_map(|(p, v)| v.map(|v| (p.k, v)))
+                .collect();
+            if points.iter().all(|p| !p.1.is_finite()) {
+                continue;
+            }
             plots::k_curve(
-                &dir.join(&file),
+                &self.dir.join(&file),
                 &format!(
                     "{}: {} by k ({} is better)",
                     run.info.params.method_title(),
-                    search.criterion,
-                    if search.lower_is_better {
-                        "lower"
-                    } else {
-                        "higher"
-                    }
+                    c.name,
+                    if c.lower_is_better { "lower" } else { "higher" }
                 ),
                 &points,
                 search.best_k,
-                &search.criterion,
+                &c.name,
             )?;
-            let _ = writeln!(
-                out.markdown,
-                "Searched k = {} by {} in {:.1} s; kept k = {}.{}\n\n![k curve]({file})\n",
-                run.info.params.k,
-                search.criterion,
-                search.seconds,
-                search.best_k,
-                if search.best_at_edge() {
-                    " It is an end of the range: the criterion may keep improving beyond it."
-                } else {
-                    ""
-                }
-            );
+            let _ = writeln!(out.markdown, "![{} by k]({file})\n", c.name);
             out.files.push(file);
         }
-        let split = run.shown_split();
-        let shown = assignments[i].get(split);
-        let m = metrics[i].get(split).as_ref();
-        let members = members_by_typicality(run, shown);
+        if !search.criteria.is_empty() {
+            let names: Vec<&str> = search.criteria.iter().map(|c| c.name.as_str()).collect();
+            let _ = writeln!(
+                out.markdown,
+                "| k | {} |\n|---|{}",
+                names.join(" | "),
+                "---|".repeat(names.len())
+            );
+            for (i, p) in search.curve.iter().enumerate() {
+                let cells: Vec<String> = search
+                    .criteria
+                    .iter()
+                    .map(|c| {
+                        c.values
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .map_or("–".into(), |v| format!("{v:.4}"))
+                    })
+                    .collect();
+                let mark = if p.k == search.best_k {
+                    " **(proposed)**"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out.markdown, "| {}{mark} | {} |", p.k, cells.join(" | "));
+            }
+            out.markdown.push('\n');
+        }
+        Ok(())
+    }
+
+    /// The tree of a search's finest clusters as a dendrogram with a strip of typical
+    /// images per leaf, and the images of the tree cut into k − 1, k and k + 1 groups.
+    fn tree(
+        &self,
+        search: &KSearch,
+        images: Option<(&ImageSplit, plots::ImageLayout)>,
+        split: Split,
+        shown: &SplitAssignments,
+        out: &mut Pictures,
+    ) -> Result<()> {
+        let (Some(tree), Some(leaves)) = (&search.tree, &shown.leaves) else {
+            return Ok(());
+        };
+        let order = typical_order(self.run, shown);
+        let strip = |member: &dyn Fn(usize) -> bool, n: usize| -> Vec<&[u8]> {
+            match images {
+                Some((img, _)) => order
+                    .iter()
+                    .copied()
+                    .filter(|&j| member(j))
+                    .take(n)
+                    .map(|j| img.image(j))
+                    .collect(),
+                None => Vec::new(),
+            }
+        };
+        let rows: Vec<(String, Vec<&[u8]>)> = (0..tree.leaves())
+            .map(|l| {
+                (
+                    format!("leaf {l} ({} train)", tree.leaf_sizes[l]),
+                    strip(&|j| leaves[j] == l, 8),
+                )
+            })
+            .collect();
+        let layout = images.map_or(
+            plots::ImageLayout {
+                height: 1,
+                width: 1,
+                channels: 1,
+                invert: false,
+            },
+            |(_, layout)| layout,
+        );
+        let file = format!("tree-{}.png", self.tag);
+        plots::dendrogram(
+            &self.dir.join(&file),
+            &format!(
+                "{}: the {} clusters of k = {} merged (Ward), {split} images",
+                self.run.title(),
+                tree.leaves(),
+                tree.leaves()
+            ),
+            tree,
+            &rows,
+            layout,
+            search.best_k,
+        )?;
+        let _ = writeln!(
+            out.markdown,
+            "The tree: the {} clusters of the largest k searched, merged pairwise by Ward's \
+             criterion (closest first). Reading it from the right, each merge undone adds a \
+             group; the red line cuts it into the proposed k = {}.\n\n![cluster tree]({file})\n",
+            tree.leaves(),
+            search.best_k
+        );
+        out.files.push(file);
+        if images.is_none() {
+            return Ok(());
+        }
+        let k = search.best_k;
+        for cut in [k.saturating_sub(1), k, k + 1] {
+            if cut < 1 || cut > tree.leaves() {
+                continue;
+            }
+            let groups = tree.cut(cut);
+            let rows: Vec<(String, Vec<&[u8]>)> = (0..cut)
+                .map(|g| {
+                    let count = leaves.iter().filter(|&&l| groups[l] == g).count();
+                    let members: Vec<usize> =
+                        (0..tree.leaves()).filter(|&l| groups[l] == g).collect();
+                    (
+                        format!("group {g}: leaves {members:?} ({count})"),
+                        strip(&|j| groups[leaves[j]] == g, MONTAGE_WIDTH),
+                    )
+                })
+                .collect();
+            self.montage(
+                format!("tree-cut-{}-k{cut}.png", self.tag),
+                &format!("the tree cut into {cut} groups: typical {split} images"),
+                &rows,
+                layout,
+                &format!("tree cut into {cut} groups"),
+                out,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A montage of `rows` as `file`, shown in the Markdown as `alt`.
+    fn montage(
+        &self,
+        file: String,
+        title: &str,
+        rows: &[(String, Vec<&[u8]>)],
+        layout: plots::ImageLayout,
+        alt: &str,
+        out: &mut Pictures,
+    ) -> Result<()> {
+        plots::montage(&self.dir.join(&file), title, rows, layout)?;
+        let _ = writeln!(out.markdown, "![{alt}]({file})\n");
+        out.files.push(file);
+        Ok(())
+    }
+
+    /// The table of cluster sizes (train, and the shown split).
+    fn sizes(
+        &self,
+        split: Split,
+        members: &[Vec<usize>],
+        m: Option<&SplitMetrics>,
+        out: &mut Pictures,
+    ) {
         let _ = writeln!(
             out.markdown,
             "| cluster | train images | {split} images |\n|---|---|---|"
@@ -232,70 +417,105 @@ pub(crate) fn draw(
             let _ = writeln!(
                 out.markdown,
                 "| {} | {} | {} |",
-                cluster_name(m, c),
-                run.info.cluster_sizes_train.get(c).copied().unwrap_or(0),
+                self.names.cluster(m, c),
+                self.run
+                    .info
+                    .cluster_sizes_train
+                    .get(c)
+                    .copied()
+                    .unwrap_or(0),
                 mem.len()
             );
         }
         out.markdown.push('\n');
-        if let Some((dataset, info)) = &run.dataset {
-            let path = dataset.path(split.file_name())?;
-            let images = ImageSplit::read(&path)?;
-            if images.len() != shown.len() {
-                return Err(invalid(
-                    &path,
-                    format!(
-                        "{} {split} images, but {} assigns {} {split} rows: the dataset is not the one the features came from",
-                        images.len(),
-                        run.clustering.dir().display(),
-                        shown.len()
-                    ),
-                ));
-            }
-            let layout = plots::ImageLayout {
-                height: images.height,
-                width: images.width,
-                channels: images.channels,
-                invert: info.folder.is_none(),
-            };
-            for (kind, file, pick) in [
-                ("most typical", format!("montage-{tag}.png"), true),
-                (
-                    "least typical",
-                    format!("montage-atypical-{tag}.png"),
-                    false,
+    }
+
+    /// The shown split's images, checked to be the assigned rows, and how to draw them.
+    fn shown_images(
+        &self,
+        (dataset, info): &(
+            aeclust_artifact::Artifact,
+            aeclust_artifact::kinds::DatasetInfo,
+        ),
+        split: Split,
+        n: usize,
+    ) -> Result<(ImageSplit, plots::ImageLayout)> {
+        let path = dataset.path(split.file_name())?;
+        let images = ImageSplit::read(&path)?;
+        if images.len() != n {
+            return Err(invalid(
+                &path,
+                format!(
+                    "{} {split} images, but {} assigns {n} {split} rows: the dataset is not the one the features came from",
+                    images.len(),
+                    self.run.clustering.dir().display(),
                 ),
-            ] {
-                let rows: Vec<(String, Vec<&[u8]>)> = members
-                    .iter()
-                    .enumerate()
-                    .map(|(c, mem)| {
-                        let chosen: Vec<usize> = if pick {
-                            mem.iter().take(MONTAGE_WIDTH).copied().collect()
-                        } else {
-                            mem.iter().rev().take(MONTAGE_WIDTH).copied().collect()
-                        };
-                        (
-                            format!("cluster {} ({})", cluster_name(m, c), mem.len()),
-                            chosen.iter().map(|&j| images.image(j)).collect(),
-                        )
-                    })
-                    .collect();
-                plots::montage(
-                    &dir.join(&file),
-                    &format!("{}: {kind} {split} images per cluster", run.title()),
-                    &rows,
-                    layout,
-                )?;
-                let _ = writeln!(out.markdown, "![{kind} members]({file})\n");
-                out.files.push(file);
-            }
+            ));
         }
-        let key = (run.features.dir().to_path_buf(), split);
-        if !projections.contains_key(&key) {
-            projections.insert(key.clone(), projection(run, split)?);
+        let layout = plots::ImageLayout {
+            height: images.height,
+            width: images.width,
+            channels: images.channels,
+            invert: info.folder.is_none(),
+        };
+        Ok((images, layout))
+    }
+
+    /// The most and the least typical images of every cluster of the shown split.
+    fn montages(
+        &self,
+        (images, layout): (&ImageSplit, plots::ImageLayout),
+        split: Split,
+        members: &[Vec<usize>],
+        m: Option<&SplitMetrics>,
+        out: &mut Pictures,
+    ) -> Result<()> {
+        let run = self.run;
+        for (kind, file, pick) in [
+            ("most typical", format!("montage-{}.png", self.tag), true),
+            (
+                "least typical",
+                format!("montage-atypical-{}.png", self.tag),
+                false,
+            ),
+        ] {
+            let rows: Vec<(String, Vec<&[u8]>)> = members
+                .iter()
+                .enumerate()
+                .map(|(c, mem)| {
+                    let chosen: Vec<usize> = if pick {
+                        mem.iter().take(MONTAGE_WIDTH).copied().collect()
+                    } else {
+                        mem.iter().rev().take(MONTAGE_WIDTH).copied().collect()
+                    };
+                    (
+                        format!("cluster {} ({})", self.names.cluster(m, c), mem.len()),
+                        chosen.iter().map(|&j| images.image(j)).collect(),
+                    )
+                })
+                .collect();
+            self.montage(
+                file,
+                &format!("{}: {kind} {split} images per cluster", run.title()),
+                &rows,
+                layout,
+                &format!("{kind} members"),
+                out,
+            )?;
         }
-        let points = &projections[&key];
+        Ok(())
+    }
+
+    /// The shown split's points on two axes, coloured by cluster.
+    fn scatter(
+        &self,
+        points: &[(f64, f64)],
+        split: Split,
+        shown: &SplitAssignments,
+        m: Option<&SplitMetrics>,
+        out: &mut Pictures,
+    ) -> Result<()> {
+        let run = self.run;
         if points.len() != shown.len() {
             return Err(invalid(
                 run.features.dir(),
@@ -307,10 +527,10 @@ pub(crate) fn draw(
                 ),
             ));
         }
-        let legend: Vec<String> = (0..run.k()).map(|c| cluster_name(m, c)).collect();
-        let file = format!("scatter-{tag}.png");
+        let legend: Vec<String> = (0..run.k()).map(|c| self.names.cluster(m, c)).collect();
+        let file = format!("scatter-{}.png", self.tag);
         plots::scatter(
-            &dir.join(&file),
+            &self.dir.join(&file),
             &format!("{}: {split} points by cluster", run.title()),
             points,
             &shown.clusters,
@@ -319,6 +539,80 @@ pub(crate) fn draw(
         )?;
         let _ = writeln!(out.markdown, "![scatter]({file})\n");
         out.files.push(file);
+        Ok(())
+    }
+}
+
+/// Draws every picture into `dir`: a confusion heatmap per labelled split of every run;
+/// for the first run of each group also its model's loss curves, its k curve, its
+/// cluster sizes, montages and a scatter.
+pub(crate) fn draw(
+    dir: &Path,
+    runs: &[ClusteringRun],
+    assignments: &[PerSplit<SplitAssignments>],
+    metrics: &[PerSplit<Option<SplitMetrics>>],
+    groups: &[(String, Vec<usize>)],
+) -> Result<Pictures> {
+    let mut out = Pictures::default();
+    let mut drawn_models: Vec<PathBuf> = Vec::new();
+    let mut projections: BTreeMap<(PathBuf, Split), Vec<(f64, f64)>> = BTreeMap::new();
+    for (i, run) in runs.iter().enumerate() {
+        let canvas = Canvas {
+            dir,
+            run,
+            tag: format!("{}-seed{}", slug(&run.name), run.seed()),
+            names: Names {
+                classes: run.classes(),
+            },
+        };
+        let is_first = groups.iter().any(|(_, members)| members[0] == i);
+        if is_first {
+            let _ = writeln!(
+                out.markdown,
+                "\n### {} (`{}`, seed {})\n",
+                run.title(),
+                run.name,
+                run.seed()
+            );
+        }
+        canvas.confusions(&metrics[i], is_first, &mut out)?;
+        for w in &run.missing {
+            out.warnings
+                .push(format!("`{}` (seed {}): {w}", run.name, run.seed()));
+        }
+        if !is_first {
+            continue;
+        }
+        if let Some(model) = &run.model {
+            if !drawn_models.contains(&model.dir().to_path_buf()) {
+                drawn_models.push(model.dir().to_path_buf());
+                canvas.loss_curves(model, &mut out)?;
+            }
+        }
+        if let Some(search) = &run.info.k_search {
+            canvas.k_curve(search, &mut out)?;
+        }
+        let split = run.shown_split();
+        let shown = assignments[i].get(split);
+        let m = metrics[i].get(split).as_ref();
+        let members = members_by_typicality(run, shown);
+        canvas.sizes(split, &members, m, &mut out);
+        let images = match &run.dataset {
+            Some(dataset) => Some(canvas.shown_images(dataset, split, shown.len())?),
+            None => None,
+        };
+        let images = images.as_ref().map(|(i, layout)| (i, *layout));
+        if let Some(images) = images {
+            canvas.montages(images, split, &members, m, &mut out)?;
+        }
+        if let Some(search) = &run.info.k_search {
+            canvas.tree(search, images, split, shown, &mut out)?;
+        }
+        let key = (run.features.dir().to_path_buf(), split);
+        if !projections.contains_key(&key) {
+            projections.insert(key.clone(), projection(run, split)?);
+        }
+        canvas.scatter(&projections[&key], split, shown, m, &mut out)?;
     }
     Ok(out)
 }

@@ -4,7 +4,71 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{invalid, Result};
+/// A file or folder that cannot be sorted into or from, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct SortError {
+    /// The file or folder.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Result of this crate.
+pub type Result<T, E = SortError> = std::result::Result<T, E>;
+
+fn invalid(path: impl Into<PathBuf>, message: impl Into<String>) -> SortError {
+    SortError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// Refuses `sort_dir` when it exists and is not an empty folder (checked before any
+/// work, and again by [`sort_into`]).
+pub fn check_free(sort_dir: &Path) -> Result<()> {
+    if !sort_dir.exists() {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(sort_dir).map_err(|e| {
+        invalid(
+            sort_dir,
+            format!("--into: exists and cannot be listed ({e})"),
+        )
+    })?;
+    if entries.next().is_some() {
+        return Err(invalid(
+            sort_dir,
+            "--into: the folder exists and is not empty; give a new or empty folder \
+             (nothing in it was changed)",
+        ));
+    }
+    Ok(())
+}
+
+/// The commonest class of each of `k` clusters (`labels` index `classes`; ties: the
+/// first class), none for a cluster with no rows.
+pub fn majorities(
+    clusters: &[usize],
+    labels: &[u8],
+    classes: &[String],
+    k: usize,
+) -> Vec<Option<String>> {
+    let mut counts = vec![vec![0usize; classes.len()]; k];
+    for (&c, &l) in clusters.iter().zip(labels) {
+        counts[c][usize::from(l)] += 1;
+    }
+    counts
+        .iter()
+        .map(|row| {
+            let (best, &n) = row
+                .iter()
+                .enumerate()
+                .max_by_key(|&(i, n)| (*n, std::cmp::Reverse(i)))?;
+            (n > 0).then(|| classes[best].clone())
+        })
+        .collect()
+}
 
 /// How the sorted folders hold the images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,21 +138,7 @@ pub fn sort_into(
     sort_dir: &Path,
     mode: SortMode,
 ) -> Result<usize> {
-    if sort_dir.exists() {
-        let mut entries = std::fs::read_dir(sort_dir).map_err(|e| {
-            invalid(
-                sort_dir,
-                format!("--into: exists and cannot be listed ({e})"),
-            )
-        })?;
-        if entries.next().is_some() {
-            return Err(invalid(
-                sort_dir,
-                "--into: the folder exists and is not empty; give a new or empty folder \
-                 (nothing in it was changed)",
-            ));
-        }
-    }
+    check_free(sort_dir)?;
     for row in rows {
         if row.cluster >= k {
             return Err(invalid(
@@ -160,6 +210,16 @@ mod tests {
         );
         assert_eq!(folder_name(1, 4, Some("../x")), "cluster-01-.._x");
         assert_eq!(folder_name(1, 4, Some("..")), "cluster-01");
+    }
+
+    #[test]
+    fn majorities_name_each_clusters_commonest_class() {
+        let classes = vec!["a".to_string(), "b".to_string()];
+        let m = majorities(&[0, 0, 0, 1, 2], &[1, 1, 0, 0, 1], &classes, 4);
+        assert_eq!(
+            m,
+            vec![Some("b".into()), Some("a".into()), Some("b".into()), None]
+        );
     }
 
     #[test]

@@ -1,0 +1,157 @@
+//! A search over k without labels: every k of a range fitted, every criterion measured,
+//! the k with the highest silhouette kept, and the clusters of the largest k merged into
+//! a tree.
+
+use std::time::Instant;
+
+use aeclust_artifact::kinds::{ClusteringParams, CriterionCurve, KScore, KSearch};
+use linfa::Float;
+use ndarray::ArrayView2;
+
+use crate::predict::Model;
+use crate::quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
+use crate::tree::{centroids, ward_tree};
+use crate::{IterationEvent, Result};
+
+/// BIC of a GMM on `n` rows with mean log-likelihood `score`.
+pub(crate) fn bic(score: f64, n_parameters: usize, n: usize) -> f64 {
+    -2.0 * score * n as f64 + n_parameters as f64 * (n as f64).ln()
+}
+
+/// What a search leaves: the kept model, the leaf of every train and test row (the
+/// clusters of the largest k, the tree's leaves) and the record.
+pub(crate) struct Searched<F: Float> {
+    /// The model kept (the one given, or the best of the search).
+    pub model: Model<F>,
+    /// Train and test rows' clusters at the largest k of a search.
+    pub leaves: Option<(Vec<usize>, Vec<usize>)>,
+    /// The record of the search.
+    pub search: Option<KSearch>,
+    /// Seconds of the kept model's fit.
+    pub fit_seconds: f64,
+}
+
+/// Fits a model of `k` clusters, reporting every iteration.
+pub(crate) type FitK<'a, F> =
+    dyn Fn(usize, &mut dyn FnMut(IterationEvent)) -> Result<Model<F>> + 'a;
+
+/// The criteria measured at one k, by name, and the seconds each took.
+struct Scores {
+    values: Vec<(&'static str, bool, Option<f64>, f64)>,
+}
+
+fn scores<F: Float>(p: &ClusteringParams, model: &Model<F>, x: ArrayView2<F>) -> Scores {
+    let prediction = model.predict(x);
+    let (labels, k) = (&prediction.clusters, model.k());
+    let timed = |f: &dyn Fn() -> Option<f64>| {
+        let t = Instant::now();
+        let v = f();
+        (v, t.elapsed().as_secs_f64())
+    };
+    let (sil, sil_s) = timed(&|| silhouette(x, labels, k, SILHOUETTE_SAMPLE, p.seed));
+    let (ch, ch_s) = timed(&|| calinski_harabasz(x, labels, k));
+    let (db, db_s) = timed(&|| davies_bouldin(x, labels, k));
+    let mut values = vec![
+        ("silhouette", false, sil, sil_s),
+        ("calinski_harabasz", false, ch, ch_s),
+        ("davies_bouldin", true, db, db_s),
+    ];
+    if let Model::Gmm(m) = model {
+        let b = prediction
+            .mean_log_likelihood
+            .map(|ll| bic(ll, m.n_parameters(), x.nrows()));
+        values.push(("bic", true, b, 0.0));
+    }
+    Scores { values }
+}
+
+/// Fits `p.k` (one k: that model; a range: every k, keeping the highest silhouette, ties
+/// to the smaller k).
+pub(crate) fn search<F: Float>(
+    p: &ClusteringParams,
+    x: ArrayView2<F>,
+    test: ArrayView2<F>,
+    fit_k: &FitK<F>,
+    progress: &mut dyn FnMut(usize, IterationEvent),
+) -> Result<Searched<F>> {
+    let started = Instant::now();
+    if p.k.is_single() {
+        let model = fit_k(p.k.min, &mut |e| progress(p.k.min, e))?;
+        return Ok(Searched {
+            model,
+            leaves: None,
+            search: None,
+            fit_seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+    let mut best: Option<(Model<F>, f64, f64)> = None;
+    let mut finest = None;
+    let mut curve = Vec::new();
+    let mut criteria: Vec<CriterionCurve> = Vec::new();
+    let mut criterion_seconds: Vec<(String, f64)> = Vec::new();
+    for k in p.k.values() {
+        let t = Instant::now();
+        let model = fit_k(k, &mut |e| progress(k, e))?;
+        let fit_seconds = t.elapsed().as_secs_f64();
+        let measured = scores(p, &model, x);
+        for (name, lower_is_better, value, seconds) in measured.values {
+            match criteria.iter().position(|c| c.name == name) {
+                Some(i) => {
+                    criteria[i].values.push(value);
+                    criterion_seconds[i].1 += seconds;
+                }
+                None => {
+                    criteria.push(CriterionCurve {
+                        name: name.into(),
+                        lower_is_better,
+                        values: vec![value],
+                    });
+                    criterion_seconds.push((name.into(), seconds));
+                }
+            }
+        }
+        let score = criteria[0]
+            .values
+            .last()
+            .copied()
+            .flatten()
+            .unwrap_or(f64::NEG_INFINITY);
+        curve.push(KScore {
+            k,
+            score,
+            seconds: t.elapsed().as_secs_f64(),
+        });
+        if k == p.k.max {
+            let labels = model.predict(x).clusters;
+            let (c, sizes) = centroids(x, &labels, model.k());
+            finest = Some((ward_tree(&c, &sizes), labels, model.predict(test).clusters));
+        }
+        if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
+            best = Some((model, score, fit_seconds));
+        }
+    }
+    let (model, score, fit_seconds) = best.expect("the range holds at least one k");
+    let best_k = model.k();
+    let (tree, train_leaves, test_leaves) = finest.expect("the range ends at its max");
+    let search = KSearch {
+        criterion: "silhouette".into(),
+        lower_is_better: false,
+        curve,
+        best_k,
+        seconds: started.elapsed().as_secs_f64(),
+        criteria,
+        criterion_seconds,
+        decision: format!(
+            "k = {best_k}: the highest silhouette ({score:.3}) over k = {}, measured in \
+             these features on a seeded sample of up to {SILHOUETTE_SAMPLE} train rows",
+            p.k
+        ),
+        tree: Some(tree),
+    };
+    Ok(Searched {
+        model,
+        leaves: Some((train_leaves, test_leaves)),
+        search: Some(search),
+        fit_seconds,
+    })
+}

@@ -1,0 +1,165 @@
+//! `--k auto` on synthetic groups whose number is known: well separated, of unequal
+//! sizes, and with one very small group; the search records every criterion's curve, the
+//! decision and the tree of the largest k's clusters.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use aeclust_artifact::fixtures;
+use aeclust_artifact::kinds::{ClusteringInfo, CodesSplit};
+use aeclust_artifact::{Manifest, TensorFile};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster");
+
+/// Gaussian blobs in 2-D: `sizes[g]` points around `centres[g]` with spread `sd`.
+fn blobs(centres: &[[f32; 2]], sizes: &[usize], sd: f32, seed: u64) -> CodesSplit {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut codes = Vec::new();
+    let mut labels = Vec::new();
+    for (g, (c, &n)) in centres.iter().zip(sizes).enumerate() {
+        for _ in 0..n {
+            // Box–Muller.
+            let (u1, u2): (f32, f32) = (rng.gen_range(1e-6..1.0), rng.gen());
+            let r = (-2.0 * u1.ln()).sqrt() * sd;
+            let t = 2.0 * std::f32::consts::PI * u2;
+            codes.extend([c[0] + r * t.cos(), c[1] + r * t.sin()]);
+            labels.push(g as u8);
+        }
+    }
+    CodesSplit {
+        codes,
+        labels: Some(labels),
+        dim: 2,
+    }
+}
+
+/// `aeclust-cluster --k auto` (K-Means) on the blobs; the proposed k and the info.
+fn propose(root: &Path, name: &str, train: &CodesSplit) -> (usize, ClusteringInfo, PathBuf) {
+    let codes = root.join(name);
+    let test = blobs(&[[0.0, 0.0]], &[5], 0.1, 9);
+    fixtures::codes(&codes, train, &test, root).unwrap();
+    let out = root.join(format!("{name}-k"));
+    let o = Command::new(BIN)
+        .args(["--features", codes.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .args(["--method", "kmeans", "--k", "auto", "--n-init", "3"])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{text}");
+    assert!(text.contains("highest silhouette"), "{text}");
+    let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    (info.k, info, out)
+}
+
+const SQUARE: [[f32; 2]; 5] = [
+    [0.0, 0.0],
+    [10.0, 0.0],
+    [0.0, 10.0],
+    [10.0, 10.0],
+    [20.0, 5.0],
+];
+
+#[test]
+fn well_separated_groups_give_their_number() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (k, info, out) = propose(tmp.path(), "four", &blobs(&SQUARE[..4], &[150; 4], 1.0, 1));
+    assert_eq!(k, 4);
+    let search = info.k_search.expect("a search");
+    assert_eq!(search.curve.len(), 19, "k = 2..20");
+    assert_eq!((search.curve[0].k, search.curve[18].k), (2, 20));
+    let names: Vec<&str> = search.criteria.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["silhouette", "calinski_harabasz", "davies_bouldin"]);
+    assert!(search.criteria.iter().all(|c| c.values.len() == 19));
+    assert!(search.decision.contains("k = 4"), "{}", search.decision);
+    // The tree: the 20 clusters of k = 20 merged; cut into 4 it gives the 4 groups.
+    let tree = search.tree.expect("a tree");
+    assert_eq!(tree.leaves(), 20);
+    assert_eq!(tree.merges.len(), 19);
+    assert_eq!(tree.leaf_sizes.iter().sum::<usize>(), 600);
+    let file = TensorFile::open(&out.join(ClusteringInfo::ASSIGNMENTS_FILE)).unwrap();
+    let leaves = file.read::<u32>("train_leaves", Some(1)).unwrap().data;
+    let clusters = file.read::<u32>("train_assignments", Some(1)).unwrap().data;
+    let groups = tree.cut(4);
+    // Every leaf's rows share one cluster of the proposed k, and the cut's groups match
+    // the clusters one to one.
+    for l in 0..20 {
+        let mine: Vec<u32> = (0..600)
+            .filter(|&i| leaves[i] as usize == l)
+            .map(|i| clusters[i])
+            .collect();
+        assert!(
+            mine.windows(2).all(|w| w[0] == w[1]),
+            "leaf {l} spans clusters"
+        );
+    }
+    let mut pairs: Vec<(usize, u32)> = (0..600)
+        .map(|i| (groups[leaves[i] as usize], clusters[i]))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    assert_eq!(pairs.len(), 4, "{pairs:?}");
+}
+
+#[test]
+fn unequal_sizes_and_one_very_small_group_are_found() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (k, _, _) = propose(
+        tmp.path(),
+        "unequal",
+        &blobs(&SQUARE[..3], &[600, 150, 40], 1.0, 2),
+    );
+    assert_eq!(k, 3, "unequal sizes");
+    let (k, _, _) = propose(
+        tmp.path(),
+        "small",
+        &blobs(&SQUARE, &[300, 300, 300, 300, 12], 1.0, 3),
+    );
+    assert_eq!(k, 5, "a group of 12 among 1,212 points");
+}
+
+#[test]
+fn a_given_range_is_searched_and_k_from_takes_another_clusterings_k() {
+    let tmp = tempfile::tempdir().unwrap();
+    let codes = tmp.path().join("codes");
+    let train = blobs(&SQUARE[..3], &[100; 3], 1.0, 4);
+    fixtures::codes(
+        &codes,
+        &train,
+        &blobs(&SQUARE[..3], &[5; 3], 1.0, 5),
+        tmp.path(),
+    )
+    .unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        let o = Command::new(BIN)
+            .args(["--features", codes.to_str().unwrap()])
+            .args(["--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Manifest::read_dir(out)
+            .unwrap()
+            .info_as::<ClusteringInfo>(out)
+            .unwrap()
+    };
+    let searched = tmp.path().join("searched");
+    let info = run(&searched, &["--method", "gmm", "--k", "2..5"]);
+    let search = info.k_search.unwrap();
+    assert_eq!((info.k, search.curve.len()), (3, 4));
+    assert!(
+        search.criteria.iter().any(|c| c.name == "bic"),
+        "a GMM search records its BIC"
+    );
+    assert_eq!(search.tree.unwrap().leaves(), 5);
+    let follower = tmp.path().join("follower");
+    let info = run(
+        &follower,
+        &["--method", "kmeans", "--k-from", searched.to_str().unwrap()],
+    );
+    assert_eq!(info.k, 3);
+    assert!(info.k_search.is_none());
+}
