@@ -365,10 +365,9 @@ impl Canvas<'_> {
             let rows: Vec<(String, Vec<&[u8]>)> = (0..cut)
                 .map(|g| {
                     let count = leaves.iter().filter(|&&l| groups[l] == g).count();
-                    let members: Vec<usize> =
-                        (0..tree.leaves()).filter(|&l| groups[l] == g).collect();
+                    let members = (0..tree.leaves()).filter(|&l| groups[l] == g).count();
                     (
-                        format!("group {g}: leaves {members:?} ({count})"),
+                        format!("group {g}: {count} ({members} leaves)"),
                         strip(&|j| groups[leaves[j]] == g, MONTAGE_WIDTH),
                     )
                 })
