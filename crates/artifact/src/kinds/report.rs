@@ -106,6 +106,10 @@ impl ReportInfo {
     pub const JSON_FILE: &'static str = "report.json";
     /// Tables and pictures for people.
     pub const MARKDOWN_FILE: &'static str = "report.md";
+    /// The same as a page to browse (works offline from `file://`): `report.md`
+    /// rendered, and a gallery of every shown image in its cluster drawn from the
+    /// thumbnail sheets in `thumbs/`.
+    pub const HTML_FILE: &'static str = "report.html";
     /// One row per image and clustering: file, split, index, cluster, confidence,
     /// clustering, seed (when asked for).
     pub const ASSIGNMENTS_FILE: &'static str = "assignments.csv";

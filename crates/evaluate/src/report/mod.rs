@@ -4,6 +4,7 @@
 
 mod assignments;
 mod group;
+mod html;
 mod load;
 mod markdown;
 mod pictures;
@@ -239,9 +240,29 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
         &pictures.warnings,
         with_paper,
     );
+    let gallery_inputs: Vec<html::GalleryInput> = runs
+        .iter()
+        .zip(&assignments)
+        .zip(&metrics)
+        .map(|((run, a), m)| html::GalleryInput {
+            run,
+            assignments: a,
+            metrics: m,
+            members: pictures::members_by_typicality(run, a.get(run.shown_split())),
+        })
+        .collect();
+    let (page, sheets) = html::page(staging.path(), &md, &gallery_inputs)?;
+    let html_path = staging.file(ReportInfo::HTML_FILE);
+    std::fs::write(&html_path, page)
+        .map_err(|e| aeclust_artifact::ArtifactError::io(&html_path, e))?;
     let md_path = staging.file(ReportInfo::MARKDOWN_FILE);
     std::fs::write(&md_path, md).map_err(|e| aeclust_artifact::ArtifactError::io(&md_path, e))?;
-    let mut files: Vec<&str> = vec![ReportInfo::JSON_FILE, ReportInfo::MARKDOWN_FILE];
+    let mut files: Vec<&str> = vec![
+        ReportInfo::JSON_FILE,
+        ReportInfo::MARKDOWN_FILE,
+        ReportInfo::HTML_FILE,
+    ];
+    files.extend(sheets.iter().map(String::as_str));
     if options.assignments {
         let path = staging.file(ReportInfo::ASSIGNMENTS_FILE);
         let text = assignments::csv(&runs, &assignments)?;

@@ -68,7 +68,7 @@ fn read_history(model: &aeclust_artifact::Artifact) -> Result<TrainingHistory> {
 
 /// Members of every cluster, most typical first: highest posterior (GMM) or smallest
 /// distance to the centroid (K-Means).
-fn members_by_typicality(run: &ClusteringRun, a: &SplitAssignments) -> Vec<Vec<usize>> {
+pub(crate) fn members_by_typicality(run: &ClusteringRun, a: &SplitAssignments) -> Vec<Vec<usize>> {
     let mut members = vec![Vec::new(); run.k()];
     for j in typical_order(run, a) {
         members[a.clusters[j]].push(j);
