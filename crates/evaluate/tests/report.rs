@@ -88,6 +88,13 @@ fn separable_classes_score_one_with_every_picture_and_no_paper_column() {
     assert!(info.warnings.is_empty(), "{:?}", info.warnings);
     let md = std::fs::read_to_string(out.join(ReportInfo::MARKDOWN_FILE)).unwrap();
     assert!(!md.contains("paper ACC") && !md.contains("Pai"), "{md}");
+    // The confusion matrix as a table too (the page renders it as an HTML table).
+    assert!(md.contains("Confusion, test split"), "{md}");
+    let html = std::fs::read_to_string(out.join(ReportInfo::HTML_FILE)).unwrap();
+    assert!(
+        html.contains("<table>") && html.contains("data-cluster=\"1\""),
+        "{html}"
+    );
     assert!(
         md.contains("| K-Means on pixels (`kmeans-pixels`) | 2 | 1.000 ± 0.000 |"),
         "{md}"

@@ -55,6 +55,8 @@ pub(crate) struct ClusteringRun {
     pub model: Option<Artifact>,
     /// What could not be found (pictures that will be missing).
     pub missing: Vec<String>,
+    /// The features the scatter is drawn in (SCAN: its neighbours' codes).
+    pub scatter: Artifact,
 }
 
 impl ClusteringRun {
@@ -99,10 +101,21 @@ impl ClusteringRun {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "clustering".into());
+        // SCAN is drawn where its notion of alike comes from (its neighbours' codes, where
+        // its quality is measured too), not in the pixels its network reads.
+        let scatter = match info.result.scan() {
+            Some(scan) => follow(
+                aeclust_artifact::kinds::CODES,
+                scan.neighbours.artifact.resolve(dir),
+            )
+            .unwrap_or_else(|| features.clone()),
+            None => features.clone(),
+        };
         Ok(Self {
             name,
             clustering,
             info,
+            scatter,
             features,
             source,
             dataset,
@@ -115,7 +128,7 @@ impl ClusteringRun {
     pub fn inputs(&self) -> Result<Vec<InputFile>> {
         let mut files = vec![
             self.clustering.input(ClusteringInfo::ASSIGNMENTS_FILE)?,
-            self.features.input(self.shown_split().file_name())?,
+            self.scatter.input(self.shown_split().file_name())?,
         ];
         if let Some((dataset, info)) = &self.dataset {
             files.push(dataset.input(Split::Test.file_name())?);
@@ -174,9 +187,10 @@ impl ClusteringRun {
         }
     }
 
-    /// The features' columns are principal axes already (PCA codes).
-    pub fn principal_axes(&self) -> bool {
-        matches!(&self.source, Source::Codes(c) if c.principal_axes)
+    /// The scatter's columns are principal axes already (PCA codes).
+    pub fn principal_axes(&self) -> Result<bool> {
+        Ok(self.scatter.kind() == aeclust_artifact::kinds::CODES
+            && self.scatter.info::<CodesInfo>()?.principal_axes)
     }
 
     /// The route as a reader sees it: `GMM (full) on pca of dense-autoencoder codes (30-d)`,

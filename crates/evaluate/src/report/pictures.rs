@@ -11,7 +11,6 @@ use aeclust_artifact::kinds::{
     Features, ImageSplit, KSearch, Method, ModelInfo, PerSplit, Split, TrainingHistory,
 };
 use aeclust_pca::Pca;
-use ndarray::ArrayView2;
 
 use super::load::{ClusteringRun, SplitAssignments};
 use super::{invalid, Result};
@@ -26,6 +25,13 @@ pub(crate) struct Pictures {
     pub warnings: Vec<String>,
 }
 
+/// Untrusted text (a class name) as one Markdown table cell: `|` escaped, one line.
+fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
 fn slug(s: &str) -> String {
     s.chars()
         .map(|c| {
@@ -38,24 +44,43 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// The first two principal axes of a features matrix: codes whose info says their
+/// Rows a scatter's PCA is fitted on at most (every row is then projected): the
+/// report's cost grows with what it draws, not with rows × columns.
+const PROJECTION_SAMPLE: usize = 2_000;
+
+/// The first two principal axes of the scatter's features (SCAN: its neighbours'
+/// codes), fitted on an evenly spaced sample of rows: codes whose info says their
 /// columns are principal axes already are taken as they are (a second PCA of whitened
 /// ones would pick arbitrary directions).
 fn projection(run: &ClusteringRun, split: Split) -> Result<Vec<(f64, f64)>> {
-    let f = Features::load(&run.features, split)?;
-    if run.principal_axes() && f.dim >= 2 {
+    let f = Features::load(&run.scatter, split)?;
+    let (n, d) = (f.len(), f.dim);
+    if run.principal_axes()? && d >= 2 {
         return Ok(f
             .values
-            .chunks_exact(f.dim)
+            .chunks_exact(d)
             .map(|r| (f64::from(r[0]), f64::from(r[1])))
             .collect());
     }
-    let x = ArrayView2::from_shape((f.len(), f.dim), &f.values)
-        .expect("features fill their shape")
-        .mapv(f64::from);
-    let z = Pca::fit_transform(x.view(), 2.min(f.dim), false);
-    Ok(z.outer_iter()
-        .map(|r| (r[0], if r.len() > 1 { r[1] } else { 0.0 }))
+    let step = n.div_ceil(PROJECTION_SAMPLE).max(1);
+    let sample: Vec<usize> = (0..n).step_by(step).collect();
+    let x = ndarray::Array2::from_shape_fn((sample.len(), d), |(i, j)| {
+        f64::from(f.values[sample[i] * d + j])
+    });
+    let pca = Pca::fit(x.view(), 2.min(d), false);
+    let axis = |k: usize, row: &[f32]| -> f64 {
+        if k >= pca.components.nrows() {
+            return 0.0;
+        }
+        row.iter()
+            .zip(pca.mean.iter())
+            .zip(pca.components.row(k).iter())
+            .map(|((&v, &m), &c)| (f64::from(v) - m) * c)
+            .sum()
+    };
+    Ok(f.values
+        .chunks_exact(d.max(1))
+        .map(|r| (axis(0, r), axis(1, r)))
         .collect())
 }
 
@@ -165,6 +190,23 @@ impl Canvas<'_> {
             )?;
             if shown {
                 let _ = writeln!(out.markdown, "![confusion {split}]({file})\n");
+                // The same counts as a table: true class per row, cluster per column.
+                let _ = writeln!(
+                    out.markdown,
+                    "Confusion, {split} split (rows: true class; columns: cluster → its matched class):\n\n| class | {} |\n|---|{}",
+                    cols.iter().map(|c| md_cell(c)).collect::<Vec<_>>().join(" | "),
+                    "---|".repeat(cols.len())
+                );
+                for (name, counts) in rows.iter().zip(&m.confusion) {
+                    let cells: Vec<String> = counts.iter().map(|n| n.to_string()).collect();
+                    let _ = writeln!(
+                        out.markdown,
+                        "| {} | {} |",
+                        md_cell(name),
+                        cells.join(" | ")
+                    );
+                }
+                out.markdown.push('\n');
             }
             out.files.push(file);
         }
@@ -517,7 +559,7 @@ impl Canvas<'_> {
         let run = self.run;
         if points.len() != shown.len() {
             return Err(invalid(
-                run.features.dir(),
+                run.scatter.dir(),
                 format!(
                     "{} {split} rows, but {} assigns {}",
                     points.len(),
@@ -607,7 +649,7 @@ pub(crate) fn draw(
         if let Some(search) = &run.info.k_search {
             canvas.tree(search, images, split, shown, &mut out)?;
         }
-        let key = (run.features.dir().to_path_buf(), split);
+        let key = (run.scatter.dir().to_path_buf(), split);
         if !projections.contains_key(&key) {
             projections.insert(key.clone(), projection(run, split)?);
         }
@@ -691,6 +733,12 @@ pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_cells_keep_untrusted_text_in_one_cell() {
+        assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+        assert_eq!(md_cell("Ankle boot"), "Ankle boot");
+    }
 
     #[test]
     fn slugs_are_file_safe() {
