@@ -268,7 +268,7 @@ done
 
 if [ -n "$IMAGES" ]; then
   "$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${clusterings[@]}"
-  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md; assignments: $OUT/report/assignments.csv"
+  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html); assignments: $OUT/report/assignments.csv"
   # The fitted clustering keeps working: the next batch goes into the same clusters.
   keep="${clusterings[${#clusterings[@]}-1]}"
   for c in "${clusterings[@]}"; do [[ "$c" == */scan ]] && keep=$c && break; done
@@ -277,5 +277,5 @@ if [ -n "$IMAGES" ]; then
 else
   # The benchmark: six routes per seed; one CSV row per image and route would be large.
   "$BIN/aeclust-evaluate" --out "$OUT/report" --no-assignments "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
-  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md"
+  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html)"
 fi
