@@ -8,7 +8,7 @@ use aeclust_artifact::kinds::{ClusteringParams, CriterionCurve, KScore, KSearch}
 use linfa::Float;
 use ndarray::ArrayView2;
 
-use crate::predict::Model;
+use crate::predict::{Model, Prediction};
 use crate::quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use crate::tree::{centroids, ward_tree};
 use crate::{IterationEvent, Result};
@@ -40,8 +40,12 @@ struct Scores {
     values: Vec<(&'static str, bool, Option<f64>, f64)>,
 }
 
-fn scores<F: Float>(p: &ClusteringParams, model: &Model<F>, x: ArrayView2<F>) -> Scores {
-    let prediction = model.predict(x);
+fn scores<F: Float>(
+    p: &ClusteringParams,
+    model: &Model<F>,
+    x: ArrayView2<F>,
+    prediction: &Prediction,
+) -> Scores {
     let (labels, k) = (&prediction.clusters, model.k());
     let timed = |f: &dyn Fn() -> Option<f64>| {
         let t = Instant::now();
@@ -93,7 +97,8 @@ pub(crate) fn search<F: Float>(
         let t = Instant::now();
         let model = fit_k(k, &mut |e| progress(k, e))?;
         let fit_seconds = t.elapsed().as_secs_f64();
-        let measured = scores(p, &model, x);
+        let prediction = model.predict(x);
+        let measured = scores(p, &model, x, &prediction);
         for (name, lower_is_better, value, seconds) in measured.values {
             match criteria.iter().position(|c| c.name == name) {
                 Some(i) => {
@@ -122,7 +127,7 @@ pub(crate) fn search<F: Float>(
             seconds: t.elapsed().as_secs_f64(),
         });
         if k == p.k.max {
-            let labels = model.predict(x).clusters;
+            let labels = prediction.clusters;
             let (c, sizes) = centroids(x, &labels, model.k());
             finest = Some((ward_tree(&c, &sizes), labels, model.predict(test).clusters));
         }

@@ -246,28 +246,14 @@ impl Canvas<'_> {
             "Searched k = {} in {:.1} s. Proposed: {}.{}\n",
             run.info.params.k,
             search.seconds,
-            if search.decision.is_empty() {
-                format!("k = {} by {}", search.best_k, search.criterion)
-            } else {
-                search.decision.clone()
-            },
+            search.decision,
             if search.best_at_edge() {
                 " It is an end of the range: the criterion may keep improving beyond it."
             } else {
                 ""
             }
         );
-        let deciding = aeclust_artifact::kinds::CriterionCurve {
-            name: search.criterion.clone(),
-            lower_is_better: search.lower_is_better,
-            values: search.curve.iter().map(|p| Some(p.score)).collect(),
-        };
-        let curves: Vec<&aeclust_artifact::kinds::CriterionCurve> = if search.criteria.is_empty() {
-            vec![&deciding]
-        } else {
-            search.criteria.iter().collect()
-        };
-        for (i, c) in curves.iter().enumerate() {
+        for (i, c) in search.criteria.iter().enumerate() {
             let file = if i == 0 {
                 format!("k-curve-{}.png", self.tag)
             } else {
