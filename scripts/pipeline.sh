@@ -206,6 +206,11 @@ for seed in "${seed_list[@]}"; do
       "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
       clusterings+=("$run/scan")
     fi
+    if [ ${#maps[@]} -eq 0 ]; then
+      # The report page's interactive map: a 2-D UMAP of the codes.
+      "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+      maps+=(--map "$run/codes-umap-2d")
+    fi
     continue
   fi
   if [ -n "$STUDY" ]; then
@@ -267,7 +272,7 @@ for seed in "${seed_list[@]}"; do
 done
 
 if [ -n "$IMAGES" ]; then
-  "$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${clusterings[@]}"
+  "$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
   echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html); assignments: $OUT/report/assignments.csv"
   # The fitted clustering keeps working: the next batch goes into the same clusters.
   keep="${clusterings[${#clusterings[@]}-1]}"

@@ -1,6 +1,8 @@
 //! Helpers of the end-to-end tests (`pipeline.rs`, `images.rs`): the stage binaries of
 //! this build and `scripts/pipeline.sh` run with them.
 
+pub mod browser;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

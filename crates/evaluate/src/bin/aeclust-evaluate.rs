@@ -18,8 +18,9 @@ struct Args {
     /// Output directory of the report.
     #[arg(long, default_value = "artifacts/report")]
     out: PathBuf,
-    /// A codes artifact to draw as a map of its test split coloured by true class (its
-    /// first two columns, e.g. a 2-D UMAP); repeatable.
+    /// A codes artifact to draw as a map (its first two columns, e.g. a 2-D UMAP): a
+    /// picture of its test split (train without one) coloured by true class, and on
+    /// report.html an interactive map of every image; repeatable.
     #[arg(long)]
     map: Vec<PathBuf>,
     /// Do not write assignments.csv (one row per image and clustering: file, split,

@@ -1,13 +1,23 @@
 //! `report.html`: the page people open. Its text is `report.md` rendered (one source for
-//! both), with raw HTML in it shown as text; below it a gallery per clustering with every
-//! image of the shown split in its cluster, most typical first, drawn from thumbnail
-//! sprite sheets and rendered page by page by a small inline script. Everything it needs
-//! sits in the report folder under relative paths: it works from `file://`, offline.
+//! both), with raw HTML in it shown as text. Below it:
+//!
+//! - an interactive map per 2-D map artifact (points coloured by a clustering's clusters
+//!   or by class; hover for the image, click to filter that clustering's gallery);
+//! - a gallery per clustering with every image of every split in its cluster, most
+//!   typical first, drawn from thumbnail sprite sheets page by page;
+//! - two clusterings side by side: their contingency table, a click on a cell shows its
+//!   images.
+//!
+//! The page itself holds only what the first screen needs. Rows (file names, labels), a
+//! gallery's order and confidences and a map's points are small scripts in `data/`,
+//! loaded when first needed; thumbnails are sprite sheets in `thumbs/`. Everything sits
+//! in the report folder under relative paths: it works from `file://`, offline.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use aeclust_artifact::kinds::{ImageSplit, PerSplit};
+use aeclust_artifact::kinds::{CodesInfo, Features, ImageSplit, Method, PerSplit, Split};
+use aeclust_artifact::Artifact;
 use serde::Serialize;
 
 use super::load::{ClusteringRun, SplitAssignments};
@@ -16,6 +26,8 @@ use crate::metrics::SplitMetrics;
 
 /// The folder of thumbnail sprite sheets inside the report.
 pub(crate) const THUMBS_DIR: &str = "thumbs";
+/// The folder of the page's lazily loaded data scripts.
+pub(crate) const DATA_DIR: &str = "data";
 /// Thumbnails per sprite sheet side.
 const SHEET_COLUMNS: usize = 20;
 /// Largest thumbnail side in pixels (larger images are reduced by an integer step).
@@ -49,25 +61,56 @@ fn markdown_to_html(markdown: &str) -> String {
     html
 }
 
-/// One clustering's gallery: its clusters, each with its members (rows of the shown
-/// split, most typical first) and their confidences.
-#[derive(Debug, Serialize)]
-struct GalleryData {
-    clustering: String,
-    title: String,
-    /// The sprite sheets' set (index into `Page::sheets`).
-    sheets: usize,
-    clusters: Vec<ClusterData>,
+/// Standard base64 (with padding), as the page's `atob` reads it.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> shift) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }
 
-#[derive(Debug, Serialize)]
-struct ClusterData {
-    name: String,
-    members: Vec<usize>,
-    confidence: Vec<f32>,
+/// `values` as little-endian bfloat16 (the top half of an f32, rounded to nearest even):
+/// three significant digits, half the bytes.
+fn bf16_bytes(values: impl Iterator<Item = f32>) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in values {
+        let bits = v.to_bits();
+        let half = if v.is_nan() {
+            0x7fc0
+        } else {
+            let round = 0x7fff + ((bits >> 16) & 1);
+            (bits.wrapping_add(round) >> 16) as u16
+        };
+        out.extend_from_slice(&half.to_le_bytes());
+    }
+    out
 }
 
-/// The thumbnails of one dataset split, and every row's file.
+/// `rows` as 24-bit little-endian integers (up to 16,777,215 rows).
+fn u24_bytes(rows: &[usize]) -> Vec<u8> {
+    rows.iter()
+        .flat_map(|&r| {
+            let b = (r as u32).to_le_bytes();
+            [b[0], b[1], b[2]]
+        })
+        .collect()
+}
+
+/// The rows of one split of one dataset: their sprite sheets and files.
 #[derive(Debug, Serialize)]
 struct SheetSet {
     /// Sheet file name prefix (`thumbs/NAME-0.png`, …).
@@ -77,16 +120,57 @@ struct SheetSet {
     height: usize,
     /// Thumbnails per sheet row (and column).
     columns: usize,
-    /// Every row's source file, as shown.
-    files: Vec<String>,
-    /// Every row's link target (an absolute `file://` URL), or empty when it has no file.
-    links: Vec<String>,
+    /// Rows in the split.
+    n: usize,
+}
+
+/// The rows a gallery or a map shows: every non-empty split of one dataset, train first;
+/// row `r` of the view is row `r - offset` of the set it falls in.
+#[derive(Debug, Serialize)]
+struct ViewData {
+    /// The sheet sets, one per split.
+    sets: Vec<usize>,
+    /// Each set's split name.
+    splits: Vec<String>,
+    /// Rows in all.
+    n: usize,
+    /// Class names when the rows are labelled (index = position in `labels`' values).
+    classes: Vec<String>,
+    /// The data script of its files and labels (`data/NAME.js`).
+    data: String,
+}
+
+/// One clustering's gallery.
+#[derive(Debug, Serialize)]
+struct GalleryData {
+    clustering: String,
+    title: String,
+    seed: u64,
+    /// The view of its rows.
+    view: usize,
+    /// Each cluster's name and size.
+    names: Vec<String>,
+    sizes: Vec<usize>,
+    /// What the confidence is (a probability, or a distance to the centroid).
+    confidence: &'static str,
+    /// The data script of its order and confidences.
+    data: String,
+}
+
+/// One interactive map: a 2-D embedding of a view's rows.
+#[derive(Debug, Serialize)]
+struct MapData {
+    title: String,
+    view: usize,
+    data: String,
 }
 
 #[derive(Debug, Serialize, Default)]
 struct Page {
-    sheets: Vec<SheetSet>,
+    sets: Vec<SheetSet>,
+    views: Vec<ViewData>,
     galleries: Vec<GalleryData>,
+    maps: Vec<MapData>,
 }
 
 /// Writes the sprite sheets of `images` into `dir/thumbs`, named `prefix-N.png`, and
@@ -141,27 +225,96 @@ fn write_sheets(
     Ok(((th, tw), written))
 }
 
-/// The link of a row's source: an absolute `file://` URL of an existing file, else none
-/// (IDX rows, `SPLIT#INDEX`).
-fn link(file: &str) -> String {
-    let path = Path::new(file);
-    if !path.is_file() {
-        return String::new();
-    }
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut url = String::from("file://");
-    for b in absolute.to_string_lossy().bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            url.push(b as char);
-        } else {
-            let _ = write!(url, "%{b:02X}");
-        }
-    }
-    url
+/// The files of a set, compactly: their common prefix, and the rest of each name (none
+/// when every name is the prefix followed by its row number, as IDX rows are).
+#[derive(Debug, Serialize, PartialEq)]
+struct Files {
+    prefix: String,
+    names: Option<Vec<String>>,
+    /// What turns a file into a link (`file://` + this + the file, path-encoded): the
+    /// current directory for relative paths, empty for absolute ones; none when the
+    /// files cannot be opened (IDX rows).
+    link_base: Option<String>,
 }
 
-/// What the page's galleries show for each drawn run: the shown split's images and
-/// their files, and each cluster's members.
+impl Files {
+    fn new(files: Vec<String>) -> Self {
+        let mut prefix_len = files.first().map_or(0, String::len);
+        for f in &files[1.min(files.len())..] {
+            prefix_len = files[0]
+                .bytes()
+                .zip(f.bytes())
+                .take(prefix_len)
+                .take_while(|(a, b)| a == b)
+                .count();
+        }
+        let first = files.first().cloned().unwrap_or_default();
+        while !first.is_char_boundary(prefix_len) {
+            prefix_len -= 1;
+        }
+        let prefix = first[..prefix_len].to_string();
+        let names: Vec<String> = files.iter().map(|f| f[prefix_len..].to_string()).collect();
+        let indexed = names.iter().enumerate().all(|(i, n)| *n == i.to_string());
+        let link_base = files.first().filter(|f| Path::new(f).is_file()).map(|f| {
+            if Path::new(f).is_absolute() {
+                String::new()
+            } else {
+                let cwd = std::env::current_dir().unwrap_or_default();
+                format!("{}/", cwd.display())
+            }
+        });
+        Self {
+            prefix,
+            names: (!indexed).then_some(names),
+            link_base,
+        }
+    }
+}
+
+/// A view's data script: its sets' files and the rows' labels (positions in the view's
+/// classes).
+#[derive(Debug, Serialize)]
+struct ViewRows {
+    files: Vec<Files>,
+    labels: Option<String>,
+}
+
+/// A gallery's data script: its rows cluster by cluster, most typical first (24-bit row
+/// numbers), where each cluster starts, and each row's confidence in that order
+/// (bfloat16).
+#[derive(Debug, Serialize)]
+struct GalleryRows {
+    order: String,
+    starts: Vec<usize>,
+    confidence: String,
+}
+
+/// A map's data script: each row's position, x and y scaled to 0..65535 (16-bit).
+#[derive(Debug, Serialize)]
+struct MapPoints {
+    points: String,
+}
+
+/// Writes `data/NAME.js`, a script handing `value` to the page.
+fn write_data(dir: &Path, name: &str, value: &impl Serialize) -> Result<String> {
+    let folder = dir.join(DATA_DIR);
+    std::fs::create_dir_all(&folder)
+        .map_err(|e| aeclust_artifact::ArtifactError::io(&folder, e))?;
+    let json = script_json(dir, value)?;
+    let path = folder.join(format!("{name}.js"));
+    std::fs::write(&path, format!("aeclust.loaded({name:?}, {json});\n"))
+        .map_err(|e| aeclust_artifact::ArtifactError::io(&path, e))?;
+    Ok(format!("{DATA_DIR}/{name}.js"))
+}
+
+/// `value` as JSON that can sit inside a `<script>` (no `</` that could end it).
+fn script_json(dir: &Path, value: &impl Serialize) -> Result<String> {
+    Ok(serde_json::to_string(value)
+        .map_err(|e| invalid(dir, format!("the page data does not serialise: {e}")))?
+        .replace("</", "<\\/"))
+}
+
+/// What the page shows for each clustering.
 pub(crate) struct GalleryInput<'a> {
     /// The run.
     pub run: &'a ClusteringRun,
@@ -169,82 +322,289 @@ pub(crate) struct GalleryInput<'a> {
     pub assignments: &'a PerSplit<SplitAssignments>,
     /// Its metrics (cluster names by class when labelled).
     pub metrics: &'a PerSplit<Option<SplitMetrics>>,
-    /// Its members per cluster in the shown split, most typical first.
-    pub members: Vec<Vec<usize>>,
 }
 
-/// The whole `report.html`, writing its thumbnail sheets into `dir`; the page and the
-/// sheets' file names.
+/// The splits a run's page shows: every split with rows.
+fn splits_of(a: &PerSplit<SplitAssignments>) -> Vec<Split> {
+    Split::ALL
+        .into_iter()
+        .filter(|&s| a.get(s).len() > 0)
+        .collect()
+}
+
+/// Builds the page's data, writing sheets and data scripts into `dir`.
+struct Builder<'d> {
+    dir: &'d Path,
+    page: Page,
+    /// (dataset dir, split) of each sheet set.
+    set_keys: Vec<(PathBuf, Split)>,
+    /// (dataset dir, splits) of each view.
+    view_keys: Vec<(PathBuf, Vec<Split>)>,
+    files: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl Builder<'_> {
+    fn set(&mut self, dataset: &Artifact, invert: bool, split: Split) -> Result<usize> {
+        let key = (dataset.dir().to_path_buf(), split);
+        if let Some(i) = self.set_keys.iter().position(|k| *k == key) {
+            return Ok(i);
+        }
+        let images = ImageSplit::read(&dataset.path(split.file_name())?)?;
+        let prefix = format!("{split}{}", self.page.sets.len());
+        let ((height, width), written) = write_sheets(self.dir, &prefix, &images, invert)?;
+        self.files.extend(written);
+        self.page.sets.push(SheetSet {
+            prefix,
+            width,
+            height,
+            columns: SHEET_COLUMNS,
+            n: images.len(),
+        });
+        self.set_keys.push(key);
+        Ok(self.page.sets.len() - 1)
+    }
+
+    fn view(&mut self, input: &GalleryInput) -> Result<Option<usize>> {
+        let run = input.run;
+        let Some((dataset, dataset_info)) = &run.dataset else {
+            return Ok(None);
+        };
+        let splits = splits_of(input.assignments);
+        let key = (dataset.dir().to_path_buf(), splits.clone());
+        if let Some(i) = self.view_keys.iter().position(|k| *k == key) {
+            return Ok(Some(i));
+        }
+        // Benchmark images (white on black) are drawn dark on white, as in the montages;
+        // a folder's images as they are.
+        let invert = dataset_info.folder.is_none();
+        let mut sets = Vec::new();
+        let mut files = Vec::new();
+        let mut labels: Vec<u8> = Vec::new();
+        let mut labelled = true;
+        for &split in &splits {
+            let set = self.set(dataset, invert, split)?;
+            let n = self.page.sets[set].n;
+            sets.push(set);
+            files.push(Files::new(super::assignments::sources(run, split, n)?));
+            match &input.assignments.get(split).labels {
+                Some(l) => labels.extend(l),
+                None => labelled = false,
+            }
+        }
+        let class_list = run.classes();
+        let mut present: Vec<u8> = labels.clone();
+        present.sort_unstable();
+        present.dedup();
+        let classes: Vec<String> = present
+            .iter()
+            .map(|&l| {
+                class_list
+                    .iter()
+                    .find(|c| c.label == l)
+                    .map_or(l.to_string(), |c| c.name.clone())
+            })
+            .collect();
+        let positions: Vec<u8> = labels
+            .iter()
+            .map(|l| present.iter().position(|p| p == l).unwrap_or(0) as u8)
+            .collect();
+        let index = self.page.views.len();
+        let name = format!("view-{index}");
+        let rows = ViewRows {
+            files,
+            labels: (labelled && !labels.is_empty()).then(|| base64(&positions)),
+        };
+        self.files.push(write_data(self.dir, &name, &rows)?);
+        self.page.views.push(ViewData {
+            n: sets.iter().map(|&s| self.page.sets[s].n).sum(),
+            splits: splits.iter().map(|s| s.to_string()).collect(),
+            sets,
+            classes: if rows.labels.is_some() {
+                classes
+            } else {
+                Vec::new()
+            },
+            data: name,
+        });
+        self.view_keys.push(key);
+        Ok(Some(index))
+    }
+
+    fn gallery(&mut self, input: &GalleryInput) -> Result<()> {
+        let Some(view) = self.view(input)? else {
+            return Ok(());
+        };
+        let run = input.run;
+        let splits = splits_of(input.assignments);
+        // Every row of every split (train first), by cluster, the most typical first.
+        let mut all = SplitAssignments {
+            clusters: Vec::new(),
+            confidence: Vec::new(),
+            labels: None,
+            leaves: None,
+        };
+        for &split in &splits {
+            let a = input.assignments.get(split);
+            all.clusters.extend(&a.clusters);
+            all.confidence.extend(&a.confidence);
+        }
+        let members = super::pictures::members_by_typicality(run, &all);
+        let k = run.k();
+        let sizes: Vec<usize> = members.iter().map(Vec::len).collect();
+        let mut starts = vec![0];
+        for s in &sizes {
+            starts.push(starts.last().unwrap() + s);
+        }
+        let order: Vec<usize> = members.concat();
+        let kmeans = run.info.params.method() == Method::Kmeans;
+        let index = self.page.galleries.len();
+        let name = format!("gallery-{index}");
+        self.files.push(write_data(
+            self.dir,
+            &name,
+            &GalleryRows {
+                order: base64(&u24_bytes(&order)),
+                starts,
+                confidence: base64(&bf16_bytes(order.iter().map(|&r| all.confidence[r]))),
+            },
+        )?);
+        let m = input.metrics.get(run.shown_split()).as_ref();
+        let classes = run.classes();
+        self.page.galleries.push(GalleryData {
+            clustering: run.name.clone(),
+            title: format!("{} (seed {})", run.title(), run.seed()),
+            seed: run.seed(),
+            view,
+            names: (0..k)
+                .map(|c| match m.and_then(|m| m.mapping[c]) {
+                    Some(l) => format!(
+                        "cluster {c} → {}",
+                        classes
+                            .iter()
+                            .find(|x| x.label == l)
+                            .map_or(l.to_string(), |x| x.name.clone())
+                    ),
+                    None => format!("cluster {c}"),
+                })
+                .collect(),
+            sizes,
+            confidence: if kmeans {
+                "distance to the centroid"
+            } else {
+                "probability"
+            },
+            data: name,
+        });
+        Ok(())
+    }
+
+    /// A 2-D map artifact, when its rows are a view's (same dataset, same splits).
+    fn map(&mut self, map: &Artifact) -> Result<()> {
+        let info: CodesInfo = map.info()?;
+        let dataset = std::fs::canonicalize(info.dataset.resolve(map.dir())).ok();
+        let view = self.view_keys.iter().position(|(d, _)| {
+            std::fs::canonicalize(d).ok().is_some() && std::fs::canonicalize(d).ok() == dataset
+        });
+        let Some(view) = view else {
+            self.warnings.push(format!(
+                "the map {} is of another dataset than the clusterings: not on the page",
+                map.dir().display()
+            ));
+            return Ok(());
+        };
+        let mut points: Vec<(f32, f32)> = Vec::new();
+        for &split in &self.view_keys[view].1 {
+            let f = Features::load(map, split)?;
+            if f.dim < 2 {
+                return Err(invalid(
+                    map.dir(),
+                    "a map needs codes of at least 2 dimensions",
+                ));
+            }
+            points.extend(f.values.chunks_exact(f.dim).map(|r| (r[0], r[1])));
+        }
+        if points.len() != self.page.views[view].n {
+            self.warnings.push(format!(
+                "the map {} has {} rows, the clusterings {}: not on the page",
+                map.dir().display(),
+                points.len(),
+                self.page.views[view].n
+            ));
+            return Ok(());
+        }
+        let (mut lo, mut hi) = ([f32::INFINITY; 2], [f32::NEG_INFINITY; 2]);
+        for &(x, y) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
+            lo = [lo[0].min(x), lo[1].min(y)];
+            hi = [hi[0].max(x), hi[1].max(y)];
+        }
+        let scale = |v: f32, d: usize| -> u16 {
+            let span = (hi[d] - lo[d]).max(f32::MIN_POSITIVE);
+            if v.is_finite() {
+                (((v - lo[d]) / span) * 65535.0).round().clamp(0.0, 65535.0) as u16
+            } else {
+                0
+            }
+        };
+        let bytes: Vec<u8> = points
+            .iter()
+            .flat_map(|&(x, y)| {
+                let (x, y) = (scale(x, 0).to_le_bytes(), scale(y, 1).to_le_bytes());
+                [x[0], x[1], y[0], y[1]]
+            })
+            .collect();
+        let index = self.page.maps.len();
+        let name = format!("map-{index}");
+        self.files.push(write_data(
+            self.dir,
+            &name,
+            &MapPoints {
+                points: base64(&bytes),
+            },
+        )?);
+        self.page.maps.push(MapData {
+            title: format!(
+                "{} codes, {}",
+                info.encoder,
+                self.page.views[view].splits.join(" + ")
+            ),
+            view,
+            data: name,
+        });
+        Ok(())
+    }
+}
+
+/// The page, its files (sheets and data scripts, relative to `dir`) and warnings.
+pub(crate) struct Written {
+    pub html: String,
+    pub files: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// The whole `report.html`, writing its thumbnail sheets and data scripts into `dir`.
 pub(crate) fn page(
     dir: &Path,
     markdown: &str,
     inputs: &[GalleryInput],
-) -> Result<(String, Vec<String>)> {
-    let mut data = Page::default();
-    let mut files_written = Vec::new();
-    let mut sheet_of: Vec<(std::path::PathBuf, String)> = Vec::new();
+    maps: &[Artifact],
+) -> Result<Written> {
+    let mut b = Builder {
+        dir,
+        page: Page::default(),
+        set_keys: Vec::new(),
+        view_keys: Vec::new(),
+        files: Vec::new(),
+        warnings: Vec::new(),
+    };
     for input in inputs {
-        let run = input.run;
-        let Some((dataset, dataset_info)) = &run.dataset else {
-            continue;
-        };
-        let split = run.shown_split();
-        let key = (dataset.dir().to_path_buf(), split.to_string());
-        let sheets = match sheet_of.iter().position(|k| k.0 == key.0 && k.1 == key.1) {
-            Some(i) => i,
-            None => {
-                let images = ImageSplit::read(&dataset.path(split.file_name())?)?;
-                let prefix = format!("{split}{}", data.sheets.len());
-                // Benchmark images (white on black) are drawn dark on white, as in the
-                // montages; a folder's images as they are.
-                let invert = dataset_info.folder.is_none();
-                let ((height, width), written) = write_sheets(dir, &prefix, &images, invert)?;
-                files_written.extend(written);
-                let files = super::assignments::sources(run, split, images.len())?;
-                data.sheets.push(SheetSet {
-                    prefix,
-                    width,
-                    height,
-                    columns: SHEET_COLUMNS,
-                    links: files.iter().map(|f| link(f)).collect(),
-                    files,
-                });
-                sheet_of.push(key);
-                data.sheets.len() - 1
-            }
-        };
-        let shown = input.assignments.get(split);
-        let m = input.metrics.get(split).as_ref();
-        let classes = run.classes();
-        data.galleries.push(GalleryData {
-            clustering: run.name.clone(),
-            title: format!("{} (seed {})", run.title(), run.seed()),
-            sheets,
-            clusters: input
-                .members
-                .iter()
-                .enumerate()
-                .map(|(c, members)| ClusterData {
-                    name: match m.and_then(|m| m.mapping[c]) {
-                        Some(l) => format!(
-                            "cluster {c} → {}",
-                            classes
-                                .iter()
-                                .find(|x| x.label == l)
-                                .map_or(l.to_string(), |x| x.name.clone())
-                        ),
-                        None => format!("cluster {c}"),
-                    },
-                    confidence: members.iter().map(|&j| shown.confidence[j]).collect(),
-                    members: members.clone(),
-                })
-                .collect(),
-        });
+        b.gallery(input)?;
     }
-    let json = serde_json::to_string(&data)
-        .map_err(|e| invalid(dir, format!("the gallery data does not serialise: {e}")))?
-        // Inside <script>: no "</script>" (or any "</") may end it early.
-        .replace("</", "<\\/");
+    for map in maps {
+        b.map(map)?;
+    }
+    let data = &b.page;
+    let json = script_json(dir, data)?;
     let mut html = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -253,110 +613,71 @@ pub(crate) fn page(
     html.push_str(STYLE);
     html.push_str("</style>\n</head>\n<body>\n<main>\n");
     html.push_str(&markdown_to_html(markdown));
+    for (m, map) in data.maps.iter().enumerate() {
+        let _ = writeln!(
+            html,
+            "<section class=\"map\" data-map=\"{m}\">\n<h2>Map: {}</h2>\n\
+             <p>Each point is an image. Hover a point to see it; click a point or a legend \
+             entry to show only that cluster in the gallery below.</p>\n\
+             <label>Colour by <select class=\"colour\"></select></label>\n\
+             <div class=\"map-box\"><canvas width=\"640\" height=\"640\"></canvas>\
+             <div class=\"legend\"></div><div class=\"tip\" hidden></div></div>\n</section>",
+            escape(&map.title)
+        );
+    }
     html.push_str("<h2 id=\"galleries\">Galleries: every image in its cluster</h2>\n");
     html.push_str(
-        "<p>The shown split's images of each clustering, most typical first. Open a cluster \
-         to see its images, 200 at a time; hover a thumbnail for its file and confidence, \
-         click it for the original.</p>\n",
+        "<p>Every image of each clustering, most typical first. Open a cluster to see its \
+         images, 200 at a time; hover a thumbnail for its file and confidence, click it for \
+         the original.</p>\n",
     );
     for (g, gallery) in data.galleries.iter().enumerate() {
         let _ = writeln!(
             html,
-            "<section class=\"gallery\" data-clustering=\"{}\">\n<h3>{}</h3>",
+            "<section class=\"gallery\" data-clustering=\"{}\" data-gallery=\"{g}\">\n<h3>{}</h3>\
+             <p class=\"filter\" hidden>Showing one cluster. <button class=\"unfilter\">Show every cluster</button></p>",
             escape(&gallery.clustering),
             escape(&gallery.title)
         );
-        for (c, cluster) in gallery.clusters.iter().enumerate() {
+        for (c, (name, size)) in gallery.names.iter().zip(&gallery.sizes).enumerate() {
             let _ = writeln!(
                 html,
-                "<details class=\"cluster\" data-clustering=\"{}\" data-cluster=\"{c}\" data-gallery=\"{g}\"><summary>{} <span class=\"count\">({} images)</span></summary><div class=\"thumbs\"></div><button class=\"more\" hidden>more</button></details>",
+                "<details class=\"cluster\" data-clustering=\"{}\" data-cluster=\"{c}\" data-gallery=\"{g}\"><summary>{} <span class=\"count\">({size} images)</span></summary><div class=\"thumbs\"></div><button class=\"more\" hidden>more</button></details>",
                 escape(&gallery.clustering),
-                escape(&cluster.name),
-                cluster.members.len()
+                escape(name),
             );
         }
         html.push_str("</section>\n");
     }
-    html.push_str("</main>\n<script type=\"application/json\" id=\"gallery-data\">");
+    if data.galleries.len() >= 2 {
+        html.push_str(
+            "<section class=\"compare\">\n<h2 id=\"compare\">Two clusterings side by side</h2>\n\
+             <p>How many images each pair of clusters shares. The pairs matched one to one \
+             (the most images in common) are shaded; every other cell holds images on which \
+             the two disagree. Click a cell to see its images.</p>\n\
+             <label>Rows <select class=\"a\"></select></label> \
+             <label>Columns <select class=\"b\"></select></label>\n\
+             <div class=\"table\"></div>\n<div class=\"cell-images\" hidden><h3></h3>\
+             <div class=\"thumbs\"></div><button class=\"more\" hidden>more</button></div>\n</section>\n",
+        );
+    }
+    html.push_str("</main>\n<script type=\"application/json\" id=\"page-data\">");
     html.push_str(&json);
     html.push_str("</script>\n<script>\n");
     html.push_str(SCRIPT);
     html.push_str("</script>\n</body>\n</html>\n");
-    Ok((html, files_written))
+    Ok(Written {
+        html,
+        files: b.files,
+        warnings: b.warnings,
+    })
 }
 
-const STYLE: &str = r#"body { font-family: system-ui, sans-serif; margin: 0; color: #222; background: #fff; }
-main { max-width: 1200px; margin: 0 auto; padding: 1rem 1.5rem; }
-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
-th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: left; }
-th { background: #f3f3f3; }
-img { max-width: 100%; height: auto; }
-code { background: #f3f3f3; padding: 0 0.2rem; }
-details.cluster { margin: 0.3rem 0; border: 1px solid #ddd; border-radius: 4px; padding: 0.3rem 0.6rem; }
-details.cluster > summary { cursor: pointer; font-weight: 600; }
-.count { font-weight: normal; color: #666; }
-.thumbs { display: flex; flex-wrap: wrap; gap: 3px; margin: 0.4rem 0; }
-a.thumb { display: block; border: 1px solid #ddd; color: #555; text-decoration: none; }
-a.thumb span { display: block; }
-a.thumb small { display: block; font-size: 9px; line-height: 11px; min-width: 28px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; }
-button.more { margin: 0.3rem 0; }
-"#;
+const STYLE: &str = include_str!("page.css");
 
-/// Renders a cluster's thumbnails page by page (all at once with `?all` in the URL, for
-/// scripts and tests). Text from the data goes in through `textContent` and attributes,
-/// never as markup.
-const SCRIPT: &str = r#""use strict";
-const DATA = JSON.parse(document.getElementById("gallery-data").textContent);
-const PAGE = 200;
-const ALL = new URLSearchParams(location.search).has("all");
-function thumb(set, row, confidence) {
-  const a = document.createElement("a");
-  a.className = "thumb";
-  const file = set.files[row];
-  a.dataset.file = file;
-  a.title = file + " · confidence " + confidence.toPrecision(3);
-  if (set.links[row]) { a.href = set.links[row]; }
-  const per = set.columns * set.columns;
-  const sheet = Math.floor(row / per), i = row % per;
-  const s = document.createElement("span");
-  s.style.width = set.width + "px";
-  s.style.height = set.height + "px";
-  s.style.backgroundImage = "url(thumbs/" + set.prefix + "-" + sheet + ".png)";
-  s.style.backgroundPosition = (-(i % set.columns) * set.width) + "px " + (-Math.floor(i / set.columns) * set.height) + "px";
-  a.appendChild(s);
-  const caption = document.createElement("small");
-  caption.textContent = file.split("/").pop();
-  caption.style.width = set.width + "px";
-  a.appendChild(caption);
-  return a;
-}
-function fill(details) {
-  const started = performance.now();
-  const g = DATA.galleries[Number(details.dataset.gallery)];
-  const cluster = g.clusters[Number(details.dataset.cluster)];
-  const set = DATA.sheets[g.sheets];
-  const box = details.querySelector(".thumbs");
-  const more = details.querySelector(".more");
-  const shown = box.childElementCount;
-  const end = ALL ? cluster.members.length : Math.min(cluster.members.length, shown + PAGE);
-  const frag = document.createDocumentFragment();
-  for (let j = shown; j < end; j++) { frag.appendChild(thumb(set, cluster.members[j], cluster.confidence[j])); }
-  box.appendChild(frag);
-  more.hidden = end >= cluster.members.length;
-  details.dataset.fillMs = (performance.now() - started).toFixed(1);
-}
-for (const details of document.querySelectorAll("details.cluster")) {
-  details.addEventListener("toggle", () => { if (details.open && details.querySelector(".thumbs").childElementCount === 0) { fill(details); } });
-  details.querySelector(".more").addEventListener("click", () => fill(details));
-  if (ALL) { details.open = true; fill(details); }
-}
-document.body.dataset.readyMs = performance.now().toFixed(1);
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
-    if (e.name === "first-contentful-paint") { document.body.dataset.firstPaintMs = e.startTime.toFixed(1); }
-  }
-}).observe({ type: "paint", buffered: true });
-"#;
+/// The page's behaviour. Text from the data goes in through `textContent` and
+/// attributes, never as markup.
+const SCRIPT: &str = include_str!("page.js");
 
 #[cfg(test)]
 mod tests {
@@ -376,15 +697,58 @@ mod tests {
     }
 
     #[test]
-    fn links_are_file_urls_of_existing_files_only() {
+    fn base64_matches_the_standard_encoding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
+    }
+
+    #[test]
+    fn compact_encodings_round_trip() {
+        let rows = [0usize, 1, 255, 65_536, 16_777_215];
+        let bytes = u24_bytes(&rows);
+        let back: Vec<usize> = bytes
+            .chunks(3)
+            .map(|b| usize::from(b[0]) | usize::from(b[1]) << 8 | usize::from(b[2]) << 16)
+            .collect();
+        assert_eq!(back, rows);
+        for v in [0.0f32, 1.0, 0.934, 123.456, 1e-6, -2.5] {
+            let b = bf16_bytes(std::iter::once(v));
+            let back = f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16);
+            assert!((back - v).abs() <= v.abs() / 256.0, "{v} -> {back}");
+        }
+    }
+
+    #[test]
+    fn files_share_their_prefix_and_idx_rows_are_numbers() {
+        let idx = Files::new((0..12).map(|i| format!("/data/train.gz#{i}")).collect());
+        assert_eq!(idx.prefix, "/data/train.gz#");
+        assert_eq!(idx.names, None);
+        assert_eq!(idx.link_base, None, "IDX rows are not files");
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("a b#.png");
-        std::fs::write(&file, b"x").unwrap();
-        let url = link(file.to_str().unwrap());
-        assert!(
-            url.starts_with("file:///") && url.ends_with("a%20b%23.png"),
-            "{url}"
+        for n in ["a/x.png", "a/é.png", "b/y.png"] {
+            let p = dir.path().join(n);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, b"x").unwrap();
+        }
+        let root = dir.path().display().to_string();
+        let folder = Files::new(
+            ["a/x.png", "a/é.png", "b/y.png"]
+                .iter()
+                .map(|n| format!("{root}/{n}"))
+                .collect(),
         );
-        assert_eq!(link("train-images-idx3-ubyte.gz#3"), "");
+        assert_eq!(folder.prefix, format!("{root}/"));
+        assert_eq!(
+            folder.names.as_deref(),
+            Some(&["a/x.png".to_string(), "a/é.png".into(), "b/y.png".into()][..])
+        );
+        assert_eq!(folder.link_base.as_deref(), Some(""), "absolute paths");
+        // A prefix never ends inside a character.
+        let split = Files::new(vec!["é".into(), "è".into()]);
+        assert_eq!(split.prefix, "");
     }
 }

@@ -134,8 +134,9 @@ struct ReportProvenance<'a> {
 /// What a report holds beyond the clusterings.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
-    /// Codes artifacts drawn as maps of their test split (their first two columns, e.g. a
-    /// 2-D UMAP), coloured by true class.
+    /// Codes artifacts drawn as maps (their first two columns, e.g. a 2-D UMAP): a picture
+    /// of the test split (train without one) coloured by true class, and on the page an
+    /// interactive map of every row of the clusterings of the same dataset.
     pub maps: Vec<PathBuf>,
     /// Write `assignments.csv`: one row per image and clustering (file, split, index,
     /// cluster, confidence, clustering, seed).
@@ -248,12 +249,11 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
             run,
             assignments: a,
             metrics: m,
-            members: pictures::members_by_typicality(run, a.get(run.shown_split())),
         })
         .collect();
-    let (page, sheets) = html::page(staging.path(), &md, &gallery_inputs)?;
+    let page = html::page(staging.path(), &md, &gallery_inputs, &map_artifacts)?;
     let html_path = staging.file(ReportInfo::HTML_FILE);
-    std::fs::write(&html_path, page)
+    std::fs::write(&html_path, &page.html)
         .map_err(|e| aeclust_artifact::ArtifactError::io(&html_path, e))?;
     let md_path = staging.file(ReportInfo::MARKDOWN_FILE);
     std::fs::write(&md_path, md).map_err(|e| aeclust_artifact::ArtifactError::io(&md_path, e))?;
@@ -262,7 +262,7 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
         ReportInfo::MARKDOWN_FILE,
         ReportInfo::HTML_FILE,
     ];
-    files.extend(sheets.iter().map(String::as_str));
+    files.extend(page.files.iter().map(String::as_str));
     if options.assignments {
         let path = staging.file(ReportInfo::ASSIGNMENTS_FILE);
         let text = assignments::csv(&runs, &assignments)?;
@@ -270,11 +270,13 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
         files.push(ReportInfo::ASSIGNMENTS_FILE);
     }
     files.extend(pictures.files.iter().map(String::as_str));
+    let mut warnings = pictures.warnings.clone();
+    warnings.extend(page.warnings.iter().cloned());
     let info = ReportInfo {
         table,
         groups: summaries.clone(),
         pictures: pictures.files.clone(),
-        warnings: pictures.warnings.clone(),
+        warnings,
     };
     let manifest = staging.commit(&stage, &files, &info, Environment::here())?;
     Ok(Outcome::built(manifest))

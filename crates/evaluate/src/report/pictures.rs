@@ -644,23 +644,29 @@ pub(crate) fn draw(
     Ok(out)
 }
 
-/// A map of the test split of each codes artifact in `maps` (its first two columns, e.g.
-/// a 2-D UMAP), coloured by true class.
+/// A map of each codes artifact in `maps` (its first two columns, e.g. a 2-D UMAP): its
+/// test split, or its train split when it has no test split; coloured by true class when
+/// labelled.
 pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Result<Pictures> {
     let mut out = Pictures::default();
     if !maps.is_empty() {
-        out.markdown
-            .push_str("\n### Maps of the test codes, coloured by true class\n\n");
+        out.markdown.push_str("\n### Maps of the codes\n\n");
     }
     for map in maps {
         let info: aeclust_artifact::kinds::CodesInfo = map.info()?;
-        let f = Features::load(map, Split::Test)?;
+        let test = Features::load(map, Split::Test)?;
+        let (f, split) = if test.is_empty() {
+            (Features::load(map, Split::Train)?, Split::Train)
+        } else {
+            (test, Split::Test)
+        };
         if f.dim < 2 {
             return Err(invalid(
                 map.dir(),
                 "a map needs codes of at least 2 dimensions",
             ));
         }
+        let labelled = f.labels.is_some();
         let truth = f.labels.clone().unwrap_or_else(|| vec![0; f.len()]);
         let labels: Vec<u8> = if info.classes.is_empty() {
             let mut l = truth.clone();
@@ -674,15 +680,19 @@ pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Resu
             .iter()
             .map(|l| labels.iter().position(|x| x == l).unwrap_or(0))
             .collect();
-        let legend: Vec<String> = labels
-            .iter()
-            .map(|&l| {
-                info.classes
-                    .iter()
-                    .find(|c| c.label == l)
-                    .map_or(l.to_string(), |c| c.name.clone())
-            })
-            .collect();
+        let legend: Vec<String> = if labelled {
+            labels
+                .iter()
+                .map(|&l| {
+                    info.classes
+                        .iter()
+                        .find(|c| c.label == l)
+                        .map_or(l.to_string(), |c| c.name.clone())
+                })
+                .collect()
+        } else {
+            vec!["image".into()]
+        };
         let points: Vec<(f64, f64)> = f
             .values
             .chunks_exact(f.dim)
@@ -702,8 +712,10 @@ pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Resu
         plots::scatter(
             &dir.join(&file),
             &format!(
-                "{} codes ({}-d): test split by true class",
-                info.encoder, f.dim
+                "{} codes ({}-d): {split} split{}",
+                info.encoder,
+                f.dim,
+                if labelled { " by true class" } else { "" }
             ),
             &points,
             &class_of,
