@@ -79,7 +79,7 @@ function sprite(rows, row) {
   const s = document.createElement("span");
   s.style.width = set.width + "px";
   s.style.height = set.height + "px";
-  s.style.backgroundImage = "url(thumbs/" + set.prefix + "-" + sheet + ".png)";
+  s.style.backgroundImage = "url(thumbs/" + set.prefix + "-" + sheet + ".jpg)";
   s.style.backgroundPosition = (-(j % set.columns) * set.width) + "px " + (-Math.floor(j / set.columns) * set.height) + "px";
   return { span: s, width: set.width };
 }
