@@ -243,6 +243,18 @@ fn the_report_page_shows_every_image_maps_and_compares_in_a_real_browser() {
             pick = Some(key);
         }
     }
+    // The shaded matching is a one-to-one matching with the most images in common.
+    let agree: usize = b
+        .eval("document.querySelector('section.compare').dataset.agree")
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        agree,
+        best_matching(&counted),
+        "the matching is the best one"
+    );
     let (ca, cb) = pick.expect("a non-empty cell");
     let (cx, cy) = b.centre_of(&format!(
         "section.compare td.cell[data-a=\"{ca}\"][data-b=\"{cb}\"]"
@@ -276,6 +288,40 @@ fn the_report_page_shows_every_image_maps_and_compares_in_a_real_browser() {
             .len()
             > 10_000
     );
+}
+
+/// The most images a one-to-one matching of the two clusterings' clusters keeps in common
+/// (every injective matching tried: the clusterings here have a few clusters).
+fn best_matching(counts: &BTreeMap<(String, String), usize>) -> usize {
+    let rows: BTreeSet<&String> = counts.keys().map(|k| &k.0).collect();
+    let cols: BTreeSet<&String> = counts.keys().map(|k| &k.1).collect();
+    let (rows, cols): (Vec<_>, Vec<_>) = (rows.into_iter().collect(), cols.into_iter().collect());
+    fn best(
+        i: usize,
+        rows: &[&String],
+        cols: &[&String],
+        used: &mut Vec<bool>,
+        counts: &BTreeMap<(String, String), usize>,
+    ) -> usize {
+        if i == rows.len() {
+            return 0;
+        }
+        // Row i unmatched, or matched to a free column.
+        let mut top = best(i + 1, rows, cols, used, counts);
+        for j in 0..cols.len() {
+            if !used[j] {
+                used[j] = true;
+                let n = counts
+                    .get(&(rows[i].clone(), cols[j].clone()))
+                    .copied()
+                    .unwrap_or(0);
+                top = top.max(n + best(i + 1, rows, cols, used, counts));
+                used[j] = false;
+            }
+        }
+        top
+    }
+    best(0, &rows, &cols, &mut vec![false; cols.len()], counts)
 }
 
 /// The cells of a CSV line (fields with commas or quotes quoted, quotes doubled).
