@@ -639,7 +639,7 @@ pub(crate) fn page(
              <p>Each point is an image. Hover a point to see it; click a point or a legend \
              entry to show only that cluster in the gallery below.</p>\n\
              <label>Colour by <select class=\"colour\"></select></label>\n\
-             <div class=\"map-box\"><canvas width=\"640\" height=\"640\"></canvas>\
+             <div class=\"map-box\"><canvas width=\"640\" height=\"640\" role=\"img\" aria-label=\"a map of the images, a point each\"></canvas>\
              <div class=\"legend\"></div><div class=\"tip\" hidden></div></div>\n</section>",
             escape(&map.title)
         );
