@@ -187,6 +187,8 @@ function setUpMap(section) {
     o.textContent = "true class";
     select.appendChild(o);
   }
+  // First shown: the last clustering of these images (the pipeline lists its best last).
+  if (candidates.length) { select.value = "g" + candidates[candidates.length - 1][1]; }
   const state = { xy: null, rows: null, G: null, grid: null };
   const size = 640, pad = 8;
   function place() {
@@ -432,7 +434,14 @@ function setUpCompare(section) {
   }
   sa.addEventListener("change", () => { fillB(); render(); });
   sb.addEventListener("change", render);
+  // First shown: the last two clusterings of the same images and seed (the pipeline lists
+  // its best routes last: the GMM and SCAN on a folder).
+  const last = PAGE.galleries.length - 1;
+  let first = last - 1;
+  while (first > 0 && (PAGE.galleries[first].view !== PAGE.galleries[last].view || PAGE.galleries[first].seed !== PAGE.galleries[last].seed)) { first--; }
+  sa.value = String(Math.max(first, 0));
   fillB();
+  if ([...sb.options].some((o) => o.value === String(last))) { sb.value = String(last); }
   return render();
 }
 const compares = [...document.querySelectorAll("section.compare")].map(setUpCompare);
