@@ -512,9 +512,10 @@ impl Builder<'_> {
     fn map(&mut self, map: &Artifact) -> Result<()> {
         let info: CodesInfo = map.info()?;
         let dataset = std::fs::canonicalize(info.dataset.resolve(map.dir())).ok();
-        let view = self.view_keys.iter().position(|(d, _)| {
-            std::fs::canonicalize(d).ok().is_some() && std::fs::canonicalize(d).ok() == dataset
-        });
+        let view = self
+            .view_keys
+            .iter()
+            .position(|(d, _)| dataset.is_some() && std::fs::canonicalize(d).ok() == dataset);
         let Some(view) = view else {
             self.warnings.push(format!(
                 "the map {} is of another dataset than the clusterings: not on the page",
