@@ -6,7 +6,8 @@ use std::process::Command;
 
 use aeclust_artifact::fixtures;
 use aeclust_artifact::kinds::{
-    ClusteringParams, ImageSplit, KMeansOptions, KRange, MethodParams, Precision, ReportInfo,
+    ClusteringParams, CodesSplit, ImageSplit, KMeansOptions, KRange, MethodParams, Precision,
+    ReportInfo,
 };
 use aeclust_artifact::Manifest;
 
@@ -211,4 +212,57 @@ fn unlabelled_train_only_data_gets_internal_quality_and_assignments() {
         );
         assert!(out.join(file).is_file(), "{file}");
     }
+}
+
+/// A 2-D map of `n_train` + `n_test` rows whose dataset reference is `dataset`.
+fn map(out: &Path, dataset: &Path, n_train: usize, n_test: usize) {
+    let split = |n: usize| CodesSplit {
+        codes: (0..n).flat_map(|i| [i as f32, (i % 7) as f32]).collect(),
+        labels: None,
+        dim: 2,
+    };
+    fixtures::codes(out, &split(n_train), &split(n_test), dataset).unwrap();
+}
+
+/// The page's map: drawn for a map of the clusterings' own rows (every split), left off
+/// with a warning for a map of another dataset; its points in a data script.
+#[test]
+fn the_page_maps_the_clusterings_rows_and_refuses_a_map_of_other_images() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("dataset");
+    fixtures::dataset(&data, &two_classes(40, 0), &two_classes(10, 1)).unwrap();
+    let other = tmp.path().join("other");
+    fixtures::dataset(&other, &two_classes(40, 0), &two_classes(10, 1)).unwrap();
+    let run = tmp.path().join("seed-72/kmeans-pixels");
+    aeclust_cluster::stage::run(&kmeans(72), &data, &run, false, &mut |_, _| {}).unwrap();
+    let (own, foreign) = (tmp.path().join("map"), tmp.path().join("map-other"));
+    map(&own, &data, 40, 10);
+    map(&foreign, &other, 40, 10);
+    let out = tmp.path().join("report");
+    let o = Command::new(BIN)
+        .arg("--out")
+        .arg(&out)
+        .arg("--map")
+        .arg(&own)
+        .arg("--map")
+        .arg(&foreign)
+        .arg(&run)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join(ReportInfo::HTML_FILE)).unwrap();
+    assert_eq!(html.matches("<section class=\"map\"").count(), 1, "one map");
+    // 50 rows (train and test) of 4 bytes: 200 bytes of base64 (268 characters).
+    let points = std::fs::read_to_string(out.join("data/map-0.js")).unwrap();
+    assert!(points.starts_with("aeclust.loaded(\"map-0\", {\"points\":\""));
+    let b64 = points.split('"').nth(5).unwrap();
+    assert_eq!(b64.len(), 268, "{points}");
+    let info: ReportInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    assert!(
+        info.warnings
+            .iter()
+            .any(|w| w.contains("map-other") && w.contains("another dataset")),
+        "{:?}",
+        info.warnings
+    );
 }
