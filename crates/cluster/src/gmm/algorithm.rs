@@ -143,16 +143,7 @@ impl<F: Float> GaussianMixture<F> {
         let log_likelihood: Vec<f64> = log_resp
             .axis_iter_mut(Axis(0))
             .into_par_iter()
-            .map(|mut row| {
-                let max = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
-                let lse = if max.is_finite() {
-                    max + row.iter().fold(F::zero(), |a, &v| a + (v - max).exp()).ln()
-                } else {
-                    max
-                };
-                row.mapv_inplace(|v| v - lse);
-                lse.to_f64().unwrap_or(f64::NAN)
-            })
+            .map(|mut row| log_normalise(&mut row))
             .collect();
         let labels = argmax_rows(&log_resp);
         let confidence = log_resp
@@ -297,16 +288,7 @@ impl<F: Float> GaussianMixture<F> {
         let total: f64 = log_resp
             .axis_iter_mut(Axis(0))
             .into_par_iter()
-            .map(|mut row| {
-                let max = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
-                let lse = if max.is_finite() {
-                    max + row.iter().fold(F::zero(), |a, &v| a + (v - max).exp()).ln()
-                } else {
-                    max
-                };
-                row.mapv_inplace(|v| v - lse);
-                lse.to_f64().unwrap_or(f64::NAN)
-            })
+            .map(|mut row| log_normalise(&mut row))
             .sum();
         (total / x.nrows() as f64, log_resp)
     }
@@ -530,4 +512,17 @@ impl<F: Float, D: Data<Elem = F>> PredictInplace<ArrayBase<D, Ix2>, Array1<usize
     fn default_target(&self, x: &ArrayBase<D, Ix2>) -> Array1<usize> {
         Array1::zeros(x.nrows())
     }
+}
+
+/// Turns a row of weighted log-probabilities into log-responsibilities in place and
+/// returns its log-sum-exp, `ln p(x)` (max-subtracted, so no exponential overflows).
+fn log_normalise<F: Float>(row: &mut ndarray::ArrayViewMut1<F>) -> f64 {
+    let max = row.iter().fold(F::neg_infinity(), |m, &v| m.max(v));
+    let lse = if max.is_finite() {
+        max + row.iter().fold(F::zero(), |a, &v| a + (v - max).exp()).ln()
+    } else {
+        max
+    };
+    row.mapv_inplace(|v| v - lse);
+    lse.to_f64().unwrap_or(f64::NAN)
 }
