@@ -190,6 +190,16 @@ pub struct ClassName {
     pub name: String,
 }
 
+impl ClassName {
+    /// The name of `label` among `classes`, or its number when it has none.
+    pub fn of(classes: &[ClassName], label: u8) -> String {
+        classes
+            .iter()
+            .find(|c| c.label == label)
+            .map_or_else(|| label.to_string(), |c| c.name.clone())
+    }
+}
+
 /// Counts of one split.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SplitCounts {

@@ -16,7 +16,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use aeclust_artifact::kinds::{CodesInfo, Features, ImageSplit, Method, PerSplit, Split};
+use aeclust_artifact::kinds::{
+    ClassName, CodesInfo, Features, ImageSplit, Method, PerSplit, Split,
+};
 use aeclust_artifact::Artifact;
 use serde::Serialize;
 
@@ -354,6 +356,13 @@ struct Builder<'d> {
 }
 
 impl Builder<'_> {
+    /// Writes the data script `KIND-INDEX` (`data/KIND-INDEX.js`) and returns its name.
+    fn data(&mut self, kind: &str, index: usize, value: &impl Serialize) -> Result<String> {
+        let name = format!("{kind}-{index}");
+        self.files.push(write_data(self.dir, &name, value)?);
+        Ok(name)
+    }
+
     fn set(&mut self, dataset: &Artifact, invert: bool, split: Split) -> Result<usize> {
         let key = (dataset.dir().to_path_buf(), split);
         if let Some(i) = self.set_keys.iter().position(|k| *k == key) {
@@ -407,24 +416,18 @@ impl Builder<'_> {
         present.dedup();
         let classes: Vec<String> = present
             .iter()
-            .map(|&l| {
-                class_list
-                    .iter()
-                    .find(|c| c.label == l)
-                    .map_or(l.to_string(), |c| c.name.clone())
-            })
+            .map(|&l| ClassName::of(class_list, l))
             .collect();
         let positions: Vec<u8> = labels
             .iter()
             .map(|l| present.iter().position(|p| p == l).unwrap_or(0) as u8)
             .collect();
         let index = self.page.views.len();
-        let name = format!("view-{index}");
         let rows = ViewRows {
             files,
             labels: (labelled && !labels.is_empty()).then(|| base64(&positions)),
         };
-        self.files.push(write_data(self.dir, &name, &rows)?);
+        let name = self.data("view", index, &rows)?;
         self.page.views.push(ViewData {
             n: sets.iter().map(|&s| self.page.sets[s].n).sum(),
             splits: splits.iter().map(|s| s.to_string()).collect(),
@@ -467,17 +470,15 @@ impl Builder<'_> {
         }
         let order: Vec<usize> = members.concat();
         let kmeans = run.info.params.method() == Method::Kmeans;
-        let index = self.page.galleries.len();
-        let name = format!("gallery-{index}");
-        self.files.push(write_data(
-            self.dir,
-            &name,
+        let name = self.data(
+            "gallery",
+            self.page.galleries.len(),
             &GalleryRows {
                 order: base64(&u24_bytes(&order)),
                 starts,
                 confidence: base64(&bf16_bytes(order.iter().map(|&r| all.confidence[r]))),
             },
-        )?);
+        )?;
         let m = input.metrics.get(run.shown_split()).as_ref();
         let classes = run.classes();
         self.page.galleries.push(GalleryData {
@@ -487,13 +488,7 @@ impl Builder<'_> {
             view,
             names: (0..k)
                 .map(|c| match m.and_then(|m| m.mapping[c]) {
-                    Some(l) => format!(
-                        "cluster {c} → {}",
-                        classes
-                            .iter()
-                            .find(|x| x.label == l)
-                            .map_or(l.to_string(), |x| x.name.clone())
-                    ),
+                    Some(l) => format!("cluster {c} → {}", ClassName::of(classes, l)),
                     None => format!("cluster {c}"),
                 })
                 .collect(),
@@ -563,15 +558,13 @@ impl Builder<'_> {
                 [x[0], x[1], y[0], y[1]]
             })
             .collect();
-        let index = self.page.maps.len();
-        let name = format!("map-{index}");
-        self.files.push(write_data(
-            self.dir,
-            &name,
+        let name = self.data(
+            "map",
+            self.page.maps.len(),
             &MapPoints {
                 points: base64(&bytes),
             },
-        )?);
+        )?;
         self.page.maps.push(MapData {
             title: format!(
                 "{} codes, {}",

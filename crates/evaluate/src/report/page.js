@@ -122,18 +122,23 @@ function described(G, row) {
 }
 
 // Galleries: a cluster is filled when opened, PER_PAGE thumbnails at a time.
+// Appends the next page of `rows` (every one with ?all) to the thumbnails in `box`, each
+// titled by `title(row)`; `more` stays shown while rows remain.
+function appendPage(box, more, view, rows, title) {
+  const from = box.childElementCount;
+  const end = ALL ? rows.length : Math.min(rows.length, from + PER_PAGE);
+  const frag = document.createDocumentFragment();
+  for (let j = from; j < end; j++) { frag.appendChild(thumb(view, rows[j], title(rows[j]))); }
+  box.appendChild(frag);
+  more.hidden = end >= rows.length;
+}
 function fill(details) {
   const started = performance.now();
   return gallery(Number(details.dataset.gallery)).then((G) => {
     const c = Number(details.dataset.cluster);
-    const box = details.querySelector(".thumbs");
-    const more = details.querySelector(".more");
-    const from = G.starts[c] + box.childElementCount;
-    const end = ALL ? G.starts[c + 1] : Math.min(G.starts[c + 1], from + PER_PAGE);
-    const frag = document.createDocumentFragment();
-    for (let j = from; j < end; j++) { frag.appendChild(thumb(G.rows, G.order[j], G.spec.confidence + " " + G.confidence[j].toPrecision(3))); }
-    box.appendChild(frag);
-    more.hidden = end >= G.starts[c + 1];
+    const members = G.order.subarray(G.starts[c], G.starts[c + 1]);
+    appendPage(details.querySelector(".thumbs"), details.querySelector(".more"), G.rows, members,
+      (row) => G.spec.confidence + " " + G.confidenceOf[row].toPrecision(3));
     details.dataset.fillMs = (performance.now() - started).toFixed(1);
   });
 }
@@ -373,15 +378,9 @@ function setUpCompare(section) {
     });
     if ([...sb.options].some((o) => o.value === keep)) { sb.value = keep; } else if (preferred !== null) { sb.value = preferred; }
   }
-  let cell = { rows: [], shown: 0, A: null };
+  let cell = { rows: [], A: null };
   function showMore() {
-    const box = panel.querySelector(".thumbs");
-    const end = ALL ? cell.rows.length : Math.min(cell.rows.length, cell.shown + PER_PAGE);
-    const frag = document.createDocumentFragment();
-    for (let j = cell.shown; j < end; j++) { frag.appendChild(thumb(cell.A.rows, cell.rows[j], described(cell.A, cell.rows[j]))); }
-    box.appendChild(frag);
-    cell.shown = end;
-    panel.querySelector(".more").hidden = end >= cell.rows.length;
+    appendPage(panel.querySelector(".thumbs"), panel.querySelector(".more"), cell.A.rows, cell.rows, (row) => described(cell.A, row));
   }
   panel.querySelector(".more").addEventListener("click", showMore);
   function render() {
@@ -424,7 +423,7 @@ function setUpCompare(section) {
     td.classList.add("chosen");
     const rows = [];
     for (let p = A.starts[i]; p < A.starts[i + 1]; p++) { if (B.clusterOf[A.order[p]] === j) { rows.push(A.order[p]); } }
-    cell = { rows, shown: 0, A };
+    cell = { rows, A };
     panel.dataset.a = String(i);
     panel.dataset.b = String(j);
     panel.querySelector("h3").textContent = rows.length + " images in " + A.spec.names[i] + " of " + A.spec.title + " and " + B.spec.names[j] + " of " + B.spec.title + (matched ? ": the two agree" : ": the two disagree");

@@ -129,10 +129,7 @@ struct Names<'a> {
 
 impl Names<'_> {
     fn class(&self, l: u8) -> String {
-        self.classes
-            .iter()
-            .find(|c| c.label == l)
-            .map_or(l.to_string(), |c| c.name.clone())
+        aeclust_artifact::kinds::ClassName::of(self.classes, l)
     }
 
     fn cluster(&self, m: Option<&SplitMetrics>, c: usize) -> String {
@@ -683,12 +680,7 @@ pub(crate) fn draw_maps(dir: &Path, maps: &[aeclust_artifact::Artifact]) -> Resu
         let legend: Vec<String> = if labelled {
             labels
                 .iter()
-                .map(|&l| {
-                    info.classes
-                        .iter()
-                        .find(|c| c.label == l)
-                        .map_or(l.to_string(), |c| c.name.clone())
-                })
+                .map(|&l| aeclust_artifact::kinds::ClassName::of(&info.classes, l))
                 .collect()
         } else {
             vec!["image".into()]
