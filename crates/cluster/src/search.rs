@@ -137,6 +137,18 @@ pub(crate) fn search<F: Float>(
     }
     let (model, score, fit_seconds) = best.expect("the range holds at least one k");
     let best_k = model.k();
+    let runner_up = curve
+        .iter()
+        .filter(|p| p.k != best_k && p.score.is_finite())
+        .max_by(|a, b| a.score.total_cmp(&b.score))
+        .map_or(String::new(), |p| {
+            format!(
+                "; the next best is k = {} ({:.3}, {:.3} lower)",
+                p.k,
+                p.score,
+                score - p.score
+            )
+        });
     let (tree, train_leaves, test_leaves) = finest.expect("the range ends at its max");
     let search = KSearch {
         criterion: "silhouette".into(),
@@ -148,7 +160,8 @@ pub(crate) fn search<F: Float>(
         criterion_seconds,
         decision: format!(
             "k = {best_k}: the highest silhouette ({score:.3}) over k = {}, measured in \
-             these features on a seeded sample of up to {SILHOUETTE_SAMPLE} train rows",
+             these features on a seeded sample of up to {SILHOUETTE_SAMPLE} train rows\
+             {runner_up}",
             p.k
         ),
         tree: Some(tree),

@@ -75,6 +75,21 @@ fn well_separated_groups_give_their_number() {
     assert_eq!(names, ["silhouette", "calinski_harabasz", "davies_bouldin"]);
     assert!(search.criteria.iter().all(|c| c.values.len() == 19));
     assert!(search.decision.contains("k = 4"), "{}", search.decision);
+    // The runner-up is named with its score: the best of the other k.
+    let sil = &search.criteria[0].values;
+    let (next_k, next) = (2..=20usize)
+        .zip(sil)
+        .filter(|(k, _)| *k != 4)
+        .map(|(k, v)| (k, v.expect("a silhouette at every k")))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    assert!(
+        search
+            .decision
+            .contains(&format!("the next best is k = {next_k} ({next:.3},")),
+        "{}",
+        search.decision
+    );
     // The tree: the 20 clusters of k = 20 merged; cut into 4 it gives the 4 groups.
     let tree = search.tree.expect("a tree");
     assert_eq!(tree.leaves(), 20);

@@ -1,19 +1,19 @@
 //! The stochastic layout optimisation (umap-learn's `optimize_layout_euclidean`):
 //! attraction along sampled edges, repulsion from random negative samples, a learning
-//! rate falling linearly to 0. Parallel over chunks of edges, lock-free as umap-learn's
-//! numba version is ("Hogwild"): coordinates are atomics with relaxed order, so threads
-//! may read a coordinate another thread is moving, and the result with several threads
-//! depends on timing; with one thread it depends only on the seed.
+//! rate falling linearly to 0. It runs on one thread, as umap-learn's does when given a
+//! `random_state`, so the embedding depends only on the seed: umap-learn's parallel
+//! ("Hogwild") layout, which this one was until 2026-11-30, lets threads move shared
+//! coordinates without locks, and on this project's folders a rerun then moved the
+//! proposed number of clusters (docs/RESULTS.md, "A k you can trust").
 
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
-use rayon::prelude::*;
 
 use crate::fuzzy::Graph;
 
-/// Edges per parallel task; fixed, so the random streams do not depend on thread count.
+/// Edges per stream of negative samples.
 const EDGES_PER_TASK: usize = 8192;
 
 /// Coordinates shared between threads: `n` points × `dim` f32, as atomics.
@@ -118,8 +118,8 @@ pub fn optimize(
         let alpha = s.initial_alpha * (1.0 - epoch as f32 / s.n_epochs as f32);
         let n = epoch as f32;
         next_sample
-            .par_chunks_mut(EDGES_PER_TASK)
-            .zip(next_negative.par_chunks_mut(EDGES_PER_TASK))
+            .chunks_mut(EDGES_PER_TASK)
+            .zip(next_negative.chunks_mut(EDGES_PER_TASK))
             .enumerate()
             .for_each(|(task, (next_s, next_n))| {
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(

@@ -494,12 +494,16 @@ mod tests {
         (x, labels)
     }
 
-    fn one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    fn threads<T: Send>(n: usize, f: impl FnOnce() -> T + Send) -> T {
         rayon::ThreadPoolBuilder::new()
-            .num_threads(1)
+            .num_threads(n)
             .build()
             .unwrap()
             .install(f)
+    }
+
+    fn one_thread<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        threads(1, f)
     }
 
     fn small() -> UmapParams {
@@ -561,6 +565,28 @@ mod tests {
         };
         assert_eq!(run(7), run(7));
         assert_ne!(run(7), run(8));
+    }
+
+    #[test]
+    fn the_embedding_does_not_depend_on_the_thread_count() {
+        // Over 4,096 rows, so the spectral start's sums and the layout span several
+        // chunks; a fit and a transform, on 1 and on 3 threads.
+        let (x, _) = blobs(3, 1400, 4, 9);
+        let (q, _) = blobs(3, 20, 4, 10);
+        let params = UmapParams {
+            n_epochs: Some(30),
+            ..small()
+        };
+        let run = |n| {
+            threads(n, || {
+                let fitted = fit(&params, &x, 4, &Quiet).unwrap();
+                let (placed, _) = fitted.transform(&q, &Quiet).unwrap();
+                (fitted.embedding, placed)
+            })
+        };
+        let (one, three) = (run(1), run(3));
+        assert_eq!(one.0.len(), 4200 * 2);
+        assert_eq!(one, three);
     }
 
     #[test]

@@ -76,6 +76,13 @@ pub struct GroupSummary {
     pub test_purity: Option<Stat>,
     /// Clusters (the k kept, when a range was searched).
     pub k: Stat,
+    /// The k of every seed, in the order of `seeds`.
+    #[serde(default)]
+    pub k_per_seed: Vec<usize>,
+    /// How each seed's k was chosen, in words, in the order of `seeds` (empty when k
+    /// was given, not searched).
+    #[serde(default)]
+    pub k_decisions: Vec<String>,
     /// Silhouette on a sample of the train split (higher is better).
     pub silhouette: Option<Stat>,
     /// Calinski–Harabasz index on the train split (higher is better).
@@ -86,6 +93,31 @@ pub struct GroupSummary {
     pub bic: Option<Stat>,
     /// The reference study's accuracy for this route, on Fashion-MNIST only.
     pub paper_acc: Option<f64>,
+}
+
+impl GroupSummary {
+    /// The k of every seed, seeds of one k together in the order they first appear:
+    /// `5 (seed 72), 6 (seeds 1, 2)`, or `5` when every seed has it.
+    pub fn k_by_seed(&self) -> String {
+        let mut by_k: Vec<(usize, Vec<u64>)> = Vec::new();
+        for (&k, &seed) in self.k_per_seed.iter().zip(&self.seeds) {
+            match by_k.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, seeds)) => seeds.push(seed),
+                None => by_k.push((k, vec![seed])),
+            }
+        }
+        if by_k.len() <= 1 {
+            return by_k.first().map_or(String::new(), |(k, _)| k.to_string());
+        }
+        by_k.iter()
+            .map(|(k, seeds)| {
+                let list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+                let word = if seeds.len() == 1 { "seed" } else { "seeds" };
+                format!("{k} ({word} {})", list.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// `info` of a report artifact.

@@ -56,7 +56,8 @@ struct Args {
     /// Initial layout.
     #[arg(long, value_enum, default_value = "spectral")]
     init: Init,
-    /// Seed of every random choice (bit-reproducible with --threads 1).
+    /// Seed of every random choice (the embedding is the same to the bit on any number of
+    /// threads).
     #[arg(long, default_value_t = 72)]
     seed: u64,
     /// Worker threads (default: all cores).

@@ -68,6 +68,19 @@ fn run_cli(args: Args) -> Result<()> {
     let info: ReportInfo = outcome.manifest.info_as(&args.out)?;
     aeclust_cli::announce("evaluate", &args.out, &outcome, "same clusterings");
     println!("\n{}", info.table);
+    for g in &info.groups {
+        if g.k_decisions.len() > 1
+            && g.k_per_seed
+                .iter()
+                .any(|&k| Some(&k) != g.k_per_seed.first())
+        {
+            println!(
+                "note: the seeds of `{}` propose different k: {} (report.md, \"Number of clusters\")",
+                g.name,
+                g.k_by_seed()
+            );
+        }
+    }
     for w in &info.warnings {
         println!("warning: {w}");
     }

@@ -65,6 +65,11 @@ pub(crate) fn summarise(
                 .map(|&i| runs[i].k() as f64)
                 .collect::<Vec<_>>(),
         ),
+        k_per_seed: members.iter().map(|&i| runs[i].k()).collect(),
+        k_decisions: members
+            .iter()
+            .filter_map(|&i| Some(runs[i].info.k_search.as_ref()?.decision.clone()))
+            .collect(),
         silhouette: internal(&|r| r.info.internal.silhouette),
         calinski_harabasz: internal(&|r| r.info.internal.calinski_harabasz),
         davies_bouldin: internal(&|r| r.info.internal.davies_bouldin),

@@ -60,8 +60,8 @@ pub(crate) fn summary_table(groups: &[GroupSummary], with_paper: bool) -> String
             g.title,
             g.name,
             g.seeds.len(),
-            if g.k.std == 0.0 {
-                format!("{}", g.k.mean)
+            if g.k_per_seed.len() == g.seeds.len() {
+                g.k_by_seed()
             } else {
                 g.k.to_string()
             },
@@ -78,6 +78,41 @@ pub(crate) fn summary_table(groups: &[GroupSummary], with_paper: bool) -> String
     t
 }
 
+/// How many clusters each searched clustering proposes, seed by seed, and whether its
+/// seeds agree; empty when no k was searched.
+pub(crate) fn k_section(groups: &[GroupSummary]) -> String {
+    let searched: Vec<&GroupSummary> = groups
+        .iter()
+        .filter(|g| !g.k_decisions.is_empty() && g.k_decisions.len() == g.seeds.len())
+        .collect();
+    if searched.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("\n## Number of clusters\n\n");
+    for g in searched {
+        let _ = writeln!(md, "{} (`{}`):\n", g.title, g.name);
+        for (seed, decision) in g.seeds.iter().zip(&g.k_decisions) {
+            let _ = writeln!(md, "- seed {seed}: {decision}.");
+        }
+        let first = g.k_per_seed.first().copied().unwrap_or(0);
+        if g.seeds.len() < 2 {
+            md.push('\n');
+        } else if g.k_per_seed.iter().all(|&k| k == first) {
+            let _ = writeln!(md, "\nThe {} seeds agree: k = {first}.\n", g.seeds.len());
+        } else {
+            let _ = writeln!(
+                md,
+                "\nThe seeds disagree: k = {}. Each seed trains its own autoencoder, and \
+                 one seed's codes can split a group that another's keep whole. Compare the \
+                 tree's cuts at k − 1, k and k + 1 below, and fix the number you trust with \
+                 `--k N`.\n",
+                g.k_by_seed()
+            );
+        }
+    }
+    md
+}
+
 fn metric(m: &Option<SplitMetrics>, f: fn(&SplitMetrics) -> f64) -> String {
     m.as_ref().map_or("–".into(), |m| format!("{:.3}", f(m)))
 }
@@ -85,6 +120,7 @@ fn metric(m: &Option<SplitMetrics>, f: fn(&SplitMetrics) -> f64) -> String {
 /// The whole `report.md`.
 pub(crate) fn document(
     table: &str,
+    k_section: &str,
     runs: &[ClusteringRun],
     metrics: &[PerSplit<Option<SplitMetrics>>],
     pictures: &str,
@@ -99,6 +135,7 @@ pub(crate) fn document(
     }
     md.push_str("\n\n");
     md.push_str(table);
+    md.push_str(k_section);
     let labelled = metrics
         .iter()
         .any(|m| m.train.is_some() || m.test.is_some());
@@ -187,6 +224,8 @@ mod tests {
             test_ari: Some(Stat::of(&[0.3, 0.3])),
             test_purity: Some(Stat::of(&[0.2, 0.2])),
             k: Stat::of(&[10.0, 10.0]),
+            k_per_seed: vec![10, 10],
+            k_decisions: Vec::new(),
             silhouette: Some(Stat::of(&[0.25, 0.35])),
             calinski_harabasz: Some(Stat::of(&[1000.0, 1200.0])),
             davies_bouldin: Some(Stat::of(&[1.5, 1.5])),
@@ -232,9 +271,39 @@ mod tests {
     }
 
     #[test]
+    fn seeds_that_disagree_on_k_are_named() {
+        let mut g = group(None);
+        g.seeds = vec![72, 1, 2];
+        g.k_per_seed = vec![5, 6, 6];
+        g.k_decisions = ["k = 5: a", "k = 6: b", "k = 6: c"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(g.k_by_seed(), "5 (seed 72), 6 (seeds 1, 2)");
+        let row = summary_table(std::slice::from_ref(&g), false);
+        assert!(row.contains("| 3 | 5 (seed 72), 6 (seeds 1, 2) |"), "{row}");
+        let md = k_section(std::slice::from_ref(&g));
+        assert!(md.starts_with("\n## Number of clusters\n"), "{md}");
+        assert!(
+            md.contains("- seed 72: k = 5: a.\n- seed 1: k = 6: b.\n- seed 2: k = 6: c.\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("The seeds disagree: k = 5 (seed 72), 6 (seeds 1, 2)."),
+            "{md}"
+        );
+        g.k_per_seed = vec![6, 6, 6];
+        assert_eq!(g.k_by_seed(), "6");
+        assert!(k_section(std::slice::from_ref(&g)).contains("The 3 seeds agree: k = 6."));
+        // A k given, not searched: no section.
+        g.k_decisions.clear();
+        assert_eq!(k_section(&[g]), "");
+    }
+
+    #[test]
     fn warnings_are_listed() {
         let md = document(
             "TABLE\n",
+            "",
             &[],
             &[],
             "",

@@ -235,6 +235,7 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
     staging.write_json(ReportInfo::JSON_FILE, &report)?;
     let md = markdown::document(
         &table,
+        &markdown::k_section(&summaries),
         &runs,
         &metrics,
         &pictures.markdown,
