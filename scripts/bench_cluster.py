@@ -29,7 +29,8 @@ def ours(features, method, threads, seed=72, extra=()):
                "--method", method, "--threads", str(threads), "--seed", str(seed), *extra]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         s = json.load(open(os.path.join(out, "summary.json")))
-        return s["fit_seconds"], s["n_iter"], s["seconds_per_iteration_median"], s["params"]["precision"]
+        fit = s["fit"]
+        return fit["fit_seconds"], fit["n_iter"], fit["seconds_per_iteration_median"], s["params"]["precision"]
 
 
 def main():

@@ -154,6 +154,43 @@ fn bic_picks_the_true_number_of_components() {
     assert_eq!(best, 3, "BIC per k: {bics:?}");
 }
 
+#[test]
+fn kmeans_is_the_same_to_the_bit_on_any_number_of_threads() {
+    // 12,000 rows: the passes' partial sums span several groups of blocks.
+    let centres: Vec<Vec<f64>> = (0..6)
+        .map(|c| (0..8).map(|j| if j == c { 6.0 } else { 0.0 }).collect())
+        .collect();
+    let (x, _) = blobs(&centres, 2000, 2.0, 5);
+    let x = x.mapv(|v| v as f32);
+    fn on<T: Send>(threads: usize, f: &(dyn Fn() -> T + Sync)) -> T {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    }
+    let kmeans = || {
+        let m = KMeans::params(6)
+            .seed(3)
+            .n_init(2)
+            .fit(&DatasetBase::from(x.clone()))
+            .unwrap();
+        (m.centroids().clone(), m.inertia(), m.n_iter())
+    };
+    let one = on(1, &kmeans);
+    assert!(one.2 > 1, "more than one pass");
+    assert_eq!(one, on(3, &kmeans));
+    // The GMM's log-likelihood (its stopping test and BIC) likewise.
+    let gmm = || {
+        let m = GaussianMixture::params(6)
+            .seed(3)
+            .fit(&DatasetBase::from(x.clone()))
+            .unwrap();
+        (m.means().clone(), m.log_likelihood_history().to_vec())
+    };
+    assert_eq!(on(1, &gmm), on(3, &gmm));
+}
+
 /// The first 2,000 training images of the committed real-data subset, scaled to [0, 1].
 fn real_subset() -> Array2<f64> {
     let dir = concat!(

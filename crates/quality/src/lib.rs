@@ -71,7 +71,8 @@ pub fn silhouette<F: Float>(
         .collect();
     // Distances in blocks of rows: Gram rows from one product, never an m × m matrix.
     const BLOCK: usize = 512;
-    let total: f64 = (0..m.div_ceil(BLOCK))
+    // Per-block sums collected, then added in order: the same bits on any thread count.
+    let per_block: Vec<f64> = (0..m.div_ceil(BLOCK))
         .into_par_iter()
         .map(|b| {
             let start = b * BLOCK;
@@ -102,7 +103,8 @@ pub fn silhouette<F: Float>(
             }
             sum
         })
-        .sum();
+        .collect();
+    let total: f64 = per_block.iter().sum();
     Some(total / m as f64)
 }
 

@@ -285,11 +285,13 @@ impl<F: Float> GaussianMixture<F> {
     /// log-sum-exp so that no exponential overflows.
     fn e_step(&self, x: ArrayView2<F>) -> (f64, Array2<F>) {
         let mut log_resp = self.weighted_log_prob(x);
-        let total: f64 = log_resp
+        // Collected, then summed in order: the same bits on any number of threads.
+        let per_row: Vec<f64> = log_resp
             .axis_iter_mut(Axis(0))
             .into_par_iter()
             .map(|mut row| log_normalise(&mut row))
-            .sum();
+            .collect();
+        let total: f64 = per_row.iter().sum();
         (total / x.nrows() as f64, log_resp)
     }
 

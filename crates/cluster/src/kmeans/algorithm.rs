@@ -13,6 +13,10 @@ use aeclust_linalg::{all_threads, matmul, matmul_into};
 
 /// Rows per block: a block of rows and its distances stay in the L2 cache.
 const BLOCK: usize = 256;
+/// Blocks per partial sum of a pass: fixed, and the partial sums added in order, so the
+/// centres are the same to the bit on any number of threads (rayon's `fold` and
+/// `reduce` group work by how the threads steal it).
+const BLOCKS_PER_SUM: usize = 16;
 
 /// A fitted K-Means model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,7 +182,8 @@ fn lloyd_pass<F: Float>(
         .zip(dist.par_chunks_mut(BLOCK))
         .zip(lower.par_chunks_mut(BLOCK))
         .enumerate()
-        .fold(
+        .fold_chunks(
+            BLOCKS_PER_SUM,
             || (Pass::new(k, d), Array2::zeros((BLOCK, k))),
             |(mut pass, mut dots), (b, ((lab, dst), low))| {
                 let start = b * BLOCK;
@@ -209,7 +214,9 @@ fn lloyd_pass<F: Float>(
             },
         )
         .map(|(pass, _)| pass)
-        .reduce(|| Pass::new(k, d), Pass::merge)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(Pass::new(k, d), Pass::merge)
 }
 
 /// Greedy k-means++ (as scikit-learn): each new centre is the best of `2 + ln k`
@@ -382,7 +389,8 @@ fn bounded_pass<F: Float>(
         .zip(upper.par_chunks_mut(BLOCK))
         .zip(lower.par_chunks_mut(BLOCK))
         .enumerate()
-        .fold(
+        .fold_chunks(
+            BLOCKS_PER_SUM,
             || (Array2::<F>::zeros((k, d)), vec![0i64; k], 0usize, 0.0f64),
             |(mut sums, mut counts, mut moved, mut inertia), (b, ((lab, up), low))| {
                 // 1. Bounds, then one exact distance to tighten the upper bound.
@@ -440,8 +448,10 @@ fn bounded_pass<F: Float>(
                 (sums, counts, moved, inertia)
             },
         )
-        .reduce(
-            || (Array2::<F>::zeros((k, d)), vec![0i64; k], 0usize, 0.0f64),
+        .collect::<Vec<_>>()
+        .into_iter()
+        .fold(
+            (Array2::<F>::zeros((k, d)), vec![0i64; k], 0usize, 0.0f64),
             |mut a, b| {
                 a.0 += &b.0;
                 a.1.iter_mut().zip(b.1).for_each(|(x, y)| *x += y);
@@ -574,13 +584,12 @@ pub(crate) fn mean_feature_variance<F: Float>(x: ArrayView2<F>) -> f64 {
                 }
                 acc
             })
-            .reduce(
-                || vec![0.0; d],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            )
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(vec![0.0; d], |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                a
+            })
     };
     let means: Vec<f64> = column_sums(&|_, v| v.to_f64().unwrap_or(0.0))
         .into_iter()

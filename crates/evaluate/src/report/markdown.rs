@@ -104,12 +104,15 @@ pub(crate) fn k_section(groups: &[GroupSummary]) -> String {
                 md,
                 "\nThe seeds disagree: k = {}. Each seed trains its own autoencoder, and \
                  one seed's codes can split a group that another's keep whole. Compare the \
-                 tree's cuts at k − 1, k and k + 1 below, and fix the number you trust with \
-                 `--k N`.\n",
-                g.k_by_seed()
+                 tree's cuts at k − 1, k and k + 1 below (seed {}), and fix the number you \
+                 trust with `--k N`.\n",
+                g.k_by_seed(),
+                g.seeds[0]
             );
         }
     }
+    md.truncate(md.trim_end().len());
+    md.push('\n');
     md
 }
 
