@@ -9,6 +9,13 @@ the pipeline proposes without labels (`scripts/k_experiments.sh`):
   digits   scikit-learn's 8x8 handwritten digits (1,797 images, 10 classes)
   tinted3  T-shirt/top, trouser, pullover, each class multiplied by its own colour (RGB)
 
+With --held-out, three more selections, chosen after the criterion was built on the
+ones above, from the next --per-class images of each class (none shared with them):
+
+  hold4    T-shirt/top, trouser, sneaker, bag
+  hold5    trouser, pullover, sandal, bag, ankle boot
+  hold6    T-shirt/top, trouser, pullover, sneaker, bag, ankle boot
+
 --per-class images per class from the Fashion-MNIST train split (the first ones of each
 class in file order); the digits are all used. Needs numpy, Pillow and scikit-learn
 (scripts/python-env.sh).
@@ -26,6 +33,11 @@ FOLDERS = {
     "fm5": [0, 1, 3, 8, 9],
     "fm10": list(range(10)),
     "tinted3": [0, 1, 2],
+}
+HELD_OUT = {
+    "hold4": [0, 1, 7, 8],
+    "hold5": [1, 2, 5, 8, 9],
+    "hold6": [0, 1, 2, 7, 8, 9],
 }
 TINTS = [(1.0, 0.2, 0.2), (0.2, 1.0, 0.2), (0.2, 0.2, 1.0)]
 
@@ -51,9 +63,16 @@ def main():
     p.add_argument("--source", default=SOURCE)
     p.add_argument("--per-class", type=int, default=1000)
     p.add_argument("--out", required=True)
+    p.add_argument("--held-out", action="store_true", help="write only hold4, hold5, hold6")
     a = p.parse_args()
     images = idx(os.path.join(a.source, "train-images-idx3-ubyte.gz"), 16).reshape(-1, 28, 28)
     labels = idx(os.path.join(a.source, "train-labels-idx1-ubyte.gz"), 8)
+    if a.held_out:
+        n = a.per_class
+        for name, classes in HELD_OUT.items():
+            rows = sorted(i for c in classes for i in np.flatnonzero(labels == c)[n : 2 * n])
+            write(a.out, name, images[rows], labels[rows].tolist())
+        return
     for name, classes in FOLDERS.items():
         rows = [i for c in classes for i in np.flatnonzero(labels == c)[: a.per_class]]
         rows.sort()
