@@ -96,6 +96,11 @@ pub struct GroupSummary {
 }
 
 impl GroupSummary {
+    /// True when k was searched on several seeds and they kept different k.
+    pub fn seeds_disagree_on_k(&self) -> bool {
+        self.k_decisions.len() > 1 && self.k_per_seed.windows(2).any(|w| w[0] != w[1])
+    }
+
     /// The k of every seed, seeds of one k together in the order they first appear:
     /// `5 (seed 72), 6 (seeds 1, 2)`, or `5` when every seed has it.
     pub fn k_by_seed(&self) -> String {

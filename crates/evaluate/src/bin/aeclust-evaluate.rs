@@ -69,11 +69,7 @@ fn run_cli(args: Args) -> Result<()> {
     aeclust_cli::announce("evaluate", &args.out, &outcome, "same clusterings");
     println!("\n{}", info.table);
     for g in &info.groups {
-        if g.k_decisions.len() > 1
-            && g.k_per_seed
-                .iter()
-                .any(|&k| Some(&k) != g.k_per_seed.first())
-        {
+        if g.seeds_disagree_on_k() {
             println!(
                 "note: the seeds of `{}` propose different k: {} (report.md, \"Number of clusters\")",
                 g.name,

@@ -94,11 +94,15 @@ pub(crate) fn k_section(groups: &[GroupSummary]) -> String {
         for (seed, decision) in g.seeds.iter().zip(&g.k_decisions) {
             let _ = writeln!(md, "- seed {seed}: {decision}.");
         }
-        let first = g.k_per_seed.first().copied().unwrap_or(0);
         if g.seeds.len() < 2 {
             md.push('\n');
-        } else if g.k_per_seed.iter().all(|&k| k == first) {
-            let _ = writeln!(md, "\nThe {} seeds agree: k = {first}.\n", g.seeds.len());
+        } else if !g.seeds_disagree_on_k() {
+            let _ = writeln!(
+                md,
+                "\nThe {} seeds agree: k = {}.\n",
+                g.seeds.len(),
+                g.k_by_seed()
+            );
         } else {
             let _ = writeln!(
                 md,
