@@ -6,7 +6,7 @@
 //! coordinates without locks, and on this project's folders a rerun then moved the
 //! proposed number of clusters (docs/RESULTS.md, "A k you can trust").
 
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::cell::Cell;
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -16,9 +16,10 @@ use crate::fuzzy::Graph;
 /// Edges per stream of negative samples.
 const EDGES_PER_TASK: usize = 8192;
 
-/// Coordinates shared between threads: `n` points × `dim` f32, as atomics.
+/// Coordinates moved in place: `n` points × `dim` f32. A fit's head and tail are the
+/// same embedding, so an edge reads and moves both ends through one shared reference.
 pub struct SharedEmbedding {
-    values: Vec<AtomicU32>,
+    values: Vec<Cell<f32>>,
     dim: usize,
 }
 
@@ -26,7 +27,7 @@ impl SharedEmbedding {
     /// Wraps row-major coordinates.
     pub fn new(values: &[f32], dim: usize) -> Self {
         Self {
-            values: values.iter().map(|v| AtomicU32::new(v.to_bits())).collect(),
+            values: values.iter().copied().map(Cell::new).collect(),
             dim,
         }
     }
@@ -43,24 +44,18 @@ impl SharedEmbedding {
 
     #[inline]
     fn get(&self, i: usize, d: usize) -> f32 {
-        f32::from_bits(self.values[i * self.dim + d].load(Relaxed))
+        self.values[i * self.dim + d].get()
     }
 
     #[inline]
     fn add(&self, i: usize, d: usize, delta: f32) {
         let slot = &self.values[i * self.dim + d];
-        slot.store(
-            (f32::from_bits(slot.load(Relaxed)) + delta).to_bits(),
-            Relaxed,
-        );
+        slot.set(slot.get() + delta);
     }
 
     /// The coordinates, row-major.
     pub fn to_vec(&self) -> Vec<f32> {
-        self.values
-            .iter()
-            .map(|v| f32::from_bits(v.load(Relaxed)))
-            .collect()
+        self.values.iter().map(Cell::get).collect()
     }
 }
 
