@@ -198,6 +198,24 @@ fn unlabelled_train_only_data_gets_internal_quality_and_assignments() {
         "{md}"
     );
     assert!(md.contains("| 2 **(proposed)** |"), "{md}");
+    // k = 2 is an end of 2..4: the seed's line in "Number of clusters" says so.
+    assert_eq!(g.k_per_seed, [2]);
+    assert_eq!(g.k_decisions.len(), 1);
+    assert!(
+        g.k_decisions[0].starts_with("k = 2: the highest silhouette")
+            && g.k_decisions[0].ends_with(
+                "(an end of the range searched: the silhouette may keep rising beyond it)"
+            ),
+        "{:?}",
+        g.k_decisions
+    );
+    assert!(
+        md.contains(&format!(
+            "## Number of clusters\n\n{} (`kmeans-pixels`):\n\n- seed 72: {}.\n",
+            g.title, g.k_decisions[0]
+        )),
+        "{md}"
+    );
     // The tree of the 4 clusters of k = 4, and its cuts into 1, 2 and 3 groups.
     for file in [
         "tree-kmeans-pixels-seed72.png",

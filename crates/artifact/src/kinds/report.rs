@@ -79,8 +79,8 @@ pub struct GroupSummary {
     /// The k of every seed, in the order of `seeds`.
     #[serde(default)]
     pub k_per_seed: Vec<usize>,
-    /// How each seed's k was chosen, in words, in the order of `seeds` (empty when k
-    /// was given, not searched).
+    /// How each seed's k was chosen, in words (its search's decision, and whether the k
+    /// is an end of the range), in the order of `seeds` (empty when k was given).
     #[serde(default)]
     pub k_decisions: Vec<String>,
     /// Silhouette on a sample of the train split (higher is better).

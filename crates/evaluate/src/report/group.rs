@@ -68,7 +68,18 @@ pub(crate) fn summarise(
         k_per_seed: members.iter().map(|&i| runs[i].k()).collect(),
         k_decisions: members
             .iter()
-            .filter_map(|&i| Some(runs[i].info.k_search.as_ref()?.decision.clone()))
+            .filter_map(|&i| {
+                let search = runs[i].info.k_search.as_ref()?;
+                Some(if search.best_at_edge() {
+                    format!(
+                        "{} (an end of the range searched: the silhouette may keep rising \
+                         beyond it)",
+                        search.decision
+                    )
+                } else {
+                    search.decision.clone()
+                })
+            })
             .collect(),
         silhouette: internal(&|r| r.info.internal.silhouette),
         calinski_harabasz: internal(&|r| r.info.internal.calinski_harabasz),
