@@ -160,9 +160,11 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
         out.to_str().unwrap(),
     ]);
     // k proposed without labels: K-Means on a UMAP embedding of the codes, every k of
-    // the range, the highest silhouette; the GMM and SCAN take that k.
-    assert!(text.contains("searched k = 3..6 by silhouette"), "{text}");
-    assert!(text.contains("highest silhouette"), "{text}");
+    // the range, HDBSCAN's count of dense groups there (or, outside the range, the
+    // highest silhouette); the GMM and SCAN take that k.
+    assert!(text.contains("searched k = 3..6 by "), "{text}");
+    assert!(text.contains(": HDBSCAN finds "), "{text}");
+    assert!(text.contains("silhouette"), "{text}");
     let report = read_json(&out.join("report/report.json"));
     let g = group(&report, "gmm-codes");
     assert!(g["test_acc"].is_null(), "no labels, no accuracy: {g}");
@@ -202,6 +204,7 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
     let search = &summary["k_search"];
     assert_eq!(search["curve"].as_array().unwrap().len(), 4, "{search}");
     assert_eq!(search["criteria"].as_array().unwrap().len(), 3, "{search}");
+    assert!(search["density"]["groups"].as_u64().is_some(), "{search}");
     assert_eq!(search["tree"]["leaf_sizes"].as_array().unwrap().len(), 6);
     assert!(scan["silhouette"]["mean"].as_f64().is_some(), "{scan}");
     let csv = std::fs::read_to_string(out.join("report/assignments.csv")).unwrap();

@@ -36,6 +36,7 @@ pub fn clustering_params(settings: &Settings) -> ClusteringParams {
     ClusteringParams {
         k: KRange::single(settings.k),
         seed: settings.seed,
+        k_rule: None,
         method: MethodParams::Scan(settings.scan.clone()),
     }
 }

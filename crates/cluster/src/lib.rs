@@ -19,6 +19,7 @@
 //! assert_ne!(labels[0], labels[2]);
 //! ```
 
+pub mod density;
 mod error;
 pub mod gmm;
 pub mod kmeans;

@@ -1,13 +1,16 @@
 //! A search over k without labels: every k of a range fitted, every criterion measured,
-//! the k with the highest silhouette kept, and the clusters of the largest k merged into
-//! a tree.
+//! the k of HDBSCAN's count of dense groups kept (or the highest silhouette), and the
+//! clusters of the largest k merged into a tree.
 
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{ClusteringParams, CriterionCurve, KScore, KSearch};
+use aeclust_artifact::kinds::{
+    ClusteringParams, CriterionCurve, DensityCount, KRule, KScore, KSearch,
+};
 use linfa::Float;
 use ndarray::ArrayView2;
 
+use crate::density::{dense_groups, DENSITY_SAMPLE};
 use crate::predict::{Model, Prediction};
 use crate::quality::{calinski_harabasz, davies_bouldin, silhouette, SILHOUETTE_SAMPLE};
 use crate::tree::{centroids, ward_tree};
@@ -69,8 +72,9 @@ fn scores<F: Float>(
     Scores { values }
 }
 
-/// Fits `p.k` (one k: that model; a range: every k, keeping the highest silhouette, ties
-/// to the smaller k).
+/// Fits `p.k` (one k: that model; a range: every k). A range keeps, by `p.k_rule`, the
+/// k of HDBSCAN's count of dense groups when it is in the range, or the highest
+/// silhouette (ties to the smaller k).
 pub(crate) fn search<F: Float>(
     p: &ClusteringParams,
     x: ArrayView2<F>,
@@ -88,11 +92,25 @@ pub(crate) fn search<F: Float>(
             fit_seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let mut best: Option<(Model<F>, f64, f64)> = None;
+    let density = match p.k_rule {
+        Some(KRule::Density { min_group }) => {
+            Some(dense_groups(x, min_group, DENSITY_SAMPLE, p.seed)?)
+        }
+        Some(KRule::Silhouette) | None => None,
+    };
+    let dense_k = density
+        .as_ref()
+        .map(|d| d.groups)
+        .filter(|g| p.k.values().contains(g));
+    let mut best: Option<(usize, f64)> = None;
+    let mut kept: Option<(Model<F>, f64, f64)> = None;
     let mut finest = None;
     let mut curve = Vec::new();
     let mut criteria: Vec<CriterionCurve> = Vec::new();
     let mut criterion_seconds: Vec<(String, f64)> = Vec::new();
+    if let Some(d) = &density {
+        criterion_seconds.push(("hdbscan".into(), d.seconds));
+    }
     for k in p.k.values() {
         let t = Instant::now();
         let model = fit_k(k, &mut |e| progress(k, e))?;
@@ -103,7 +121,7 @@ pub(crate) fn search<F: Float>(
             match criteria.iter().position(|c| c.name == name) {
                 Some(i) => {
                     criteria[i].values.push(value);
-                    criterion_seconds[i].1 += seconds;
+                    criterion_seconds[i + usize::from(density.is_some())].1 += seconds;
                 }
                 None => {
                     criteria.push(CriterionCurve {
@@ -131,24 +149,26 @@ pub(crate) fn search<F: Float>(
             let (c, sizes) = centroids(x, &labels, model.k());
             finest = Some((ward_tree(&c, &sizes), labels, model.predict(test).clusters));
         }
-        if best.as_ref().is_none_or(|(_, s, _)| score > *s) {
-            best = Some((model, score, fit_seconds));
+        let higher = best.is_none_or(|(_, s)| score > s);
+        if higher {
+            best = Some((k, score));
+        }
+        if dense_k.map_or(higher, |d| d == k) {
+            kept = Some((model, score, fit_seconds));
         }
     }
-    let (model, score, fit_seconds) = best.expect("the range holds at least one k");
+    let (silhouette_k, best_score) = best.expect("the range holds at least one k");
+    let (model, score, fit_seconds) = kept.expect("the kept k is in the range");
     let best_k = model.k();
-    let runner_up = curve
-        .iter()
-        .filter(|p| p.k != best_k && p.score.is_finite())
-        .max_by(|a, b| a.score.total_cmp(&b.score))
-        .map_or(String::new(), |p| {
-            format!(
-                "; the next best is k = {} ({:.3}, {:.3} lower)",
-                p.k,
-                p.score,
-                score - p.score
-            )
-        });
+    let decision = decide(
+        p,
+        &curve,
+        best_k,
+        score,
+        silhouette_k,
+        best_score,
+        density.as_ref(),
+    );
     let (tree, train_leaves, test_leaves) = finest.expect("the range ends at its max");
     let search = KSearch {
         criterion: "silhouette".into(),
@@ -158,13 +178,9 @@ pub(crate) fn search<F: Float>(
         seconds: started.elapsed().as_secs_f64(),
         criteria,
         criterion_seconds,
-        decision: format!(
-            "k = {best_k}: the highest silhouette ({score:.3}) over k = {}, measured in \
-             these features on a seeded sample of up to {SILHOUETTE_SAMPLE} train rows\
-             {runner_up}",
-            p.k
-        ),
+        decision,
         tree: Some(tree),
+        density,
     };
     Ok(Searched {
         model,
@@ -172,4 +188,60 @@ pub(crate) fn search<F: Float>(
         search: Some(search),
         fit_seconds,
     })
+}
+
+/// The decision in words: what decided, with the silhouette's view beside it.
+fn decide(
+    p: &ClusteringParams,
+    curve: &[KScore],
+    k: usize,
+    score: f64,
+    silhouette_k: usize,
+    silhouette: f64,
+    density: Option<&DensityCount>,
+) -> String {
+    let runner_up = |kept: usize, kept_score: f64| {
+        curve
+            .iter()
+            .filter(|s| s.k != kept && s.score.is_finite())
+            .max_by(|a, b| a.score.total_cmp(&b.score))
+            .map_or(String::new(), |s| {
+                format!(
+                    "; the next best is k = {} ({:.3}, {:.3} lower)",
+                    s.k,
+                    s.score,
+                    kept_score - s.score
+                )
+            })
+    };
+    let by_silhouette = format!(
+        "the highest silhouette ({silhouette:.3}) over k = {}, measured in these features on \
+         a seeded sample of up to {SILHOUETTE_SAMPLE} train rows{}",
+        p.k,
+        runner_up(silhouette_k, silhouette)
+    );
+    let Some(d) = density else {
+        return format!("k = {k}: {by_silhouette}");
+    };
+    let found = format!(
+        "HDBSCAN finds {} dense group{} of at least {} of {} train rows ({:.0} % in none)",
+        d.groups,
+        if d.groups == 1 { "" } else { "s" },
+        d.min_cluster_size,
+        d.rows,
+        100.0 * d.noise_rows as f64 / d.rows.max(1) as f64
+    );
+    if k != silhouette_k {
+        format!(
+            "k = {k}: {found}; the silhouette there is {score:.3}, and the highest, \
+             {silhouette:.3}, is at k = {silhouette_k}"
+        )
+    } else if d.groups == k {
+        format!("k = {k}: {found}, and the silhouette agrees: {by_silhouette}")
+    } else {
+        format!(
+            "k = {k}: {found}, outside k = {}, so the silhouette decides: {by_silhouette}",
+            p.k
+        )
+    }
 }

@@ -7,7 +7,7 @@ pub use aeclust_artifact::kinds::{ClusteringParams, Method, MethodParams, Precis
 
 use aeclust_artifact::kinds::{
     AssignedSplit, ClusteringInfo, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
-    KMeansFit, KSearch, MethodFit, NoveltyScore, PerSplit, Split, CLUSTERING,
+    KMeansFit, KRule, KSearch, MethodFit, NoveltyScore, PerSplit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
@@ -213,6 +213,14 @@ pub fn run(
             "--k {}: a K-Means search compares silhouettes, which need at least 2 clusters",
             params.k
         )));
+    }
+    if let Some(KRule::Density { min_group }) = params.k_rule {
+        if !(min_group > 0.0 && min_group < 1.0) {
+            return Err(ClusterError::InvalidParams(format!(
+                "--min-group {min_group}: the smallest dense group is a fraction of the rows, \
+                 above 0 and below 1 (e.g. 0.02)"
+            )));
+        }
     }
     let keep = varying_columns(&train);
     if keep.is_empty() {

@@ -1,6 +1,6 @@
 //! `--k auto` on synthetic groups whose number is known: well separated, of unequal
-//! sizes, and with one very small group; the search records every criterion's curve, the
-//! decision and the tree of the largest k's clusters.
+//! sizes, and with one very small group; the search records every criterion's curve,
+//! HDBSCAN's count, the decision and the tree of the largest k's clusters.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,8 +35,14 @@ fn blobs(centres: &[[f32; 2]], sizes: &[usize], sd: f32, seed: u64) -> CodesSpli
     }
 }
 
-/// `aeclust-cluster --k auto` (K-Means) on the blobs; the proposed k and the info.
-fn propose(root: &Path, name: &str, train: &CodesSplit) -> (usize, ClusteringInfo, PathBuf) {
+/// `aeclust-cluster --k auto` (K-Means, `extra` options) on the blobs; the proposed k,
+/// the info and the output folder.
+fn propose_with(
+    root: &Path,
+    name: &str,
+    train: &CodesSplit,
+    extra: &[&str],
+) -> (usize, ClusteringInfo, PathBuf) {
     let codes = root.join(name);
     let test = blobs(&[[0.0, 0.0]], &[5], 0.1, 9);
     fixtures::codes(&codes, train, &test, root).unwrap();
@@ -44,15 +50,27 @@ fn propose(root: &Path, name: &str, train: &CodesSplit) -> (usize, ClusteringInf
     let o = Command::new(BIN)
         .args(["--features", codes.to_str().unwrap()])
         .args(["--out", out.to_str().unwrap()])
-        .args(["--method", "kmeans", "--k", "auto", "--n-init", "3"])
+        .args(["--method", "kmeans", "--n-init", "3"])
+        .args(if extra.contains(&"--k") {
+            &[][..]
+        } else {
+            &["--k", "auto"]
+        })
+        .args(extra)
         .output()
         .unwrap();
     let text =
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{text}");
-    assert!(text.contains("highest silhouette"), "{text}");
     let info: ClusteringInfo = Manifest::read_dir(&out).unwrap().info_as(&out).unwrap();
+    let decision = &info.k_search.as_ref().expect("a search").decision;
+    assert!(text.contains(decision.as_str()), "{text}");
     (info.k, info, out)
+}
+
+/// [`propose_with`] the default rule.
+fn propose(root: &Path, name: &str, train: &CodesSplit) -> (usize, ClusteringInfo, PathBuf) {
+    propose_with(root, name, train, &[])
 }
 
 const SQUARE: [[f32; 2]; 5] = [
@@ -75,6 +93,29 @@ fn well_separated_groups_give_their_number() {
     assert_eq!(names, ["silhouette", "calinski_harabasz", "davies_bouldin"]);
     assert!(search.criteria.iter().all(|c| c.values.len() == 19));
     assert!(search.decision.contains("k = 4"), "{}", search.decision);
+    // HDBSCAN's count decides, and the silhouette agrees.
+    let density = search.density.as_ref().expect("HDBSCAN's count");
+    assert_eq!(
+        (density.groups, density.rows, density.min_cluster_size),
+        (4, 600, 12)
+    );
+    assert_eq!(
+        density.group_sizes.iter().sum::<usize>() + density.noise_rows,
+        600
+    );
+    assert!(search.decided_by_density());
+    assert!(
+        search
+            .decision
+            .starts_with("k = 4: HDBSCAN finds 4 dense groups of at least 12 of 600 train rows"),
+        "{}",
+        search.decision
+    );
+    assert!(
+        search.decision.contains("the silhouette agrees"),
+        "{}",
+        search.decision
+    );
     // The runner-up is named with its score: the best of the other k.
     let sil = &search.criteria[0].values;
     let (next_k, next) = (2..=20usize)
@@ -128,12 +169,64 @@ fn unequal_sizes_and_one_very_small_group_are_found() {
         &blobs(&SQUARE[..3], &[600, 150, 40], 1.0, 2),
     );
     assert_eq!(k, 3, "unequal sizes");
-    let (k, _, _) = propose(
-        tmp.path(),
-        "small",
-        &blobs(&SQUARE, &[300, 300, 300, 300, 12], 1.0, 3),
+    // A group of 12 among 1,212 points (1 %) is below the default smallest dense group
+    // (2 %): HDBSCAN counts the four others, and says how small a group it counts.
+    let small = blobs(&SQUARE, &[300, 300, 300, 300, 12], 1.0, 3);
+    let (k, info, _) = propose(tmp.path(), "small", &small);
+    assert_eq!(k, 4, "the default counts groups of at least 2 %");
+    let decision = info.k_search.unwrap().decision;
+    assert!(
+        decision.contains("4 dense groups of at least 24 of 1212 train rows"),
+        "{decision}"
     );
-    assert_eq!(k, 5, "a group of 12 among 1,212 points");
+    // A smaller smallest group finds it, and so does the silhouette.
+    let (k, _, _) = propose_with(tmp.path(), "small-05", &small, &["--min-group", "0.005"]);
+    assert_eq!(
+        k, 5,
+        "a group of 12 among 1,212 points, groups of at least 0.5 %"
+    );
+    let (k, info, _) = propose_with(tmp.path(), "small-sil", &small, &["--k-rule", "silhouette"]);
+    assert_eq!(k, 5, "a group of 12 among 1,212 points, by the silhouette");
+    let search = info.k_search.unwrap();
+    assert!(search.density.is_none());
+    assert!(
+        search.decision.starts_with("k = 5: the highest silhouette"),
+        "{}",
+        search.decision
+    );
+}
+
+#[test]
+fn a_count_outside_the_range_leaves_the_decision_to_the_silhouette() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Five groups, searched over 2..3: HDBSCAN's 5 is outside.
+    let (k, info, _) = propose_with(
+        tmp.path(),
+        "five",
+        &blobs(&SQUARE, &[200; 5], 1.0, 6),
+        &["--k", "2..3"],
+    );
+    let search = info.k_search.unwrap();
+    assert_eq!(search.density.as_ref().unwrap().groups, 5);
+    assert!(!search.decided_by_density());
+    assert!(
+        search
+            .decision
+            .contains("outside k = 2..3, so the silhouette decides"),
+        "{}",
+        search.decision
+    );
+    assert!((2..=3).contains(&k));
+    let bad = Command::new(BIN)
+        .args(["--features", tmp.path().join("five").to_str().unwrap()])
+        .args(["--out", tmp.path().join("bad").to_str().unwrap()])
+        .args(["--k", "auto", "--min-group", "1.5"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(err.contains("--min-group 1.5"), "{err}");
+    assert!(!tmp.path().join("bad").exists(), "no half-written artifact");
 }
 
 #[test]

@@ -30,6 +30,7 @@ fn kmeans(seed: u64) -> ClusteringParams {
     ClusteringParams {
         k: KRange::single(2),
         seed,
+        k_rule: None,
         method: MethodParams::Kmeans(KMeansOptions {
             max_iter: 100,
             n_init: 1,

@@ -92,6 +92,26 @@ impl KRange {
     }
 }
 
+/// How a search over k decides.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum KRule {
+    /// The number of dense groups HDBSCAN finds in the features, each of at least
+    /// `min_group` of the train rows, when that number is in the range searched; the
+    /// highest silhouette otherwise.
+    Density {
+        /// The smallest group, as a fraction of the rows (also HDBSCAN's `min_samples`).
+        min_group: f64,
+    },
+    /// The highest silhouette.
+    Silhouette,
+}
+
+impl KRule {
+    /// The smallest dense group by default: 2 % of the rows.
+    pub const MIN_GROUP: f64 = 0.02;
+}
+
 impl KRange {
     /// `--k auto`: every k from 2 to 20.
     pub const AUTO: Self = Self { min: 2, max: 20 };
@@ -147,6 +167,10 @@ pub struct ClusteringParams {
     pub k: KRange,
     /// Seed of every random choice.
     pub seed: u64,
+    /// How a search over k decides; none for a single k (and for the searches written
+    /// before rules existed, which kept the highest silhouette).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k_rule: Option<KRule>,
     /// The method and its own settings (`"method": "kmeans" | "gmm" | "scan"` beside them).
     #[serde(flatten)]
     pub method: MethodParams,
@@ -445,6 +469,27 @@ pub struct KSearch {
     /// The clusters of the largest k tried, merged into a hierarchy.
     #[serde(default)]
     pub tree: Option<ClusterTree>,
+    /// HDBSCAN's count of dense groups in the same features (`KRule::Density`).
+    #[serde(default)]
+    pub density: Option<DensityCount>,
+}
+
+/// HDBSCAN's count of dense groups (excess of mass) in a search's train features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DensityCount {
+    /// Rows it ran on: the train rows, or a seeded sample of them when there are more.
+    pub rows: usize,
+    /// The smallest group, in rows; also the neighbours behind each row's core distance
+    /// (`min_samples`).
+    pub min_cluster_size: usize,
+    /// Dense groups found.
+    pub groups: usize,
+    /// Rows of each group, largest first.
+    pub group_sizes: Vec<usize>,
+    /// Rows in no group.
+    pub noise_rows: usize,
+    /// Wall seconds.
+    pub seconds: f64,
 }
 
 /// One criterion at every k of a search.
@@ -528,9 +573,28 @@ impl ClusterTree {
 }
 
 impl KSearch {
-    /// True when the kept k is an end of a range of more than one k: the criterion may
-    /// keep improving beyond the range searched.
+    /// True when HDBSCAN's count of dense groups decided the kept k.
+    pub fn decided_by_density(&self) -> bool {
+        self.density
+            .as_ref()
+            .is_some_and(|d| d.groups == self.best_k)
+    }
+
+    /// What decided the kept k, in words: `HDBSCAN's dense groups` or `silhouette`.
+    pub fn decided_by(&self) -> &str {
+        if self.decided_by_density() {
+            "HDBSCAN's dense groups"
+        } else {
+            &self.criterion
+        }
+    }
+
+    /// True when the criterion's curve decided and the kept k is an end of a range of
+    /// more than one k: the criterion may keep improving beyond the range searched.
     pub fn best_at_edge(&self) -> bool {
+        if self.decided_by_density() {
+            return false;
+        }
         let (first, last) = (
             self.curve.first().map(|p| p.k),
             self.curve.last().map(|p| p.k),

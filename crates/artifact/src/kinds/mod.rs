@@ -26,9 +26,9 @@ mod report;
 pub use assignment::{AssignSeconds, AssignmentInfo, LabelAgreement, NoveltyRule};
 pub use clustering::{
     AssignedSplit, ClusterTree, ClusteringInfo, ClusteringParams, CovarianceType, CriterionCurve,
-    FeaturesRef, FitSummary, GmmFit, GmmOptions, HeadSelection, InternalMetrics, KMeansFit,
-    KMeansOptions, KRange, KScore, KSearch, Method, MethodFit, MethodParams, NoveltyScore,
-    Precision, ScanFit, ScanOptions, TreeMerge,
+    DensityCount, FeaturesRef, FitSummary, GmmFit, GmmOptions, HeadSelection, InternalMetrics,
+    KMeansFit, KMeansOptions, KRange, KRule, KScore, KSearch, Method, MethodFit, MethodParams,
+    NoveltyScore, Precision, ScanFit, ScanOptions, TreeMerge,
 };
 pub use codes::{CodesInfo, CodesSplit, Provenance};
 pub use dataset::{

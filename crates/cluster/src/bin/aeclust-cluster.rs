@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, ClusteringParams, CovarianceType, GmmOptions, KMeansOptions, KRange, Method,
-    MethodParams, Precision,
+    ClusteringInfo, ClusteringParams, CovarianceType, GmmOptions, KMeansOptions, KRange, KRule,
+    Method, MethodParams, Precision,
 };
 use aeclust_cluster::stage::run;
 use anyhow::{Context, Result};
@@ -27,12 +27,20 @@ struct Args {
     #[arg(long, value_enum, default_value = "kmeans")]
     method: Method,
     /// Number of clusters (components); an inclusive range such as 4..20; or `auto`
-    /// (2..20). A range fits every k and keeps the highest silhouette (on a seeded
-    /// sample of 5,000 train rows, in these features); every criterion's curve
-    /// (silhouette, Calinski–Harabasz, Davies–Bouldin, GMM: BIC), the decision and the
-    /// tree of the largest k's clusters go to summary.json.
+    /// (2..20). A range fits every k and keeps one by --k-rule; every criterion's curve
+    /// (silhouette, Calinski–Harabasz, Davies–Bouldin, GMM: BIC), HDBSCAN's count, the
+    /// decision and the tree of the largest k's clusters go to summary.json.
     #[arg(long, default_value = "10", conflicts_with = "k_from")]
     k: KRange,
+    /// How a range decides: `density`, the number of dense groups HDBSCAN finds in
+    /// these features (on a seeded sample of up to 10,000 train rows), when it is in the
+    /// range, else the highest silhouette; or `silhouette` (on a seeded sample of 5,000).
+    #[arg(long, value_enum, default_value = "density")]
+    k_rule: KRuleArg,
+    /// The smallest dense group for `--k-rule density`, as a fraction of the rows:
+    /// smaller groups count as no group.
+    #[arg(long, default_value_t = KRule::MIN_GROUP)]
+    min_group: f64,
     /// Take k from another clustering artifact (e.g. one whose k was searched).
     #[arg(long, value_name = "CLUSTERING")]
     k_from: Option<PathBuf>,
@@ -67,6 +75,13 @@ struct Args {
     force: bool,
 }
 
+/// `--k-rule`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum KRuleArg {
+    Density,
+    Silhouette,
+}
+
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     aeclust_cli::run(args.threads, || run_cli(args))
@@ -81,9 +96,16 @@ fn run_cli(args: Args) -> Result<()> {
         ),
         None => args.k,
     };
+    let k_rule = (!k.is_single()).then_some(match args.k_rule {
+        KRuleArg::Density => KRule::Density {
+            min_group: args.min_group,
+        },
+        KRuleArg::Silhouette => KRule::Silhouette,
+    });
     let params = ClusteringParams {
         k,
         seed: args.seed,
+        k_rule,
         method: match method {
             Method::Kmeans => MethodParams::Kmeans(KMeansOptions {
                 max_iter: args.max_iter,
@@ -140,7 +162,10 @@ fn run_cli(args: Args) -> Result<()> {
     if let Some(search) = &s.k_search {
         println!(
             "  searched k = {} by {} in {:.1} s: best k = {}",
-            s.params.k, search.criterion, search.seconds, search.best_k
+            s.params.k,
+            search.decided_by(),
+            search.seconds,
+            search.best_k
         );
         println!("  {}", search.decision);
         if search.best_at_edge() {
