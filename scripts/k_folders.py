@@ -16,6 +16,11 @@ ones above, from the next --per-class images of each class (none shared with the
   hold5    trouser, pullover, sandal, bag, ankle boot
   hold6    T-shirt/top, trouser, pullover, sneaker, bag, ankle boot
 
+With --fresh SEED, --count folders drawn at random by that seed, for judging a criterion
+on folders nobody chose: each takes 3 to 7 classes and, per class, 200 to 1,000 images
+from the third --per-class images of each class (none shared with the sets above), so
+the groups are of unequal sizes. They are named `r{SEED}-{i}-{classes}c`.
+
 --per-class images per class from the Fashion-MNIST train split (the first ones of each
 class in file order); the digits are all used. Needs numpy, Pillow and scikit-learn
 (scripts/python-env.sh).
@@ -64,9 +69,23 @@ def main():
     p.add_argument("--per-class", type=int, default=1000)
     p.add_argument("--out", required=True)
     p.add_argument("--held-out", action="store_true", help="write only hold4, hold5, hold6")
+    p.add_argument("--fresh", type=int, metavar="SEED", help="write only random folders")
+    p.add_argument("--count", type=int, default=8, help="how many --fresh folders")
     a = p.parse_args()
     images = idx(os.path.join(a.source, "train-images-idx3-ubyte.gz"), 16).reshape(-1, 28, 28)
     labels = idx(os.path.join(a.source, "train-labels-idx1-ubyte.gz"), 8)
+    if a.fresh is not None:
+        rng = np.random.default_rng(a.fresh)
+        n = a.per_class
+        for i in range(a.count):
+            classes = sorted(rng.choice(10, size=int(rng.integers(3, 8)), replace=False))
+            rows = []
+            for c in classes:
+                size = int(rng.integers(200, n + 1))
+                rows.extend(np.flatnonzero(labels == c)[2 * n : 2 * n + size])
+            rows.sort()
+            write(a.out, f"r{a.fresh}-{i}-{len(classes)}c", images[rows], labels[rows].tolist())
+        return
     if a.held_out:
         n = a.per_class
         for name, classes in HELD_OUT.items():
