@@ -13,9 +13,11 @@
 # per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, then SCAN
 # with the GMM's k and neighbours in the codes; it prints where report.md and
 # assignments.csv are. The k (--k auto, the default of --images) is proposed without
-# labels: K-Means on a 10-d UMAP embedding of the codes for every k of the range, the
-# highest silhouette kept (clustering `kmeans-umap`: its summary.json holds every
-# criterion's curve and the tree of its 20 clusters).
+# labels: K-Means on a 10-d UMAP embedding of the codes for every k of the range, and the
+# k kept is the number of dense groups HDBSCAN finds there (each of at least 2 % of the
+# images), or the highest silhouette when that number is outside the range (clustering
+# `kmeans-umap`: its summary.json holds the count, every criterion's curve and the tree
+# of its 20 clusters).
 #
 # Usage: scripts/pipeline.sh [options]
 #   --data DIR        IDX files (default /usr/share/datasets/fashion-mnist)
@@ -27,8 +29,9 @@
 #     --color gray|rgb  channels (default: gray when every image is grey)
 #     --skip-bad      skip undecodable files (listed in the dataset manifest)
 #   --k K|A..B|auto   clusters, or a range searched without labels (auto: 2..20): K-Means
-#                     on a UMAP embedding of the codes, the highest silhouette kept, and
-#                     every other clustering takes its k (default 10; --images: auto)
+#                     on a UMAP embedding of the codes, HDBSCAN's count of dense groups
+#                     there kept (else the highest silhouette), and every other
+#                     clustering takes its k (default 10; --images: auto)
 #   --out DIR         artifacts directory (default artifacts)
 #   --epochs N        autoencoder epochs (default 20)
 #   --seed N          one seed for every random choice (default 72)
@@ -117,7 +120,7 @@ K_SEARCH=
 case "$K" in auto|*..*) K_SEARCH=1 ;; esac
 
 # The k every clustering of a seed's run takes: --k as given, or (a range, auto) the k
-# K-Means on a UMAP embedding of the codes proposes by the silhouette.
+# K-Means on a UMAP embedding of the codes proposes (HDBSCAN's count, else the silhouette).
 KARG=()
 propose_k() {
   local run=$1 seed=$2 codes=$3 umap=$4

@@ -101,6 +101,19 @@ impl GroupSummary {
         self.k_decisions.len() > 1 && self.k_per_seed.windows(2).any(|w| w[0] != w[1])
     }
 
+    /// The k that more than half of the seeds propose, and how many do, when the seeds
+    /// disagree and one k has such a majority.
+    pub fn k_of_most_seeds(&self) -> Option<(usize, usize)> {
+        if !self.seeds_disagree_on_k() {
+            return None;
+        }
+        let count = |k: usize| self.k_per_seed.iter().filter(|&&x| x == k).count();
+        self.k_per_seed
+            .iter()
+            .map(|&k| (k, count(k)))
+            .find(|&(_, n)| 2 * n > self.k_per_seed.len())
+    }
+
     /// The k of every seed, seeds of one k together in the order they first appear:
     /// `5 (seed 72), 6 (seeds 1, 2)`, or `5` when every seed has it.
     pub fn k_by_seed(&self) -> String {

@@ -70,8 +70,11 @@ fn run_cli(args: Args) -> Result<()> {
     println!("\n{}", info.table);
     for g in &info.groups {
         if g.seeds_disagree_on_k() {
+            let majority = g.k_of_most_seeds().map_or(String::new(), |(k, n)| {
+                format!("; most ({n} of {}) propose {k}", g.seeds.len())
+            });
             println!(
-                "note: the seeds of `{}` propose different k: {} (report.md, \"Number of clusters\")",
+                "note: the seeds of `{}` propose different k: {}{majority} (report.md, \"Number of clusters\")",
                 g.name,
                 g.k_by_seed()
             );

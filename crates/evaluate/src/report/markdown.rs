@@ -104,12 +104,18 @@ pub(crate) fn k_section(groups: &[GroupSummary]) -> String {
                 g.k_by_seed()
             );
         } else {
+            let majority = g.k_of_most_seeds().map_or(String::new(), |(k, n)| {
+                format!(
+                    " Most seeds ({n} of {}) propose k = {k}; `--k {k}` keeps it on every seed.",
+                    g.seeds.len()
+                )
+            });
             let _ = writeln!(
                 md,
                 "\nThe seeds disagree: k = {}. Each seed trains its own autoencoder, and \
                  one seed's codes can split a group that another's keep whole. Compare the \
                  tree's cuts at k − 1, k and k + 1 below (seed {}), and fix the number you \
-                 trust with `--k N`.\n",
+                 trust with `--k N`.{majority}\n",
                 g.k_by_seed(),
                 g.seeds[0]
             );
@@ -298,6 +304,20 @@ mod tests {
             md.contains("The seeds disagree: k = 5 (seed 72), 6 (seeds 1, 2)."),
             "{md}"
         );
+        assert!(
+            md.contains("Most seeds (2 of 3) propose k = 6; `--k 6` keeps it on every seed."),
+            "{md}"
+        );
+        // No k of more than half the seeds: no majority named.
+        g.seeds.push(3);
+        g.k_per_seed = vec![5, 6, 6, 5];
+        g.k_decisions.push("k = 5: d".into());
+        assert_eq!(g.k_of_most_seeds(), None);
+        assert!(!k_section(std::slice::from_ref(&g)).contains("Most seeds"));
+        g.k_per_seed = vec![6, 6, 6, 6];
+        assert_eq!(g.k_of_most_seeds(), None, "they agree");
+        g.seeds.pop();
+        g.k_decisions.pop();
         g.k_per_seed = vec![6, 6, 6];
         assert_eq!(g.k_by_seed(), "6");
         assert!(k_section(std::slice::from_ref(&g)).contains("The 3 seeds agree: k = 6."));
