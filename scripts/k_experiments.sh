@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How many clusters the pipeline proposes without labels, on folders whose number of
-# groups is known (scripts/k_folders.py), per seed and per criterion: the proposal (the
-# silhouette of K-Means on a UMAP embedding of the codes, `kmeans-umap`), what
+# groups is known (scripts/k_folders.py), per seed and per criterion: the proposal
+# (`kmeans-umap`: HDBSCAN's count of dense groups in a UMAP embedding of the codes, else
+# the silhouette of K-Means there), HDBSCAN's count, what the silhouette,
 # Calinski–Harabasz and Davies–Bouldin would pick there, and what the earlier default
 # picked (the BIC of a GMM on the PCA-whitened codes, one start) with the silhouette in
 # those codes. Prints a Markdown table (docs/RESULTS.md, "A k you can trust").
@@ -45,12 +46,13 @@ def best(search, name):
             pts = [(k["k"], v) for k, v in zip(search["curve"], c["values"]) if v is not None]
             f = min if c["lower_is_better"] else max
             return f(pts, key=lambda p: p[1])[0]
-print("| folder | classes | seed | proposed (silhouette, UMAP) | Calinski–Harabasz (UMAP) | Davies–Bouldin (UMAP) | BIC (GMM, whitened codes) | silhouette (whitened codes) | search s |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| folder | classes | seed | proposed | HDBSCAN (UMAP) | silhouette (UMAP) | Calinski–Harabasz (UMAP) | Davies–Bouldin (UMAP) | BIC (GMM, whitened codes) | silhouette (whitened codes) | search s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 for name, k in truth.items():
     for seed in seeds:
         run = f"{out}/{name}/seed-{seed}"
         s = json.load(open(f"{run}/kmeans-umap/summary.json"))["k_search"]
         g = json.load(open(f"{run}/gmm-bic/summary.json"))["k_search"]
-        print(f"| {name} | {k} | {seed} | **{s['best_k']}** | {best(s, 'calinski_harabasz')} | {best(s, 'davies_bouldin')} | {best(g, 'bic')} | {best(g, 'silhouette')} | {s['seconds']:.1f} |")
+        d = (s.get("density") or {}).get("groups", "–")
+        print(f"| {name} | {k} | {seed} | **{s['best_k']}** | {d} | {best(s, 'silhouette')} | {best(s, 'calinski_harabasz')} | {best(s, 'davies_bouldin')} | {best(g, 'bic')} | {best(g, 'silhouette')} | {s['seconds']:.1f} |")
 PY
