@@ -108,9 +108,6 @@ pub(crate) fn search<F: Float>(
     let mut curve = Vec::new();
     let mut criteria: Vec<CriterionCurve> = Vec::new();
     let mut criterion_seconds: Vec<(String, f64)> = Vec::new();
-    if let Some(d) = &density {
-        criterion_seconds.push(("hdbscan".into(), d.seconds));
-    }
     for k in p.k.values() {
         let t = Instant::now();
         let model = fit_k(k, &mut |e| progress(k, e))?;
@@ -121,7 +118,7 @@ pub(crate) fn search<F: Float>(
             match criteria.iter().position(|c| c.name == name) {
                 Some(i) => {
                     criteria[i].values.push(value);
-                    criterion_seconds[i + usize::from(density.is_some())].1 += seconds;
+                    criterion_seconds[i].1 += seconds;
                 }
                 None => {
                     criteria.push(CriterionCurve {
@@ -156,6 +153,9 @@ pub(crate) fn search<F: Float>(
         if dense_k.map_or(higher, |d| d == k) {
             kept = Some((model, score, fit_seconds));
         }
+    }
+    if let Some(d) = &density {
+        criterion_seconds.insert(0, ("hdbscan".into(), d.seconds));
     }
     let (silhouette_k, best_score) = best.expect("the range holds at least one k");
     let (model, score, fit_seconds) = kept.expect("the kept k is in the range");
