@@ -119,6 +119,18 @@ fn the_report_page_shows_every_image_maps_and_compares_in_a_real_browser() {
         Duration::from_secs(30),
     );
 
+    // The nav bar leads to the searched k's "Number of clusters" section.
+    let linked = b.eval(
+        "(() => { const a = document.querySelector('nav a[href=\"#number-of-clusters\"]'); \
+         const h = document.getElementById('number-of-clusters'); \
+         return !!a && !!h && h.tagName === 'H2' && h.textContent === 'Number of clusters'; })()",
+    );
+    assert_eq!(
+        linked,
+        serde_json::json!(true),
+        "nav link to Number of clusters"
+    );
+
     // Every cluster has a gallery; its thumbnails are exactly its images.
     for (clustering, rows) in &truth {
         let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

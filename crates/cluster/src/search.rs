@@ -232,9 +232,14 @@ fn decide(
         100.0 * d.noise_rows as f64 / d.rows.max(1) as f64
     );
     if k != silhouette_k {
+        let edge = if silhouette_k == p.k.min || silhouette_k == p.k.max {
+            " (an end of the range)"
+        } else {
+            ""
+        };
         format!(
             "k = {k}: {found}; the silhouette there is {score:.3}, and the highest, \
-             {silhouette:.3}, is at k = {silhouette_k}"
+             {silhouette:.3}, is at k = {silhouette_k}{edge}"
         )
     } else if d.groups == k {
         format!("k = {k}: {found}, and the silhouette agrees: {by_silhouette}")

@@ -616,7 +616,16 @@ pub(crate) fn page(
     html.push_str(STYLE);
     html.push_str("</style>\n</head>\n<body>\n<main>\n");
     // What is on the page, for a long report.
+    // The "Number of clusters" section of report.md, given an anchor.
+    let body = markdown_to_html(markdown).replacen(
+        "<h2>Number of clusters</h2>",
+        "<h2 id=\"number-of-clusters\">Number of clusters</h2>",
+        1,
+    );
     html.push_str("<nav>On this page: <a href=\"#top\">report</a>");
+    if body.contains("id=\"number-of-clusters\"") {
+        html.push_str(" · <a href=\"#number-of-clusters\">number of clusters</a>");
+    }
     for m in 0..data.maps.len() {
         let _ = write!(html, " · <a href=\"#map-{m}\">map</a>");
     }
@@ -625,7 +634,7 @@ pub(crate) fn page(
         html.push_str(" · <a href=\"#compare\">two clusterings side by side</a>");
     }
     html.push_str("</nav>\n<div id=\"top\"></div>\n");
-    html.push_str(&markdown_to_html(markdown));
+    html.push_str(&body);
     for (m, map) in data.maps.iter().enumerate() {
         let _ = writeln!(
             html,
