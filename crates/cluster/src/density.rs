@@ -20,7 +20,8 @@ pub const DENSITY_SAMPLE: usize = 10_000;
 const MIN_GROUP_ROWS: usize = 10;
 
 /// Counts HDBSCAN's dense groups in `x`, each of at least `min_group` of the rows used
-/// (and no fewer than 10), on at most `max_rows` rows drawn with `seed`.
+/// (and no fewer than 10), on at most `max_rows` rows drawn with `seed`. No more rows
+/// than that smallest group: no group.
 pub fn dense_groups<F: Float>(
     x: ArrayView2<F>,
     min_group: f64,
@@ -61,10 +62,15 @@ pub fn dense_groups<F: Float>(
     }
     let min_cluster_size = ((min_group * data.len() as f64) as usize).max(MIN_GROUP_ROWS);
     if data.len() <= min_cluster_size {
-        return Err(ClusterError::InvalidData(format!(
-            "{} rows are too few to find dense groups of at least {min_cluster_size}",
-            data.len()
-        )));
+        // Too few rows for one group and anything beside it: no dense group.
+        return Ok(DensityCount {
+            rows: data.len(),
+            min_cluster_size,
+            groups: 0,
+            group_sizes: Vec::new(),
+            noise_rows: data.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
     let params = HdbscanHyperParams::builder()
         .min_cluster_size(min_cluster_size)
@@ -144,6 +150,10 @@ mod tests {
         for bad in [0.0, 1.0, -0.5, f64::NAN] {
             assert!(dense_groups(x.view(), bad, 300, 5).is_err(), "{bad}");
         }
+        // Fewer rows than the smallest group: none found, not an error.
+        let few = squares(&[4, 4], 3);
+        let none = dense_groups(few.view(), 0.02, 300, 5).unwrap();
+        assert_eq!((none.groups, none.noise_rows, none.rows), (0, 8, 8));
         let mut nan = x.clone();
         nan[[3, 1]] = f64::NAN;
         let e = dense_groups(nan.view(), 0.02, 10_000, 5)

@@ -217,6 +217,20 @@ fn a_count_outside_the_range_leaves_the_decision_to_the_silhouette() {
         search.decision
     );
     assert!((2..=3).contains(&k));
+    // Nine rows: too few for a dense group of 10; the silhouette decides.
+    let (k, info, _) = propose_with(
+        tmp.path(),
+        "nine",
+        &blobs(&SQUARE[..3], &[3; 3], 0.5, 7),
+        &["--k", "2..3"],
+    );
+    let decision = info.k_search.unwrap().decision;
+    assert!(
+        decision.contains("HDBSCAN finds 0 dense groups of at least 10 of 9 train rows")
+            && decision.contains("so the silhouette decides"),
+        "{decision}"
+    );
+    assert_eq!(k, 3, "{decision}");
     let bad = Command::new(BIN)
         .args(["--features", tmp.path().join("five").to_str().unwrap()])
         .args(["--out", tmp.path().join("bad").to_str().unwrap()])
