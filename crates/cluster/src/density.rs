@@ -8,9 +8,8 @@ use aeclust_artifact::kinds::DensityCount;
 use hdbscan::{Hdbscan, HdbscanHyperParams};
 use linfa::Float;
 use ndarray::ArrayView2;
-use rand::SeedableRng;
-use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::quality::sample_rows;
 use crate::{ClusterError, Result};
 
 /// Rows HDBSCAN runs on at most: its spanning tree costs the square of the rows.
@@ -35,15 +34,7 @@ pub fn dense_groups<F: Float>(
         )));
     }
     let started = Instant::now();
-    let n = x.nrows();
-    let rows: Vec<usize> = if n <= max_rows {
-        (0..n).collect()
-    } else {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut v = rand::seq::index::sample(&mut rng, n, max_rows).into_vec();
-        v.sort_unstable();
-        v
-    };
+    let rows = sample_rows(x.nrows(), max_rows, seed);
     let data: Vec<Vec<f64>> = rows
         .iter()
         .map(|&r| {
@@ -105,7 +96,8 @@ pub fn dense_groups<F: Float>(
 mod tests {
     use super::*;
     use ndarray::Array2;
-    use rand::Rng;
+    use rand::{Rng, SeedableRng};
+    use rand_xoshiro::Xoshiro256PlusPlus;
 
     /// `sizes[g]` points uniformly in a unit square around (10·g, 0), in 2-D.
     fn squares(sizes: &[usize], seed: u64) -> Array2<f64> {

@@ -34,6 +34,18 @@ pub fn internal_metrics<F: Float>(
 /// exact score costs N² distances).
 pub const SILHOUETTE_SAMPLE: usize = 5_000;
 
+/// At most `max_rows` of `n` row indices, ascending: all of them when there are no more,
+/// else a sample drawn with `seed`.
+pub fn sample_rows(n: usize, max_rows: usize, seed: u64) -> Vec<usize> {
+    if n <= max_rows {
+        return (0..n).collect();
+    }
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut v = sample(&mut rng, n, max_rows).into_vec();
+    v.sort_unstable();
+    v
+}
+
 /// Mean silhouette of the clustering `labels` (ids below `k`) of `x`, on at most `max_rows`
 /// rows drawn with `seed` (all rows when there are fewer). A point alone in its cluster
 /// scores 0. `None` when fewer than two clusters occur in the rows used.
@@ -44,15 +56,7 @@ pub fn silhouette<F: Float>(
     max_rows: usize,
     seed: u64,
 ) -> Option<f64> {
-    let n = x.nrows();
-    let rows: Vec<usize> = if n <= max_rows {
-        (0..n).collect()
-    } else {
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-        let mut v = sample(&mut rng, n, max_rows).into_vec();
-        v.sort_unstable();
-        v
-    };
+    let rows = sample_rows(x.nrows(), max_rows, seed);
     let m = rows.len();
     let d = x.ncols();
     let mut xs = Array2::<F>::zeros((m, d));
