@@ -17,7 +17,8 @@
 # k kept is the number of dense groups HDBSCAN finds there (each of at least 2 % of the
 # images), or the highest silhouette when that number is outside the range (clustering
 # `kmeans-umap`: its summary.json holds the count, every criterion's curve and the tree
-# of its 20 clusters).
+# of its 20 clusters). Five autoencoders vote (--k-votes): HDBSCAN counts the groups in
+# the UMAP embedding of each one's codes, and the median count is kept.
 #
 # Usage: scripts/pipeline.sh [options]
 #   --data DIR        IDX files (default /usr/share/datasets/fashion-mnist)
@@ -32,6 +33,10 @@
 #                     on a UMAP embedding of the codes, HDBSCAN's count of dense groups
 #                     there kept (else the highest silhouette), and every other
 #                     clustering takes its k (default 10; --images: auto)
+#   --k-votes N       with a searched k, at least N autoencoders vote on it: every seed's,
+#                     and more (seeds first+1, first+2, … in OUT/k-votes) up to N; each
+#                     counts the dense groups of its codes' UMAP and the median count is
+#                     kept (default 5; 1: each seed its own count; dense encoder only)
 #   --out DIR         artifacts directory (default artifacts)
 #   --epochs N        autoencoder epochs (default 20)
 #   --seed N          one seed for every random choice (default 72)
@@ -77,6 +82,7 @@ IMAGES=
 OPENBLAS=
 IMAGE_ARGS=()
 K=
+K_VOTES=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
@@ -84,6 +90,7 @@ while [ $# -gt 0 ]; do
     --test-dir|--test-fraction|--size|--fit|--background|--color) IMAGE_ARGS+=("$1" "$2"); shift 2 ;;
     --skip-bad|--unlabelled) IMAGE_ARGS+=("$1"); shift ;;
     --k) K=$2; shift 2 ;;
+    --k-votes) K_VOTES=$2; shift 2 ;;
     --openblas) OPENBLAS=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     --epochs) EPOCHS=$2; shift 2 ;;
@@ -98,7 +105,7 @@ while [ $# -gt 0 ]; do
     --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
     --force) FORCE=(--force); shift ;;
-    -h|--help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^# Environment/p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -119,16 +126,48 @@ if [ -n "$IMAGES" ]; then K=${K:-auto}; REG_COVAR=${REG_COVAR:-1e-4}; else K=${K
 K_SEARCH=
 case "$K" in auto|*..*) K_SEARCH=1 ;; esac
 
+case "$K_VOTES" in ''|*[!0-9]*|0) echo "pipeline: --k-votes takes a number of autoencoders, at least 1, got '$K_VOTES'" >&2; exit 2 ;; esac
+
 # The k every clustering of a seed's run takes: --k as given, or (a range, auto) the k
-# K-Means on a UMAP embedding of the codes proposes (HDBSCAN's count, else the silhouette).
+# K-Means on a UMAP embedding of the codes proposes (HDBSCAN's median count over the
+# voting autoencoders' embeddings, else the silhouette).
 KARG=()
 propose_k() {
   local run=$1 seed=$2 codes=$3 umap=$4
   if [ -z "$K_SEARCH" ]; then KARG=(--k "$K"); return 0; fi
   "$BIN/aeclust-encode-umap" --data "$codes" --out "$umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-  "$BIN/aeclust-cluster" --features "$umap" --out "$run/kmeans-umap" --method kmeans --k "$K" --n-init 3 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  local votes=() v
+  for v in "${vote_umaps[@]}"; do [ "$v" = "$umap" ] || votes+=(--votes "$v"); done
+  "$BIN/aeclust-cluster" --features "$umap" --out "$run/kmeans-umap" --method kmeans --k "$K" --n-init 3 --seed "$seed" "${votes[@]}" "${THREADS[@]}" "${FORCE[@]}"
   clusterings+=("$run/kmeans-umap")
   KARG=(--k-from "$run/kmeans-umap")
+}
+
+# The autoencoders that vote on a searched k (dense encoder, --images or the study's
+# route): every seed's, then seeds first+1, first+2, … until there are --k-votes. Each is
+# trained and its codes embedded by UMAP before any search, so that every seed's search
+# counts the dense groups of all of them; a seed's own run reuses what it made here.
+vote_umaps=()
+vote_embeddings() {
+  [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] || return 0
+  if [ -z "$IMAGES" ] && { [ -z "$STUDY" ] || [ "$ENCODER" != dense ]; }; then
+    echo "pipeline: note: --k-votes needs the dense autoencoder of --images or the study's route; each seed counts its own groups"
+    return 0
+  fi
+  local voters=("${seed_list[@]}") next=${seed_list[0]} v dir
+  while [ ${#voters[@]} -lt "$K_VOTES" ]; do
+    next=$((next + 1))
+    [[ " ${voters[*]} " == *" $next "* ]] || voters+=("$next")
+  done
+  for v in "${voters[@]}"; do
+    dir="$OUT/seed-$v"
+    [[ " ${seed_list[*]} " == *" $v "* ]] || dir="$OUT/k-votes/seed-$v"
+    echo "== autoencoder $v votes on k =="
+    "$BIN/aeclust-train" --data "$OUT/dataset" --out "$dir/model" --epochs "$EPOCHS" --seed "$v" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-encode" --model "$dir/model" --data "$OUT/dataset" --out "$dir/codes" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-encode-umap" --data "$dir/codes" --out "$dir/codes-umap" --seed "$v" "${THREADS[@]}" "${FORCE[@]}"
+    vote_umaps+=("$dir/codes-umap")
+  done
 }
 REG=()
 [ -n "$REG_COVAR" ] && REG=(--reg-covar "$REG_COVAR")
@@ -193,6 +232,7 @@ fi
 clusterings=()
 maps=()
 IFS=',' read -r -a seed_list <<< "$SEEDS"
+vote_embeddings
 for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
   echo "== seed $seed =="

@@ -164,6 +164,31 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
     // highest silhouette); the GMM and SCAN take that k.
     assert!(text.contains("searched k = 3..6 by "), "{text}");
     assert!(text.contains(": HDBSCAN finds "), "{text}");
+    // Five autoencoders vote by default: this seed's and seeds 73..76, each trained and
+    // embedded once; the search counts the dense groups of all five and keeps the median.
+    for voter in 73..=76 {
+        let umap = out.join(format!("k-votes/seed-{voter}/codes-umap"));
+        assert!(umap.join("manifest.json").is_file(), "{}", umap.display());
+    }
+    let searched = read_json(&out.join("seed-72/kmeans-umap/summary.json"));
+    let search = &searched["k_search"];
+    let mut counts: Vec<u64> = std::iter::once(&search["density"])
+        .chain(
+            search["votes"]
+                .as_array()
+                .expect("votes")
+                .iter()
+                .map(|v| &v["density"]),
+        )
+        .map(|d| d["groups"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 5, "{search}");
+    counts.sort_unstable();
+    let best = search["best_k"].as_u64().unwrap();
+    assert!(
+        best == counts[2] || !(3..=6).contains(&counts[2]),
+        "the median count when it is in the range: {search}"
+    );
     assert!(text.contains("silhouette"), "{text}");
     let report = read_json(&out.join("report/report.json"));
     let g = group(&report, "gmm-codes");

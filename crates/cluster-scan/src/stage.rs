@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    AssignedSplit, ClusteringInfo, ClusteringParams, CodesInfo, DatasetInfo, Features, FeaturesRef,
-    FitSummary, InternalMetrics, KRange, MethodFit, MethodParams, NoveltyScore, PerSplit, ScanFit,
-    Split, CLUSTERING, DATASET,
+    AssignedSplit, ClusteringInfo, ClusteringParams, DatasetInfo, Features, FeaturesOrigin,
+    FeaturesRef, FitSummary, InternalMetrics, KRange, MethodFit, MethodParams, NoveltyScore,
+    PerSplit, ScanFit, Split, CLUSTERING, DATASET,
 };
 use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
 use candle_core::Device;
@@ -42,15 +42,6 @@ pub fn clustering_params(settings: &Settings) -> ClusteringParams {
 }
 
 /// The cache key of the dataset an artifact's rows come from, and its encoder's name.
-fn provenance(a: &Artifact) -> Result<(String, Option<String>)> {
-    Ok(if a.kind() == DATASET {
-        (a.manifest().cache_key.clone(), None)
-    } else {
-        let info: CodesInfo = a.info()?;
-        (info.dataset.cache_key, Some(info.encoder))
-    })
-}
-
 /// The `m` nearest other rows of every row of `f` (a row's own index dropped; for exact
 /// duplicates, the farthest of the `m + 1` instead), with their distances.
 fn neighbour_indices(
@@ -102,8 +93,11 @@ pub fn run(
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let (source_dataset, _) = provenance(&source)?;
-    let (near_dataset, near_encoder) = provenance(&near)?;
+    let source_dataset = Features::origin(&source)?.dataset_key;
+    let FeaturesOrigin {
+        dataset_key: near_dataset,
+        encoder: near_encoder,
+    } = Features::origin(&near)?;
     if source_dataset != near_dataset {
         return Err(ScanError::InvalidData(format!(
             "{} and {} come from different datasets (cache keys {}… and {}…): a neighbour must be the same image",

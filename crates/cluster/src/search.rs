@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    ClusteringParams, CriterionCurve, DensityCount, KRule, KScore, KSearch,
+    ClusteringParams, CriterionCurve, DensityCount, DensityVote, KRule, KScore, KSearch,
 };
+use aeclust_artifact::ArtifactRef;
 use linfa::Float;
 use ndarray::ArrayView2;
 
@@ -72,13 +73,23 @@ fn scores<F: Float>(
     Scores { values }
 }
 
+/// Another embedding of the searched images whose count of dense groups votes on k.
+pub(crate) struct Vote<'a, F> {
+    /// Where it is, as the clustering records it.
+    pub features: ArtifactRef,
+    /// Its train rows, in the searched rows' order.
+    pub x: ArrayView2<'a, F>,
+}
+
 /// Fits `p.k` (one k: that model; a range: every k). A range keeps, by `p.k_rule`, the
-/// k of HDBSCAN's count of dense groups when it is in the range, or the highest
-/// silhouette (ties to the smaller k).
+/// k of HDBSCAN's count of dense groups (with `votes`, the median of the counts in `x`
+/// and in every vote) when it is in the range, or the highest silhouette (ties to the
+/// smaller k).
 pub(crate) fn search<F: Float>(
     p: &ClusteringParams,
     x: ArrayView2<F>,
     test: ArrayView2<F>,
+    votes: &[Vote<F>],
     fit_k: &FitK<F>,
     progress: &mut dyn FnMut(usize, IterationEvent),
 ) -> Result<Searched<F>> {
@@ -92,16 +103,28 @@ pub(crate) fn search<F: Float>(
             fit_seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let density = match p.k_rule {
+    let (density, votes) = match p.k_rule {
         Some(KRule::Density { min_group }) => {
-            Some(dense_groups(x, min_group, DENSITY_SAMPLE, p.seed)?)
+            let votes = votes
+                .iter()
+                .map(|v| {
+                    Ok(DensityVote {
+                        features: v.features.clone(),
+                        density: dense_groups(v.x, min_group, DENSITY_SAMPLE, p.seed)?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let here = dense_groups(x, min_group, DENSITY_SAMPLE, p.seed)?;
+            (Some(here), votes)
         }
-        Some(KRule::Silhouette) | None => None,
+        Some(KRule::Silhouette) | None => (None, Vec::new()),
     };
-    let dense_k = density
-        .as_ref()
+    let counts: Vec<usize> = density
+        .iter()
+        .chain(votes.iter().map(|v| &v.density))
         .map(|d| d.groups)
-        .filter(|g| p.k.values().contains(g));
+        .collect();
+    let dense_k = KSearch::dense_k(&counts, &p.k);
     let mut best: Option<(usize, f64)> = None;
     let mut kept: Option<(Model<F>, f64, f64)> = None;
     let mut finest = None;
@@ -155,22 +178,14 @@ pub(crate) fn search<F: Float>(
         }
     }
     if let Some(d) = &density {
-        criterion_seconds.insert(0, ("hdbscan".into(), d.seconds));
+        let seconds = d.seconds + votes.iter().map(|v| v.density.seconds).sum::<f64>();
+        criterion_seconds.insert(0, ("hdbscan".into(), seconds));
     }
     let (silhouette_k, best_score) = best.expect("the range holds at least one k");
     let (model, score, fit_seconds) = kept.expect("the kept k is in the range");
     let best_k = model.k();
-    let decision = decide(
-        p,
-        &curve,
-        best_k,
-        score,
-        silhouette_k,
-        best_score,
-        density.as_ref(),
-    );
     let (tree, train_leaves, test_leaves) = finest.expect("the range ends at its max");
-    let search = KSearch {
+    let mut search = KSearch {
         criterion: "silhouette".into(),
         lower_is_better: false,
         curve,
@@ -178,10 +193,12 @@ pub(crate) fn search<F: Float>(
         seconds: started.elapsed().as_secs_f64(),
         criteria,
         criterion_seconds,
-        decision,
+        decision: String::new(),
         tree: Some(tree),
         density,
+        votes,
     };
+    search.decision = decide(p, &search, score, silhouette_k, best_score);
     Ok(Searched {
         model,
         leaves: Some((train_leaves, test_leaves)),
@@ -190,18 +207,19 @@ pub(crate) fn search<F: Float>(
     })
 }
 
-/// The decision in words: what decided, with the silhouette's view beside it.
+/// The decision of `search` in words: what decided, with the silhouette's view beside it
+/// (`score` at the kept k, the highest `silhouette` at `silhouette_k`).
 fn decide(
     p: &ClusteringParams,
-    curve: &[KScore],
-    k: usize,
+    search: &KSearch,
     score: f64,
     silhouette_k: usize,
     silhouette: f64,
-    density: Option<&DensityCount>,
 ) -> String {
+    let k = search.best_k;
     let runner_up = |kept: usize, kept_score: f64| {
-        curve
+        search
+            .curve
             .iter()
             .filter(|s| s.k != kept && s.score.is_finite())
             .max_by(|a, b| a.score.total_cmp(&b.score))
@@ -220,18 +238,17 @@ fn decide(
         p.k,
         runner_up(silhouette_k, silhouette)
     );
-    let Some(d) = density else {
+    let Some(d) = &search.density else {
         return format!("k = {k}: {by_silhouette}");
     };
-    let found = format!(
-        "HDBSCAN finds {} dense group{} of at least {} of {} train rows ({:.0} % in none)",
-        d.groups,
-        if d.groups == 1 { "" } else { "s" },
-        d.min_cluster_size,
-        d.rows,
-        100.0 * d.noise_rows as f64 / d.rows.max(1) as f64
-    );
-    if k != silhouette_k {
+    let counts = search.dense_counts();
+    let found = counted(d, &search.votes, &counts);
+    if KSearch::dense_k(&counts, &p.k) != Some(k) {
+        format!(
+            "k = {k}: {found}, outside k = {}, so the silhouette decides: {by_silhouette}",
+            p.k
+        )
+    } else if k != silhouette_k {
         let edge = if silhouette_k == p.k.min || silhouette_k == p.k.max {
             " (an end of the range)"
         } else {
@@ -241,12 +258,43 @@ fn decide(
             "k = {k}: {found}; the silhouette there is {score:.3}, and the highest, \
              {silhouette:.3}, is at k = {silhouette_k}{edge}"
         )
-    } else if d.groups == k {
-        format!("k = {k}: {found}, and the silhouette agrees: {by_silhouette}")
     } else {
-        format!(
-            "k = {k}: {found}, outside k = {}, so the silhouette decides: {by_silhouette}",
-            p.k
-        )
+        format!("k = {k}: {found}, and the silhouette agrees: {by_silhouette}")
     }
+}
+
+/// What HDBSCAN found, in words: the count `d` in these features, and the votes' counts
+/// (`counts`: every count, these features' first).
+fn counted(d: &DensityCount, votes: &[DensityVote], counts: &[usize]) -> String {
+    let noise = |d: &DensityCount| 100.0 * d.noise_rows as f64 / d.rows.max(1) as f64;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let here = format!(
+        "HDBSCAN finds {} dense group{} of at least {} of {} train rows ({:.0} % in none)",
+        d.groups,
+        plural(d.groups),
+        d.min_cluster_size,
+        d.rows,
+        noise(d)
+    );
+    if votes.is_empty() {
+        return here;
+    }
+    if votes.iter().all(|v| v.density.groups == d.groups) {
+        return format!(
+            "{here}, as in each of the {} other embeddings that vote",
+            votes.len()
+        );
+    }
+    let others: Vec<String> = votes
+        .iter()
+        .map(|v| format!("{} ({:.0} % in none)", v.density.groups, noise(&v.density)))
+        .collect();
+    format!(
+        "{here}; in the {} other embeddings that vote it finds {}: the median count of \
+         the {} is {}",
+        votes.len(),
+        others.join(", "),
+        counts.len(),
+        KSearch::median_count(counts).unwrap_or(d.groups)
+    )
 }

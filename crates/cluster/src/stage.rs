@@ -1,6 +1,6 @@
 //! The clustering stage: features artifact in, `clustering` artifact out.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub use aeclust_artifact::kinds::{ClusteringParams, Method, MethodParams, Precision};
@@ -9,13 +9,13 @@ use aeclust_artifact::kinds::{
     AssignedSplit, ClusteringInfo, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
     KMeansFit, KRule, KSearch, MethodFit, NoveltyScore, PerSplit, Split, CLUSTERING,
 };
-use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorWriter};
+use aeclust_artifact::{Artifact, ArtifactRef, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
 use ndarray::ArrayView2;
 
 use crate::predict::{to_array, Model, Prediction};
 use crate::quality::internal_metrics;
-use crate::search::{bic, search, Searched};
+use crate::search::{bic, search, Searched, Vote};
 use crate::{ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
 
 /// Columns that are not constant on `f`.
@@ -137,9 +137,22 @@ fn fit_typed<F: Float + Element>(
     train: &Features,
     test: &Features,
     keep: &[usize],
+    votes: &[(ArtifactRef, Features)],
     progress: &mut dyn FnMut(usize, IterationEvent),
 ) -> Result<Fitted> {
     let x = to_array::<F>(train, keep);
+    let vote_x: Vec<_> = votes
+        .iter()
+        .map(|(_, f)| to_array::<F>(f, &(0..f.dim).collect::<Vec<_>>()))
+        .collect();
+    let votes: Vec<Vote<F>> = votes
+        .iter()
+        .zip(&vote_x)
+        .map(|((features, _), x)| Vote {
+            features: features.clone(),
+            x: x.view(),
+        })
+        .collect();
     let mut iter_times = Vec::new();
     let mut last = Instant::now();
     let mut timed = |k: usize, e: IterationEvent| {
@@ -154,7 +167,7 @@ fn fit_typed<F: Float + Element>(
         leaves,
         search: k_search,
         fit_seconds,
-    } = search(p, x.view(), test_x.view(), &fit, &mut timed)?;
+    } = search(p, x.view(), test_x.view(), &votes, &fit, &mut timed)?;
     let k = model.k();
     let train_p = model.predict(x.view());
     let test_p = model.predict(test_x.view());
@@ -177,17 +190,72 @@ fn fit_typed<F: Float + Element>(
     })
 }
 
+/// The train rows of every vote, checked to be a search's by the density rule and to be
+/// the same images as `source`'s `rows` train rows, each with its reference from `out`.
+fn load_votes(
+    params: &ClusteringParams,
+    source: &Artifact,
+    votes: &[Artifact],
+    rows: usize,
+    out: &Path,
+) -> Result<Vec<(ArtifactRef, Features)>> {
+    if votes.is_empty() {
+        return Ok(Vec::new());
+    }
+    if params.k.is_single() || !matches!(params.k_rule, Some(KRule::Density { .. })) {
+        return Err(ClusterError::InvalidParams(
+            "--votes count dense groups: they need a searched k (--k A..B or auto) and \
+             --k-rule density"
+                .into(),
+        ));
+    }
+    let images = Features::origin(source)?.dataset_key;
+    votes
+        .iter()
+        .map(|v| {
+            let path = v.path(Split::Train.file_name())?;
+            if Features::origin(v)?.dataset_key != images {
+                return Err(ClusterError::InvalidData(format!(
+                    "--votes {}: not an embedding of the same images as --features {} \
+                     (another dataset)",
+                    v.dir().display(),
+                    source.dir().display()
+                )));
+            }
+            let train = Features::load(v, Split::Train)?;
+            if train.len() != rows {
+                return Err(ClusterError::InvalidData(format!(
+                    "{}: {} train rows, but the features have {rows}",
+                    path.display(),
+                    train.len()
+                )));
+            }
+            Ok((v.reference_from(out), train))
+        })
+        .collect()
+}
+
 /// Runs the clustering stage: fits on the train split of `features`, predicts train and
-/// test, and writes the artifact to `out` (reused when unchanged unless `force`).
+/// test, and writes the artifact to `out` (reused when unchanged unless `force`). A
+/// search with the density rule also counts the dense groups of every artifact in
+/// `votes` (other embeddings of the same images), and keeps the median count.
 pub fn run(
     params: &ClusteringParams,
     features: &Path,
+    votes: &[PathBuf],
     out: &Path,
     force: bool,
     progress: &mut dyn FnMut(usize, IterationEvent),
 ) -> Result<Outcome> {
     let source = Artifact::open(features, &Features::KINDS)?;
-    let inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
+    let mut inputs = source.inputs(&Split::ALL.map(Split::file_name))?;
+    let vote_artifacts = votes
+        .iter()
+        .map(|v| Artifact::open(v, &Features::KINDS))
+        .collect::<aeclust_artifact::Result<Vec<_>>>()?;
+    for v in &vote_artifacts {
+        inputs.extend(v.inputs(&[Split::Train.file_name()])?);
+    }
     let stage = Stage::new(CLUSTERING, env!("CARGO_PKG_VERSION"), params, &inputs, out)?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
@@ -222,6 +290,7 @@ pub fn run(
             )));
         }
     }
+    let votes = load_votes(params, &source, &vote_artifacts, train.len(), out)?;
     let keep = varying_columns(&train);
     if keep.is_empty() {
         return Err(ClusterError::InvalidData(format!(
@@ -231,8 +300,8 @@ pub fn run(
     }
     let precision = params.method.precision().ok_or_else(not_scan)?;
     let fitted = match precision {
-        Precision::F32 => fit_typed::<f32>(params, &train, &test, &keep, progress)?,
-        Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, progress)?,
+        Precision::F32 => fit_typed::<f32>(params, &train, &test, &keep, &votes, progress)?,
+        Precision::F64 => fit_typed::<f64>(params, &train, &test, &keep, &votes, progress)?,
     };
     let threads = rayon::current_num_threads();
     let info = ClusteringInfo {

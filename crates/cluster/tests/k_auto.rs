@@ -285,3 +285,86 @@ fn a_given_range_is_searched_and_k_from_takes_another_clusterings_k() {
     assert_eq!(info.k, 3);
     assert!(info.k_search.is_none());
 }
+
+#[test]
+fn votes_of_other_embeddings_decide_by_the_median_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let sizes = [200; 5];
+    // The same 1,000 images in three embeddings: in the searched one two of the five
+    // groups touch (HDBSCAN counts 4); in the two that vote all five stand apart.
+    let mut touching = SQUARE;
+    touching[4] = [12.5, 10.0];
+    let test = blobs(&[[0.0, 0.0]], &[5], 0.1, 9);
+    for (name, seed) in [("vote-a", 11), ("vote-b", 12)] {
+        fixtures::codes(
+            &root.join(name),
+            &blobs(&SQUARE, &sizes, 1.0, seed),
+            &test,
+            root,
+        )
+        .unwrap();
+    }
+    let alone = propose(root, "alone", &blobs(&touching, &sizes, 1.0, 10)).1;
+    assert_eq!(alone.k_search.unwrap().density.unwrap().groups, 4);
+    let vote = |name: &str| root.join(name).to_str().unwrap().to_owned();
+    let (a, b) = (vote("vote-a"), vote("vote-b"));
+    let (k, info, _) = propose_with(
+        root,
+        "voted",
+        &blobs(&touching, &sizes, 1.0, 10),
+        &["--votes", &a, "--votes", &b],
+    );
+    let search = info.k_search.unwrap();
+    assert_eq!(search.dense_counts(), [4, 5, 5]);
+    assert_eq!(k, 5, "the median of 4, 5, 5: {}", search.decision);
+    assert!(search.decided_by_density());
+    assert_eq!(search.votes.len(), 2);
+    assert!(search.votes[0].features.path.ends_with("vote-a"));
+    assert!(
+        search
+            .decision
+            .starts_with("k = 5: HDBSCAN finds 4 dense groups")
+            && search.decision.contains(
+                "in the 2 other embeddings that vote it finds 5 (0 % in none), 5 (0 % in none): \
+                 the median count of the 3 is 5"
+            ),
+        "{}",
+        search.decision
+    );
+    // Votes need a search by density, and the same images.
+    let features = vote("voted");
+    let refused = |out: &str, extra: &[&str]| {
+        let out = root.join(out);
+        let o = Command::new(BIN)
+            .args(["--features", &features, "--out", out.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(!o.status.success());
+        assert!(!out.exists(), "no half-written artifact");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = refused("single", &["--k", "5", "--votes", &a]);
+    assert!(
+        err.contains("--votes") && err.contains("a searched k"),
+        "{err}"
+    );
+    let err = refused(
+        "by-silhouette",
+        &["--k", "auto", "--k-rule", "silhouette", "--votes", &a],
+    );
+    assert!(err.contains("--k-rule density"), "{err}");
+    let pixels = root.join("other-images");
+    let images = aeclust_artifact::kinds::ImageSplit::grey(vec![0; 4 * 1000], vec![0; 1000], 2, 2);
+    fixtures::dataset(&pixels, &images, &images).unwrap();
+    let err = refused(
+        "other",
+        &["--k", "auto", "--votes", pixels.to_str().unwrap()],
+    );
+    assert!(
+        err.contains(&format!("--votes {}", pixels.display()))
+            && err.contains("not an embedding of the same images"),
+        "{err}"
+    );
+}

@@ -62,7 +62,8 @@ fn separable_classes_score_one_with_every_picture_and_no_paper_column() {
         .iter()
         .map(|&seed| {
             let dir = tmp.path().join(format!("seed-{seed}/kmeans-pixels"));
-            aeclust_cluster::stage::run(&kmeans(seed), &data, &dir, false, &mut |_, _| {}).unwrap();
+            aeclust_cluster::stage::run(&kmeans(seed), &data, &[], &dir, false, &mut |_, _| {})
+                .unwrap();
             dir
         })
         .collect();
@@ -145,7 +146,7 @@ fn unlabelled_train_only_data_gets_internal_quality_and_assignments() {
     let dir = tmp.path().join("seed-72/kmeans-pixels");
     let mut params = kmeans(72);
     params.k = "2..4".parse().unwrap();
-    aeclust_cluster::stage::run(&params, &data, &dir, false, &mut |_, _| {}).unwrap();
+    aeclust_cluster::stage::run(&params, &data, &[], &dir, false, &mut |_, _| {}).unwrap();
     let out = tmp.path().join("report");
     let (ok, text) = evaluate(&out, &[&dir]);
     assert!(ok, "{text}");
@@ -253,7 +254,7 @@ fn the_page_maps_the_clusterings_rows_and_refuses_a_map_of_other_images() {
     let other = tmp.path().join("other");
     fixtures::dataset(&other, &two_classes(40, 0), &two_classes(10, 1)).unwrap();
     let run = tmp.path().join("seed-72/kmeans-pixels");
-    aeclust_cluster::stage::run(&kmeans(72), &data, &run, false, &mut |_, _| {}).unwrap();
+    aeclust_cluster::stage::run(&kmeans(72), &data, &[], &run, false, &mut |_, _| {}).unwrap();
     let (own, foreign) = (tmp.path().join("map"), tmp.path().join("map-other"));
     map(&own, &data, 40, 10);
     map(&foreign, &other, 40, 10);

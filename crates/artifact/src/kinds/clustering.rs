@@ -472,6 +472,19 @@ pub struct KSearch {
     /// HDBSCAN's count of dense groups in the same features (`KRule::Density`).
     #[serde(default)]
     pub density: Option<DensityCount>,
+    /// HDBSCAN's counts in other embeddings of the same images (`--votes`: other
+    /// autoencoders' codes through UMAP). With them, the median of every count decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub votes: Vec<DensityVote>,
+}
+
+/// HDBSCAN's count of dense groups in another embedding of a search's images.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DensityVote {
+    /// The embedding counted (a codes artifact of the same dataset).
+    pub features: ArtifactRef,
+    /// Its count, found as the search's own.
+    pub density: DensityCount,
 }
 
 /// HDBSCAN's count of dense groups (excess of mass) in a search's train features.
@@ -573,11 +586,38 @@ impl ClusterTree {
 }
 
 impl KSearch {
-    /// True when HDBSCAN's count of dense groups decided the kept k.
-    pub fn decided_by_density(&self) -> bool {
+    /// The k that counts of dense groups propose in `range`: their median (the lower of
+    /// the two middle counts when there is an even number of them), when it lies in the
+    /// range; none otherwise, or without counts.
+    pub fn dense_k(counts: &[usize], range: &KRange) -> Option<usize> {
+        Self::median_count(counts).filter(|m| range.values().contains(m))
+    }
+
+    /// The median of counts of dense groups, the lower of the two middle ones when there
+    /// is an even number of them; none without counts.
+    pub fn median_count(counts: &[usize]) -> Option<usize> {
+        let mut sorted = counts.to_vec();
+        sorted.sort_unstable();
+        sorted.get(sorted.len().checked_sub(1)? / 2).copied()
+    }
+
+    /// Every count of dense groups: the search's own features first, then the votes.
+    pub fn dense_counts(&self) -> Vec<usize> {
         self.density
-            .as_ref()
-            .is_some_and(|d| d.groups == self.best_k)
+            .iter()
+            .map(|d| d.groups)
+            .chain(self.votes.iter().map(|v| v.density.groups))
+            .collect()
+    }
+
+    /// True when HDBSCAN's count of dense groups (the median count, with votes) decided
+    /// the kept k.
+    pub fn decided_by_density(&self) -> bool {
+        let range = KRange {
+            min: self.curve.first().map_or(0, |s| s.k),
+            max: self.curve.last().map_or(0, |s| s.k),
+        };
+        Self::dense_k(&self.dense_counts(), &range) == Some(self.best_k)
     }
 
     /// What decided the kept k, in words: `HDBSCAN's dense groups` or `silhouette`.
@@ -742,6 +782,22 @@ impl ArtifactInfo for ClusteringInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dense_k_is_the_median_count_when_it_is_in_the_range() {
+        let range = KRange { min: 2, max: 20 };
+        assert_eq!(KSearch::dense_k(&[4, 5, 5], &range), Some(5));
+        assert_eq!(KSearch::dense_k(&[8, 5, 3], &range), Some(5));
+        assert_eq!(
+            KSearch::dense_k(&[5, 4], &range),
+            Some(4),
+            "the lower middle"
+        );
+        assert_eq!(KSearch::dense_k(&[7], &range), Some(7));
+        assert_eq!(KSearch::dense_k(&[0, 1, 9], &range), None, "median 1");
+        assert_eq!(KSearch::dense_k(&[30, 25, 2], &range), None, "median 25");
+        assert_eq!(KSearch::dense_k(&[], &range), None);
+    }
 
     fn merge(left: usize, right: usize, distance: f64, size: usize) -> TreeMerge {
         TreeMerge {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{CodesSplit, ImageSplit, PerSplit, Split, CODES, DATASET};
+use super::{CodesInfo, CodesSplit, ImageSplit, PerSplit, Split, CODES, DATASET};
 use crate::{Artifact, ArtifactError, Result};
 
 /// What a feature matrix was made from.
@@ -13,6 +13,16 @@ pub enum FeatureKind {
     Pixels,
     /// Codes of an encoder.
     Codes,
+}
+
+/// Where a features artifact's rows come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeaturesOrigin {
+    /// The cache key of the dataset whose images the rows are: two artifacts of the same
+    /// images share it.
+    pub dataset_key: String,
+    /// The encoder's display name (none for a dataset's pixels).
+    pub encoder: Option<String>,
 }
 
 /// A feature matrix for clustering: rows of `dim` floats, with labels.
@@ -81,6 +91,22 @@ impl Features {
             });
         }
         Ok(PerSplit { train, test })
+    }
+
+    /// The dataset and encoder behind a dataset or codes artifact's rows.
+    pub fn origin(artifact: &Artifact) -> Result<FeaturesOrigin> {
+        Ok(if artifact.kind() == DATASET {
+            FeaturesOrigin {
+                dataset_key: artifact.manifest().cache_key.clone(),
+                encoder: None,
+            }
+        } else {
+            let info: CodesInfo = artifact.info()?;
+            FeaturesOrigin {
+                dataset_key: info.dataset.cache_key,
+                encoder: Some(info.encoder),
+            }
+        })
     }
 
     /// Loads `split` of a dataset artifact (pixels / 255) or a codes artifact, and checks

@@ -26,16 +26,16 @@ mod report;
 pub use assignment::{AssignSeconds, AssignmentInfo, LabelAgreement, NoveltyRule};
 pub use clustering::{
     AssignedSplit, ClusterTree, ClusteringInfo, ClusteringParams, CovarianceType, CriterionCurve,
-    DensityCount, FeaturesRef, FitSummary, GmmFit, GmmOptions, HeadSelection, InternalMetrics,
-    KMeansFit, KMeansOptions, KRange, KRule, KScore, KSearch, Method, MethodFit, MethodParams,
-    NoveltyScore, Precision, ScanFit, ScanOptions, TreeMerge,
+    DensityCount, DensityVote, FeaturesRef, FitSummary, GmmFit, GmmOptions, HeadSelection,
+    InternalMetrics, KMeansFit, KMeansOptions, KRange, KRule, KScore, KSearch, Method, MethodFit,
+    MethodParams, NoveltyScore, Precision, ScanFit, ScanOptions, TreeMerge,
 };
 pub use codes::{CodesInfo, CodesSplit, Provenance};
 pub use dataset::{
     Background, ClassName, Color, DatasetInfo, Fit, ImageFiles, ImageFolder, ImageSplit,
     ReadSettings, SourceFile, SourceFormat, SplitCounts,
 };
-pub use features::{FeatureKind, Features};
+pub use features::{FeatureKind, Features, FeaturesOrigin};
 pub use model::{EpochRecord, ModelInfo, TrainingHistory};
 pub use report::{GroupSummary, ReportInfo, Stat};
 

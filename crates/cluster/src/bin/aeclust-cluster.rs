@@ -41,6 +41,12 @@ struct Args {
     /// smaller groups count as no group.
     #[arg(long, default_value_t = KRule::MIN_GROUP)]
     min_group: f64,
+    /// Another embedding of the same images (e.g. the UMAP of another autoencoder's
+    /// codes), repeatable: HDBSCAN counts its dense groups too, and `--k-rule density`
+    /// keeps the median of every count. Independent autoencoders disagree on the groups
+    /// their codes hold more often than their majority is wrong.
+    #[arg(long, value_name = "CODES")]
+    votes: Vec<PathBuf>,
     /// Take k from another clustering artifact (e.g. one whose k was searched).
     #[arg(long, value_name = "CLUSTERING")]
     k_from: Option<PathBuf>,
@@ -133,6 +139,7 @@ fn run_cli(args: Args) -> Result<()> {
     let outcome = run(
         &params,
         &args.features,
+        &args.votes,
         &args.out,
         args.force,
         &mut |k, e| {
