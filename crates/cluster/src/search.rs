@@ -289,12 +289,76 @@ fn counted(d: &DensityCount, votes: &[DensityVote], counts: &[usize]) -> String 
         .iter()
         .map(|v| format!("{} ({:.0} % in none)", v.density.groups, noise(&v.density)))
         .collect();
+    let median = KSearch::median_count(counts).unwrap_or(d.groups);
+    let agree = counts.iter().filter(|&&c| c == median).count();
+    let unsure = if agree <= counts.len() / 2 {
+        format!(
+            ", and only {agree} of the {} are {median}: the embeddings disagree, so the \
+             groups are not clear-cut",
+            counts.len()
+        )
+    } else {
+        String::new()
+    };
     format!(
         "{here}; in the {} other embeddings that vote it finds {}: the median count of \
-         the {} is {}",
+         the {} is {median}{unsure}",
         votes.len(),
         others.join(", "),
         counts.len(),
-        KSearch::median_count(counts).unwrap_or(d.groups)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    fn count(groups: usize) -> DensityCount {
+        DensityCount {
+            rows: 100,
+            min_cluster_size: 10,
+            groups,
+            group_sizes: vec![10; groups],
+            noise_rows: 100 - 10 * groups,
+            seconds: 0.0,
+        }
+    }
+
+    fn said(counts: &[usize]) -> String {
+        let votes: Vec<DensityVote> = counts[1..]
+            .iter()
+            .map(|&g| DensityVote {
+                features: ArtifactRef::new(Path::new("v"), "key", Path::new("out")),
+                density: count(g),
+            })
+            .collect();
+        counted(&count(counts[0]), &votes, counts)
+    }
+
+    #[test]
+    fn the_votes_are_told_with_their_median_and_how_many_agree() {
+        assert_eq!(
+            said(&[4, 4, 4]),
+            "HDBSCAN finds 4 dense groups of at least 10 of 100 train rows (60 % in none), \
+             as in each of the 2 other embeddings that vote"
+        );
+        let majority = said(&[4, 5, 5, 5, 3]);
+        assert!(
+            majority.ends_with(
+                "it finds 5 (50 % in none), 5 (50 % in none), 5 (50 % in none), 3 (70 % in \
+                 none): the median count of the 5 is 5"
+            ),
+            "{majority}"
+        );
+        let split = said(&[5, 4, 3, 3, 4]);
+        assert!(
+            split.ends_with(
+                "the median count of the 5 is 4, and only 2 of the 5 are 4: the embeddings \
+                 disagree, so the groups are not clear-cut"
+            ),
+            "{split}"
+        );
+    }
 }

@@ -43,8 +43,8 @@ struct Args {
     min_group: f64,
     /// Another embedding of the same images (e.g. the UMAP of another autoencoder's
     /// codes), repeatable: HDBSCAN counts its dense groups too, and `--k-rule density`
-    /// keeps the median of every count. Independent autoencoders disagree on the groups
-    /// their codes hold more often than their majority is wrong.
+    /// keeps the median of every count: one autoencoder's codes may join or split a
+    /// group that most others do not.
     #[arg(long, value_name = "CODES")]
     votes: Vec<PathBuf>,
     /// Take k from another clustering artifact (e.g. one whose k was searched).
