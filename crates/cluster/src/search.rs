@@ -293,9 +293,10 @@ fn counted(d: &DensityCount, votes: &[DensityVote], counts: &[usize]) -> String 
     let agree = counts.iter().filter(|&&c| c == median).count();
     let unsure = if agree <= counts.len() / 2 {
         format!(
-            ", and only {agree} of the {} are {median}: the embeddings disagree, so the \
+            ", and only {agree} of the {} {} {median}: the embeddings disagree, so the \
              groups are not clear-cut",
-            counts.len()
+            counts.len(),
+            if agree == 1 { "is" } else { "are" }
         )
     } else {
         String::new()
@@ -321,7 +322,7 @@ mod tests {
             min_cluster_size: 10,
             groups,
             group_sizes: vec![10; groups],
-            noise_rows: 100 - 10 * groups,
+            noise_rows: 100usize.saturating_sub(10 * groups),
             seconds: 0.0,
         }
     }
@@ -351,6 +352,14 @@ mod tests {
                  none): the median count of the 5 is 5"
             ),
             "{majority}"
+        );
+        let lone = said(&[4, 12, 6, 9, 4]);
+        assert!(
+            lone.ends_with(
+                "the median count of the 5 is 6, and only 1 of the 5 is 6: the embeddings \
+                 disagree, so the groups are not clear-cut"
+            ),
+            "{lone}"
         );
         let split = said(&[5, 4, 3, 3, 4]);
         assert!(
