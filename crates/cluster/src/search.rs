@@ -119,11 +119,7 @@ pub(crate) fn search<F: Float>(
         }
         Some(KRule::Silhouette) | None => (None, Vec::new()),
     };
-    let counts: Vec<usize> = density
-        .iter()
-        .chain(votes.iter().map(|v| &v.density))
-        .map(|d| d.groups)
-        .collect();
+    let counts = KSearch::counts_of(density.as_ref(), &votes);
     let dense_k = KSearch::dense_k(&counts, &p.k);
     let mut best: Option<(usize, f64)> = None;
     let mut kept: Option<(Model<F>, f64, f64)> = None;
@@ -241,9 +237,8 @@ fn decide(
     let Some(d) = &search.density else {
         return format!("k = {k}: {by_silhouette}");
     };
-    let counts = search.dense_counts();
-    let found = counted(d, &search.votes, &counts);
-    if KSearch::dense_k(&counts, &p.k) != Some(k) {
+    let found = counted(d, &search.votes);
+    if KSearch::dense_k(&search.dense_counts(), &p.k) != Some(k) {
         format!(
             "k = {k}: {found}, outside k = {}, so the silhouette decides: {by_silhouette}",
             p.k
@@ -263,9 +258,8 @@ fn decide(
     }
 }
 
-/// What HDBSCAN found, in words: the count `d` in these features, and the votes' counts
-/// (`counts`: every count, these features' first).
-fn counted(d: &DensityCount, votes: &[DensityVote], counts: &[usize]) -> String {
+/// What HDBSCAN found, in words: the count `d` in these features, and the votes' counts.
+fn counted(d: &DensityCount, votes: &[DensityVote]) -> String {
     let noise = |d: &DensityCount| 100.0 * d.noise_rows as f64 / d.rows.max(1) as f64;
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let here = format!(
@@ -289,7 +283,8 @@ fn counted(d: &DensityCount, votes: &[DensityVote], counts: &[usize]) -> String 
         .iter()
         .map(|v| format!("{} ({:.0} % in none)", v.density.groups, noise(&v.density)))
         .collect();
-    let median = KSearch::median_count(counts).unwrap_or(d.groups);
+    let counts = KSearch::counts_of(Some(d), votes);
+    let median = KSearch::median_count(&counts).unwrap_or(d.groups);
     let agree = counts.iter().filter(|&&c| c == median).count();
     let unsure = if agree <= counts.len() / 2 {
         format!(
@@ -335,7 +330,7 @@ mod tests {
                 density: count(g),
             })
             .collect();
-        counted(&count(counts[0]), &votes, counts)
+        counted(&count(counts[0]), &votes)
     }
 
     #[test]

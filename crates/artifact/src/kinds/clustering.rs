@@ -603,10 +603,16 @@ impl KSearch {
 
     /// Every count of dense groups: the search's own features first, then the votes.
     pub fn dense_counts(&self) -> Vec<usize> {
-        self.density
-            .iter()
+        Self::counts_of(self.density.as_ref(), &self.votes)
+    }
+
+    /// The counts of dense groups of a search's own features (`density`) and of `votes`,
+    /// in that order.
+    pub fn counts_of(density: Option<&DensityCount>, votes: &[DensityVote]) -> Vec<usize> {
+        density
+            .into_iter()
+            .chain(votes.iter().map(|v| &v.density))
             .map(|d| d.groups)
-            .chain(self.votes.iter().map(|v| v.density.groups))
             .collect()
     }
 
