@@ -75,6 +75,7 @@ pub fn codes(
         model: None,
         source: None,
         principal_axes: false,
+        recognised: None,
         details: serde_json::Value::Null,
     };
     commit_splits(out, &info, |staging| {

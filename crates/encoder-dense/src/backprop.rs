@@ -412,7 +412,7 @@ fn output_pass(
     partials.iter().map(|(t, _)| t).sum::<f64>()
 }
 
-crate::simd::widest_build! {
+aeclust_simd::widest_build! {
     /// One row of [`output_pass`]: returns the row's summed loss; when `sums` is not
     /// empty, `z` becomes the gradient (times `scale`), added into `sums`. The element
     /// functions are plain arithmetic the compiler vectorises: 16 lanes wide with AVX-512,

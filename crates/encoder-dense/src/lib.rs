@@ -28,7 +28,6 @@ pub mod optim;
 mod product;
 pub mod products;
 pub mod runtime;
-mod simd;
 pub mod train;
 
 pub use config::{Bottleneck, Loss, ModelConfig, OptimizerKind, TrainConfig};

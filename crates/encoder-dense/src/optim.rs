@@ -117,7 +117,7 @@ impl Step<'_> {
     }
 }
 
-crate::simd::widest_build! {
+aeclust_simd::widest_build! {
     /// [`update_generic`] in the widest vector build the CPU runs.
     fn update_widest(
         step: &Step<'_>,

@@ -31,6 +31,10 @@ pub struct CodesInfo<D = serde_json::Value> {
     /// (PCA, whitened or not): a 2-D view takes the first two as they are.
     #[serde(default)]
     pub principal_axes: bool,
+    /// What a classifier behind the encoder recognises in each image (a pretrained
+    /// network's top classes), when the encoder has one: see [`Recognised`].
+    #[serde(default)]
+    pub recognised: Option<Recognised>,
     /// The encoder's own facts.
     pub details: D,
 }
@@ -108,6 +112,7 @@ impl Provenance {
             model: self.model,
             source: self.source,
             principal_axes: false,
+            recognised: None,
             details,
         }
     }
@@ -155,5 +160,94 @@ impl CodesSplit {
             codes: codes.data,
             labels,
         })
+    }
+}
+
+/// The classes a pretrained classifier recognises in a codes artifact's images: per
+/// split, [`Recognised::file_name`] holds `classes` (u32 [n, top], most probable first)
+/// and `probabilities` (f32 [n, top]); [`Recognised::NAMES_FILE`] the class names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recognised {
+    /// The classes' vocabulary (`ImageNet-1k`).
+    pub vocabulary: String,
+    /// Classes kept per image.
+    pub top: usize,
+}
+
+impl Recognised {
+    /// A JSON list of the class names, index order.
+    pub const NAMES_FILE: &'static str = "recognised-classes.json";
+
+    /// The file of `split`'s top classes.
+    pub fn file_name(split: super::Split) -> &'static str {
+        match split {
+            super::Split::Train => "recognised-train.safetensors",
+            super::Split::Test => "recognised-test.safetensors",
+        }
+    }
+}
+
+/// One split's recognised classes: `top` per image, most probable first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecognisedSplit {
+    /// Class indices, `n * top`.
+    pub classes: Vec<u32>,
+    /// Their probabilities, `n * top`.
+    pub probabilities: Vec<f32>,
+    /// Classes per image.
+    pub top: usize,
+}
+
+impl RecognisedSplit {
+    /// Writes the split to a safetensors file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let n = self.classes.len().checked_div(self.top).unwrap_or(0);
+        TensorWriter::new()
+            .add("classes", &[n, self.top], &self.classes)
+            .add("probabilities", &[n, self.top], &self.probabilities)
+            .write(path)
+    }
+
+    /// Reads `split` of a codes artifact that has recognised classes (verified against
+    /// its manifest), with the class names; none when the encoder has no classifier.
+    pub fn load(codes: &Artifact, split: super::Split) -> Result<Option<(Self, Vec<String>)>> {
+        let info: CodesInfo = codes.info()?;
+        if info.recognised.is_none() {
+            return Ok(None);
+        }
+        let path = codes.verified_path(Recognised::file_name(split))?;
+        let file = TensorFile::open(&path)?;
+        let classes = file.read::<u32>("classes", Some(2))?;
+        let probabilities = file.read::<f32>("probabilities", Some(2))?;
+        let names_path = codes.verified_path(Recognised::NAMES_FILE)?;
+        let text = std::fs::read_to_string(&names_path)
+            .map_err(|e| crate::ArtifactError::io(&names_path, e))?;
+        let names: Vec<String> =
+            serde_json::from_str(&text).map_err(|e| crate::ArtifactError::Manifest {
+                path: names_path.clone(),
+                message: format!("not a list of class names: {e}"),
+            })?;
+        if classes.shape != probabilities.shape
+            || classes.data.iter().any(|&c| c as usize >= names.len())
+        {
+            return Err(crate::ArtifactError::Tensor {
+                path,
+                name: "classes".into(),
+                message: format!(
+                    "classes {:?} and probabilities {:?} differ, or a class is past the {} names",
+                    classes.shape,
+                    probabilities.shape,
+                    names.len()
+                ),
+            });
+        }
+        Ok(Some((
+            Self {
+                top: classes.shape[1],
+                classes: classes.data,
+                probabilities: probabilities.data,
+            },
+            names,
+        )))
     }
 }

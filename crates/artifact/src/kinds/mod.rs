@@ -30,7 +30,7 @@ pub use clustering::{
     InternalMetrics, KMeansFit, KMeansOptions, KRange, KRule, KScore, KSearch, Method, MethodFit,
     MethodParams, NoveltyScore, Precision, ScanFit, ScanOptions, TreeMerge,
 };
-pub use codes::{CodesInfo, CodesSplit, Provenance};
+pub use codes::{CodesInfo, CodesSplit, Provenance, Recognised, RecognisedSplit};
 pub use dataset::{
     Background, ClassName, Color, DatasetInfo, Fit, ImageFiles, ImageFolder, ImageSplit,
     ReadSettings, SourceFile, SourceFormat, SplitCounts,

@@ -1,8 +1,10 @@
-//! Run-time choice of the widest vector build of a kernel.
+//! Run-time choice of the widest vector build of a kernel: an algorithm library, no stage
+//! (the dense autoencoder's hand-written step, the pretrained encoder's convolutions).
 
 /// Defines `fn $name(args) -> ret` that runs `$generic` (plain arithmetic, marked
 /// `#[inline(always)]` so that it is compiled into each build) as built for AVX-512, for
 /// AVX2 with FMA, or for the baseline: the widest the CPU has.
+#[macro_export]
 macro_rules! widest_build {
     ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? = $generic:path;) => {
         $(#[$doc])*
@@ -32,5 +34,3 @@ macro_rules! widest_build {
         }
     };
 }
-
-pub(crate) use widest_build;
