@@ -1,6 +1,6 @@
 //! A dataset's image as the network's input: resized to `side × side` (Pillow's
 //! antialiased bicubic: the filter widens with the reduction, so a large image is
-//! averaged, not sampled), grey replicated to red, green and blue, normalised per
+//! averaged, not sampled; each pass rounded to 8 bits as Pillow's), grey replicated to red, green and blue, normalised per
 //! channel as `(x − mean) / std` on the 0–255 scale; channels last.
 
 /// Per-channel normalisation on the 0–255 scale.
@@ -83,7 +83,7 @@ pub fn prepare(
                     .enumerate()
                     .map(|(i, &k)| k * rgb(y, lo + i, c))
                     .sum();
-                rows[(y * side + x) * 3 + c] = v;
+                rows[(y * side + x) * 3 + c] = to_8_bit(v);
             }
         }
     }
@@ -95,10 +95,16 @@ pub fn prepare(
                     .enumerate()
                     .map(|(i, &k)| k * rows[((lo + i) * side + x) * 3 + c])
                     .sum();
-                out[(y * side + x) * 3 + c] = (v - norm.mean[c]) / norm.std[c];
+                out[(y * side + x) * 3 + c] = (to_8_bit(v) - norm.mean[c]) / norm.std[c];
             }
         }
     }
+}
+
+/// A resampled value as an 8-bit image holds it (Pillow's passes do this): rounded and
+/// clamped, so bicubic overshoot at hard edges does not leave 0..=255.
+fn to_8_bit(v: f32) -> f32 {
+    v.round().clamp(0.0, 255.0)
 }
 
 #[cfg(test)]
