@@ -84,12 +84,20 @@ pub struct Padded {
 }
 
 impl Padded {
-    /// Resets to an `h × w × c` interior with the given border, zeroing the border.
+    /// Resets to an `h × w × c` interior with the given border, zeroing the border (the
+    /// interior is left for the caller to fill).
     pub fn reset(&mut self, h: usize, w: usize, c: usize, pad: usize, pad_after: usize) {
         let (ph, pw) = (h + pad + pad_after, w + pad + pad_after);
-        self.data.clear();
-        self.data.resize(ph * pw * c, 0.0);
+        set_len(&mut self.data, ph * pw * c);
         (self.h, self.w, self.c, self.pad, self.pad_after) = (h, w, c, pad, pad_after);
+        let row = pw * c;
+        self.data[..pad * row].fill(0.0);
+        self.data[(pad + h) * row..].fill(0.0);
+        for y in pad..pad + h {
+            let r = &mut self.data[y * row..(y + 1) * row];
+            r[..pad * c].fill(0.0);
+            r[(pad + w) * c..].fill(0.0);
+        }
     }
 
     /// Resets to an `h × w × c` interior padded as a `kernel`×`kernel` depthwise layer of
@@ -123,8 +131,7 @@ pub fn pointwise(
     out: &mut Vec<f32>,
 ) {
     let pixels = x.len() / layer.cin;
-    out.clear();
-    out.resize(pixels * layer.cout, 0.0);
+    set_len(out, pixels * layer.cout);
     product(x, layer, out);
     epilogue(out, &layer.bias, act, residual);
 }
@@ -137,14 +144,22 @@ pub fn pointwise_into_padded(
     padded: &mut Padded,
 ) {
     let pixels = x.len() / layer.cin;
-    scratch.clear();
-    scratch.resize(pixels * layer.cout, 0.0);
+    set_len(scratch, pixels * layer.cout);
     product(x, layer, scratch);
     let row = padded.w * layer.cout;
     for y in 0..padded.h {
         let src = &scratch[y * row..(y + 1) * row];
         let dst = padded.row_mut(y);
         bias_relu6_copy(src, &layer.bias, dst);
+    }
+}
+
+/// Makes `v` `n` long; values a kernel overwrites are not zeroed first.
+fn set_len(v: &mut Vec<f32>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    } else {
+        v.truncate(n);
     }
 }
 
@@ -241,8 +256,7 @@ fn bias_relu6_copy_generic(src: &[f32], bias: &[f32], dst: &mut [f32]) {
 pub fn depthwise(input: &Padded, layer: &Depthwise, out: &mut Vec<f32>) -> (usize, usize) {
     let (oh, _) = same_padding(input.h, layer.kernel, layer.stride);
     let (ow, _) = same_padding(input.w, layer.kernel, layer.stride);
-    out.clear();
-    out.resize(oh * ow * layer.channels, 0.0);
+    set_len(out, oh * ow * layer.channels);
     depthwise_rows(input, layer, out, ow);
     (oh, ow)
 }
@@ -251,45 +265,72 @@ aeclust_simd::widest_build! {
     fn depthwise_rows(input: &Padded, layer: &Depthwise, out: &mut [f32], ow: usize) = depthwise_generic;
 }
 
+/// Channels per vector block and output pixels per step of the depthwise kernel.
+const LANES: usize = 16;
+const PIXELS: usize = 4;
+
 #[inline(always)]
 fn depthwise_generic(input: &Padded, layer: &Depthwise, out: &mut [f32], ow: usize) {
-    const B: usize = 16;
     let c = layer.channels;
     let (k, s) = (layer.kernel, layer.stride);
     let pw = input.stride_w();
-    let row_len = ow * c;
-    let blocks = c / B;
-    for (oy, orow) in out.chunks_exact_mut(row_len).enumerate() {
-        for ox in 0..ow {
-            let o = &mut orow[ox * c..(ox + 1) * c];
+    let oh = out.len() / (ow * c);
+    // Every read below stays inside these bounds (the padding covers the kernel).
+    assert!(((oh - 1) * s + k - 1) * pw * c + ((ow - 1) * s + k) * c <= input.data.len());
+    assert_eq!(layer.weight.len(), k * k * c);
+    let blocks = c / LANES;
+    let x = input.data.as_ptr();
+    let w = layer.weight.as_ptr();
+    for oy in 0..oh {
+        let orow = &mut out[oy * ow * c..(oy + 1) * ow * c];
+        let mut ox = 0;
+        while ox < ow {
+            let n = PIXELS.min(ow - ox);
             for blk in 0..blocks {
-                let c0 = blk * B;
-                let mut acc = [0f32; B];
-                acc.copy_from_slice(&layer.bias[c0..c0 + B]);
+                let c0 = blk * LANES;
+                let mut acc = [[0f32; LANES]; PIXELS];
+                for a in acc.iter_mut() {
+                    a.copy_from_slice(&layer.bias[c0..c0 + LANES]);
+                }
                 for ky in 0..k {
-                    let base = ((oy * s + ky) * pw + ox * s) * c + c0;
+                    let row = ((oy * s + ky) * pw + ox * s) * c + c0;
                     for kx in 0..k {
-                        let x = &input.data[base + kx * c..base + kx * c + B];
-                        let w = &layer.weight[(ky * k + kx) * c + c0..(ky * k + kx) * c + c0 + B];
-                        for j in 0..B {
-                            acc[j] += x[j] * w[j];
+                        // SAFETY: the tap (ky, kx) of output pixels ox..ox + n reads padded
+                        // pixels below ((oh - 1)·s + k) rows and ((ow - 1)·s + k) columns,
+                        // inside the buffer (asserted above); the weight index is below
+                        // k·k·c.
+                        let wv: [f32; LANES] =
+                            unsafe { *(w.add((ky * k + kx) * c + c0) as *const [f32; LANES]) };
+                        for (p, a) in acc.iter_mut().enumerate().take(n) {
+                            let xv: [f32; LANES] = unsafe {
+                                *(x.add(row + (p * s + kx) * c) as *const [f32; LANES])
+                            };
+                            for j in 0..LANES {
+                                a[j] += xv[j] * wv[j];
+                            }
                         }
                     }
                 }
-                for j in 0..B {
-                    o[c0 + j] = acc[j].clamp(0.0, 6.0);
-                }
-            }
-            for (ch, o) in o.iter_mut().enumerate().skip(blocks * B) {
-                let mut acc = layer.bias[ch];
-                for ky in 0..k {
-                    for kx in 0..k {
-                        let at = ((oy * s + ky) * pw + ox * s + kx) * c + ch;
-                        acc += input.data[at] * layer.weight[(ky * k + kx) * c + ch];
+                for (p, a) in acc.iter().enumerate().take(n) {
+                    let o = &mut orow[(ox + p) * c + c0..(ox + p) * c + c0 + LANES];
+                    for j in 0..LANES {
+                        o[j] = a[j].clamp(0.0, 6.0);
                     }
                 }
-                *o = acc.clamp(0.0, 6.0);
             }
+            for p in 0..n {
+                for ch in blocks * LANES..c {
+                    let mut acc = layer.bias[ch];
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let at = ((oy * s + ky) * pw + (ox + p) * s + kx) * c + ch;
+                            acc += input.data[at] * layer.weight[(ky * k + kx) * c + ch];
+                        }
+                    }
+                    orow[(ox + p) * c + ch] = acc.clamp(0.0, 6.0);
+                }
+            }
+            ox += n;
         }
     }
 }
