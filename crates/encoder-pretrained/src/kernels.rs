@@ -144,15 +144,30 @@ pub fn pointwise_into_padded(
     padded: &mut Padded,
 ) {
     let pixels = x.len() / layer.cin;
+    let (w, cin) = (padded.w, layer.cin);
+    if w >= ROW_PRODUCTS_FROM {
+        // Wide maps: each image row's product straight into its padded row, then the
+        // bias and ReLU6 in place while it is in cache.
+        for y in 0..padded.h {
+            let dst = padded.row_mut(y);
+            product(&x[y * w * cin..(y + 1) * w * cin], layer, dst);
+            epilogue(dst, &layer.bias, Activation::Relu6, None);
+        }
+        return;
+    }
+    // Narrow maps: one product (row products would repack the weights per row), copied.
     set_len(scratch, pixels * layer.cout);
     product(x, layer, scratch);
-    let row = padded.w * layer.cout;
+    let row = w * layer.cout;
     for y in 0..padded.h {
         let src = &scratch[y * row..(y + 1) * row];
         let dst = padded.row_mut(y);
         bias_relu6_copy(src, &layer.bias, dst);
     }
 }
+
+/// The map width from which [`pointwise_into_padded`] runs one product per image row.
+const ROW_PRODUCTS_FROM: usize = 28;
 
 /// Makes `v` `n` long; values a kernel overwrites are not zeroed first.
 fn set_len(v: &mut Vec<f32>, n: usize) {
