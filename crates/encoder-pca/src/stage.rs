@@ -89,6 +89,27 @@ pub fn project(pca: &Pca, features: &Features) -> Vec<f32> {
         .collect()
 }
 
+/// The most memory PCA may take: the rows as f64 twice (copy and centred) and the
+/// smaller of the covariance and the Gram matrix.
+const MAX_BYTES: usize = 16 << 30;
+
+/// Refuses, before allocating, a fit whose matrices cannot fit in [`MAX_BYTES`].
+fn check_fits(n: usize, d: usize, path: &Path) -> Result<()> {
+    let side = n.min(d);
+    let bytes = 8 * (2 * n * d + side * side);
+    if bytes > MAX_BYTES {
+        return Err(PcaError::InvalidParams(format!(
+            "PCA of {}'s {n} rows of {d} features needs {:.1} GiB (a {side} × {side} matrix \
+             and the rows in double precision), more than {} GiB: read the images smaller \
+             (aeclust-dataset --size), or encode them first",
+            path.display(),
+            bytes as f64 / f64::from(1u32 << 30),
+            MAX_BYTES >> 30
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Serialize)]
 struct CanonicalParams<'a> {
     encoder: &'static str,
@@ -133,6 +154,7 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
             inputs[0].path().display()
         )));
     }
+    check_fits(train.len(), train.dim, inputs[0].path())?;
     let pca = Pca::fit(as_array(&train).view(), params.components, params.whiten);
     let staging = stage.staging()?;
     for (split, f) in [(Split::Train, &train), (Split::Test, &test)] {
@@ -171,4 +193,23 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
         Environment::here(),
     )?;
     Ok(Outcome::built(manifest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_what_cannot_fit_and_takes_wide_small_sets() {
+        // 552 images of 224×224×3: the Gram route, 1.3 GiB.
+        assert!(check_fits(552, 150_528, Path::new("d")).is_ok());
+        // 60,000 of them: a 60,000² matrix and 135 GiB of rows.
+        let err = check_fits(60_000, 150_528, Path::new("big/train.safetensors"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("big/train.safetensors") && err.contains("--size"),
+            "{err}"
+        );
+    }
 }

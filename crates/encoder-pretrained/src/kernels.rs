@@ -317,9 +317,8 @@ fn depthwise_generic(input: &Padded, layer: &Depthwise, out: &mut [f32], ow: usi
                         let wv: [f32; LANES] =
                             unsafe { *(w.add((ky * k + kx) * c + c0) as *const [f32; LANES]) };
                         for (p, a) in acc.iter_mut().enumerate().take(n) {
-                            let xv: [f32; LANES] = unsafe {
-                                *(x.add(row + (p * s + kx) * c) as *const [f32; LANES])
-                            };
+                            let xv: [f32; LANES] =
+                                unsafe { *(x.add(row + (p * s + kx) * c) as *const [f32; LANES]) };
                             for j in 0..LANES {
                                 a[j] += xv[j] * wv[j];
                             }

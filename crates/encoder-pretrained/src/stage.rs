@@ -28,6 +28,8 @@ pub struct PretrainedParams {
     pub any_weights: bool,
     /// Classes kept per image.
     pub top: usize,
+    /// Scale every feature vector to unit length (cosine geometry for every later stage).
+    pub l2_normalise: bool,
 }
 
 /// The pretrained encoder's own facts in a codes artifact (`info.details`).
@@ -109,6 +111,17 @@ fn encode_split<N: Network>(
                     );
                     let out = net.forward(input, params.input_size, scratch);
                     f.copy_from_slice(&out.features);
+                    if params.l2_normalise {
+                        let norm = f
+                            .iter()
+                            .map(|&v| f64::from(v) * f64::from(v))
+                            .sum::<f64>()
+                            .sqrt();
+                        if norm > 0.0 {
+                            f.iter_mut()
+                                .for_each(|v| *v = (f64::from(*v) / norm) as f32);
+                        }
+                    }
                     for (slot, (class, prob)) in
                         top_classes(&out.logits, top).into_iter().enumerate()
                     {
@@ -228,7 +241,14 @@ pub fn run(
                 params.input_size
             ),
             normalisation: params.model.normalisation(),
-            features: "global average pool of the head (ReLU6), before the classifier".into(),
+            features: format!(
+                "global average pool of the head (ReLU6), before the classifier{}",
+                if params.l2_normalise {
+                    ", scaled to unit length"
+                } else {
+                    ""
+                }
+            ),
             images_per_second: (train.len() + test.len()) as f64 / seconds.max(1e-9),
         },
     );

@@ -105,33 +105,60 @@ pub fn symmetric_eigen(mut a: Array2<f64>) -> (Array1<f64>, Array2<f64>) {
     (values, vectors)
 }
 
+/// The `k` leading eigenvalues and eigenvectors (columns) of the symmetric positive
+/// semi-definite `a`: subspace iteration with oversampling, then Rayleigh–Ritz.
+fn top_eigen(a: &Array2<f64>, k: usize) -> (Array1<f64>, Array2<f64>) {
+    let d = a.nrows();
+    let m = (k + 10).min(d);
+    let mut q = Array2::from_shape_fn((d, m), |(i, j)| {
+        (((i * 31 + j * 17) % 97) as f64 - 48.0) / 48.0 + if i == j { 1.0 } else { 0.0 }
+    });
+    orthonormalise_columns(&mut q);
+    for _ in 0..150 {
+        q = a.dot(&q);
+        orthonormalise_columns(&mut q);
+    }
+    let small = q.t().dot(a).dot(&q);
+    let (values, vectors) = symmetric_eigen(small);
+    let axes = q.dot(&vectors);
+    (
+        values.slice(s![..k]).to_owned(),
+        axes.slice(s![.., ..k]).to_owned(),
+    )
+}
+
 impl Pca {
-    /// Fits `n_components` axes on the rows of `x` [N, D].
+    /// Fits `n_components` axes on the rows of `x` [N, D]. With more columns than rows
+    /// (images of 224×224×3 pixels, say) it decomposes the N × N Gram matrix instead of
+    /// the D × D covariance: the same axes, from a matrix that fits in memory.
     pub fn fit(x: ArrayView2<f64>, n_components: usize, whiten: bool) -> Self {
         let (n, d) = x.dim();
         let k = n_components.min(d);
         let mean = x.mean_axis(Axis(0)).unwrap_or_else(|| Array1::zeros(d));
         let centred = &x - &mean;
-        let cov = centred.t().dot(&centred) / (n.max(2) - 1) as f64;
-        let total_variance = cov.diag().sum();
-        // Subspace iteration with oversampling, then Rayleigh–Ritz.
-        let m = (k + 10).min(d);
-        let mut q = Array2::from_shape_fn((d, m), |(i, j)| {
-            (((i * 31 + j * 17) % 97) as f64 - 48.0) / 48.0 + if i == j { 1.0 } else { 0.0 }
-        });
-        orthonormalise_columns(&mut q);
-        for _ in 0..150 {
-            q = cov.dot(&q);
-            orthonormalise_columns(&mut q);
-        }
-        let small = q.t().dot(&cov).dot(&q);
-        let (values, vectors) = symmetric_eigen(small);
-        let axes = q.dot(&vectors); // [D, m]
-        let components = axes.slice(s![.., ..k]).t().to_owned();
+        let scale = 1.0 / (n.max(2) - 1) as f64;
+        let (values, components, total_variance) = if d > n {
+            // cov = Xcᵀ·Xc·s and G = Xc·Xcᵀ·s share their non-zero eigenvalues; an
+            // eigenvector u of G gives the axis Xcᵀ·u / ‖Xcᵀ·u‖.
+            let gram = centred.dot(&centred.t()) * scale;
+            let total = gram.diag().sum();
+            let (values, vectors) = top_eigen(&gram, k.min(n));
+            let mut axes = centred.t().dot(&vectors); // [D, k]
+            for mut col in axes.axis_iter_mut(Axis(1)) {
+                let norm = col.dot(&col).sqrt();
+                col.mapv_inplace(|v| v / norm.max(f64::MIN_POSITIVE));
+            }
+            (values, axes.t().to_owned(), total)
+        } else {
+            let cov = centred.t().dot(&centred) * scale;
+            let total = cov.diag().sum();
+            let (values, vectors) = top_eigen(&cov, k);
+            (values, vectors.t().to_owned(), total)
+        };
         Self {
             mean,
+            explained_variance: values.mapv(|v| v.max(0.0)),
             components,
-            explained_variance: values.slice(s![..k]).mapv(|v| v.max(0.0)),
             total_variance,
             whiten,
         }
@@ -158,6 +185,25 @@ impl Pca {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_columns_than_rows_gives_the_covariance_axes() {
+        // 12 rows in 40 dimensions: the Gram route must find what the covariance finds.
+        let x = Array2::from_shape_fn((12, 40), |(i, j)| {
+            ((i * 7 + j * 13) % 11) as f64 * (1.0 + (j % 3) as f64) + (i * j % 5) as f64
+        });
+        let wide = Pca::fit(x.view(), 5, false);
+        // Against the eigen-decomposition of the 40 × 40 covariance itself.
+        let c = &x - &x.mean_axis(Axis(0)).unwrap();
+        let cov = c.t().dot(&c) / 11.0;
+        let (values, vectors) = top_eigen(&cov, 5);
+        for i in 0..5 {
+            assert!((wide.explained_variance[i] - values[i]).abs() < 1e-8 * values[0]);
+            let dot = wide.components.row(i).dot(&vectors.column(i)).abs();
+            assert!((dot - 1.0).abs() < 1e-6, "axis {i}: |cos| {dot}");
+        }
+        assert!((wide.total_variance - cov.diag().sum()).abs() < 1e-9 * wide.total_variance);
+    }
 
     #[test]
     fn recovers_axes_and_variances() {

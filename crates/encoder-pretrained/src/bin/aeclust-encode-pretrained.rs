@@ -39,6 +39,10 @@ struct Args {
     /// ImageNet classes kept per image.
     #[arg(long, default_value_t = 5)]
     top: usize,
+    /// Keep the features' lengths (default: every vector scaled to unit length, so K-Means,
+    /// the GMM and the neighbours see cosine geometry).
+    #[arg(long)]
+    raw_features: bool,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -69,6 +73,7 @@ fn run_cli(args: Args) -> Result<()> {
         input_size: args.input_size.unwrap_or(args.model.default_input_size()),
         any_weights: args.any_weights,
         top: args.top,
+        l2_normalise: !args.raw_features,
     };
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("  encode {bar:30} {pos}/{len} images, {per_sec}, {eta} left")
