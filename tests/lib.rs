@@ -10,11 +10,12 @@ use aeclust_dataset::read_idx_file;
 use image::GrayImage;
 
 /// Every stage binary.
-pub const STAGES: [&str; 10] = [
+pub const STAGES: [&str; 11] = [
     "aeclust-dataset",
     "aeclust-train",
     "aeclust-encode",
     "aeclust-encode-pca",
+    "aeclust-encode-pretrained",
     "aeclust-encode-umap",
     "aeclust-cluster",
     "aeclust-cluster-scan",

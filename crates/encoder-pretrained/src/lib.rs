@@ -18,7 +18,7 @@ pub mod stage;
 pub mod torch;
 pub mod weights;
 
-pub use stage::{run, PretrainedDetails, PretrainedParams};
+pub use stage::{run, PretrainedDetails, PretrainedEncoder, PretrainedParams};
 pub use weights::Model;
 
 /// What one image gives: the pooled features and the classifier's logits.

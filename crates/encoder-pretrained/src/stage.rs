@@ -35,16 +35,14 @@ pub struct PretrainedParams {
 /// The pretrained encoder's own facts in a codes artifact (`info.details`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PretrainedDetails {
-    /// The network (`efficientnet-lite0`).
-    pub model: Model,
+    /// The parameters it ran with (model, input size, normalisation of the features).
+    pub pretrained: PretrainedParams,
     /// The weights file read.
     pub weights: String,
     /// Its SHA-256.
     pub weights_sha256: String,
     /// The package that ships it.
     pub package: String,
-    /// Side of the square input.
-    pub input_size: usize,
     /// How images reach it: resize filter and channels.
     pub resize: String,
     /// Per-channel normalisation on the 0–255 scale.
@@ -143,6 +141,64 @@ fn encode_split<N: Network>(
     )
 }
 
+/// Scales `f` to unit length (a zero vector stays zero).
+fn unit_length(f: &mut [f32]) {
+    let norm = f
+        .iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt();
+    if norm > 0.0 {
+        f.iter_mut()
+            .for_each(|v| *v = (f64::from(*v) / norm) as f32);
+    }
+}
+
+/// The encoder a pretrained codes artifact was made with, to encode new images exactly
+/// as it encoded its own (assign, similar).
+pub struct PretrainedEncoder {
+    net: crate::efficientnet_lite::EfficientNetLite,
+    params: PretrainedParams,
+}
+
+impl PretrainedEncoder {
+    /// The network of the pretrained codes artifact `codes`, from the weights file it
+    /// records (checked to have the recorded SHA-256), and that file.
+    pub fn open(codes: &Artifact) -> Result<(Self, InputFile)> {
+        let info: aeclust_artifact::kinds::CodesInfo<PretrainedDetails> = codes.info()?;
+        let d = info.details;
+        let path = PathBuf::from(&d.weights);
+        let (net, sha) = d.pretrained.model.load(&path, true)?;
+        if sha != d.weights_sha256 {
+            return Err(PretrainedError::Weights(crate::torch::CheckpointError {
+                path,
+                message: format!(
+                    "SHA-256 {sha}, but {} was encoded with {}: the weights changed",
+                    codes.dir().display(),
+                    d.weights_sha256
+                ),
+            }));
+        }
+        Ok((
+            Self {
+                net,
+                params: d.pretrained,
+            },
+            InputFile::external(path),
+        ))
+    }
+
+    /// Feature dimension.
+    pub fn dim(&self) -> usize {
+        self.net.feature_dim()
+    }
+
+    /// The features of `images` (any size and channels), row-major.
+    pub fn encode(&self, images: &ImageSplit) -> Vec<f32> {
+        encode_split(&self.net, images, &self.params, &Quiet, &AtomicU64::new(0)).0
+    }
+}
+
 /// The `top` most probable classes of `logits` (softmax), most probable first.
 pub fn top_classes(logits: &[f32], top: usize) -> Vec<(u32, f32)> {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -231,11 +287,10 @@ pub fn run(
         net.feature_dim(),
         counts,
         PretrainedDetails {
-            model: params.model,
+            pretrained: params.clone(),
             weights: weights.display().to_string(),
             weights_sha256: sha,
             package: params.model.package().to_string(),
-            input_size: params.input_size,
             resize: format!(
                 "bicubic (antialiased) to {0}x{0}, grey replicated to RGB",
                 params.input_size

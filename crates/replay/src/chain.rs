@@ -4,6 +4,7 @@ use aeclust_artifact::kinds::{CodesInfo, DatasetInfo, FeatureKind, Features, Ima
 use aeclust_artifact::{Artifact, InputFile};
 use aeclust_encoder_dense::encode::DenseEncoder;
 use aeclust_encoder_pca::Pca;
+use aeclust_encoder_pretrained::PretrainedEncoder;
 use aeclust_encoder_umap::{FittedUmap, Quiet};
 use candle_core::Device;
 
@@ -23,6 +24,8 @@ fn source_of(codes: &Artifact, info: &CodesInfo) -> Result<Artifact> {
 pub enum Step {
     /// The dense autoencoder (always on the dataset's pixels).
     Dense(Box<DenseEncoder>),
+    /// An ImageNet-trained network (always on the dataset's pixels).
+    Pretrained(Box<PretrainedEncoder>),
     /// A PCA projection.
     Pca(Box<Pca>),
     /// A UMAP embedding (new points placed by its transform).
@@ -33,6 +36,7 @@ impl Step {
     fn name(&self) -> &'static str {
         match self {
             Step::Dense(_) => "dense autoencoder",
+            Step::Pretrained(_) => "pretrained network",
             Step::Pca(_) => "PCA",
             Step::Umap(_) => "UMAP",
         }
@@ -93,6 +97,15 @@ impl Chain {
                 Step::Dense(Box::new(encoder)),
                 files,
             )
+        } else if details.get("pretrained").is_some() {
+            let (encoder, weights) = PretrainedEncoder::open(features)
+                .map_err(|e| invalid(features.dir(), e.to_string()))?;
+            let dataset = open(&info.dataset, &[DATASET])?;
+            (
+                Self::resolve(&dataset)?,
+                Step::Pretrained(Box::new(encoder)),
+                vec![weights],
+            )
         } else if details.get("pca").is_some() {
             let pca = aeclust_encoder_pca::load(features)?;
             let files = vec![features.input(aeclust_encoder_pca::MODEL_FILE)?];
@@ -114,7 +127,7 @@ impl Chain {
                 features.dir(),
                 format!(
                     "codes of the encoder `{}`, which new images cannot be replayed through \
-                     (the dense autoencoder, PCA and UMAP can)",
+                     (the dense autoencoder, the pretrained network, PCA and UMAP can)",
                     info.encoder
                 ),
             ));
@@ -154,6 +167,7 @@ impl Chain {
                     let codes = encoder.encode(images)?;
                     (codes.codes, codes.dim)
                 }
+                Step::Pretrained(encoder) => (encoder.encode(images), encoder.dim()),
                 Step::Pca(pca) => (
                     aeclust_encoder_pca::project(pca, &features),
                     pca.components.nrows(),

@@ -98,7 +98,7 @@ fn run_cli(args: Args) -> Result<()> {
     let info: CodesInfo<PretrainedDetails> = outcome.manifest.info_as(&args.out)?;
     println!(
         "  {0}x{0} input: {1} features per image, {2:.1} images/s",
-        info.details.input_size, info.dim, info.details.images_per_second
+        info.details.pretrained.input_size, info.dim, info.details.images_per_second
     );
     Ok(())
 }
