@@ -110,15 +110,7 @@ fn encode_split<N: Network>(
                     let out = net.forward(input, params.input_size, scratch);
                     f.copy_from_slice(&out.features);
                     if params.l2_normalise {
-                        let norm = f
-                            .iter()
-                            .map(|&v| f64::from(v) * f64::from(v))
-                            .sum::<f64>()
-                            .sqrt();
-                        if norm > 0.0 {
-                            f.iter_mut()
-                                .for_each(|v| *v = (f64::from(*v) / norm) as f32);
-                        }
+                        unit_length(f);
                     }
                     for (slot, (class, prob)) in
                         top_classes(&out.logits, top).into_iter().enumerate()
