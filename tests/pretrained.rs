@@ -172,11 +172,7 @@ fn damaged_weights_are_refused_by_name_with_no_codes() {
         (&truncated, None, "not the efficientnet-lite0 weights"),
         (&truncated, Some("--any-weights"), "truncated"),
         (&altered, None, "not the efficientnet-lite0 weights"),
-        (
-            &tmp.path().join("missing.pth"),
-            None,
-            "No such file",
-        ),
+        (&tmp.path().join("missing.pth"), None, "No such file"),
     ] {
         let mut args = vec![
             "--data",

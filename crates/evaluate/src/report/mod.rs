@@ -3,6 +3,7 @@
 //! [`markdown`] writes `report.md`; [`run`] ties them to the cache.
 
 mod assignments;
+mod captions;
 mod group;
 mod html;
 mod load;
@@ -157,7 +158,7 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
         .collect::<Result<Vec<_>>>()?;
     let mut inputs = Vec::new();
     for r in &runs {
-        for input in r.inputs()? {
+        for input in r.inputs()?.into_iter().chain(captions::inputs(r)?) {
             if !inputs
                 .iter()
                 .any(|i: &aeclust_artifact::InputFile| i.path() == input.path())
@@ -233,12 +234,13 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
         warnings: &pictures.warnings,
     };
     staging.write_json(ReportInfo::JSON_FILE, &report)?;
+    let captions = captions::section(&runs, &assignments)?;
     let md = markdown::document(
         &table,
         &markdown::k_section(&summaries),
         &runs,
         &metrics,
-        &pictures.markdown,
+        &format!("{captions}{}", pictures.markdown),
         &pictures.warnings,
         with_paper,
     );
