@@ -135,7 +135,7 @@ def as_input(images, side):
 
 def check(args):
     info = json.load(open(os.path.join(args.codes, "manifest.json")))["info"]
-    side = info["details"]["input_size"]
+    side = info["details"]["pretrained"]["input_size"]
     images = dataset_images(args.data)[: args.limit]
     codes = load_file(os.path.join(args.codes, "train.safetensors"))["codes"][: len(images)]
     sess = session(side, args.threads)
@@ -146,13 +146,14 @@ def check(args):
         logits.append(l)
     feats, logits = np.concatenate(feats), np.concatenate(logits)
     cos = (feats * codes).sum(1) / (np.linalg.norm(feats, axis=1) * np.linalg.norm(codes, axis=1))
-    rel = np.abs(feats - codes).max() / np.abs(feats).max()
+    unit = lambda a: a / np.linalg.norm(a, axis=1, keepdims=True)
+    rel = np.abs(unit(feats) - unit(codes)).max()
     rec = load_file(os.path.join(args.codes, "recognised-train.safetensors"))["classes"][: len(images)]
     top1 = (logits.argmax(1) == rec[:, 0]).mean()
     resized = images.shape[1:3] != (side, side)
     print(f"{len(images)} images at {side}x{side}{' (resized by PIL here, by aeclust there)' if resized else ''}: "
           f"cosine min {cos.min():.7f}, median {np.median(cos):.7f}; "
-          f"max |difference| / max |feature| {rel:.2e}; top-1 agreement {top1:.4f}")
+          f"max |difference| of unit vectors {rel:.2e}; top-1 agreement {top1:.4f}")
     if not resized and cos.min() < 0.9999:
         sys.exit(f"FAIL: cosine {cos.min():.6f} < 0.9999")
 
