@@ -197,3 +197,55 @@ fn damaged_weights_are_refused_by_name_with_no_codes() {
     );
     assert!(!success && text.contains("--input-size 8"), "{text}");
 }
+
+#[test]
+fn the_pipeline_route_clusters_a_folder_on_the_features() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (train, test) = (tmp.path().join("train"), tmp.path().join("test"));
+    aeclust_e2e::write_tree(&train, "train");
+    aeclust_e2e::write_tree(&test, "test");
+    let out = tmp.path().join("out");
+    let text = aeclust_e2e::pipeline_with(
+        &bin_dir(),
+        &[
+            "--images",
+            train.to_str().unwrap(),
+            "--test-dir",
+            test.to_str().unwrap(),
+            "--encoder",
+            "efficientnet-lite0",
+            "--input-size",
+            "64",
+            "--k",
+            "10",
+            "--seeds",
+            "72",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    // The features are computed once, from 28x28 images upscaled to the input size.
+    let codes = Artifact::open(&out.join("efficientnet-lite0"), &["codes"]).unwrap();
+    let info: aeclust_artifact::kinds::CodesInfo = codes.info().unwrap();
+    assert_eq!(
+        (info.encoder.as_str(), info.dim),
+        ("efficientnet-lite0", 1280)
+    );
+    assert_eq!(info.details["pretrained"]["input_size"], 64);
+    let report = aeclust_e2e::read_json(&out.join("report/report.json"));
+    for name in ["kmeans-codes", "gmm-codes", "gmm-umap", "scan"] {
+        let group = report["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        let acc = group["test_acc"]["mean"].as_f64().unwrap();
+        assert!(acc > 0.4, "{name}: ten classes, chance 0.1: {acc}");
+    }
+    let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
+    assert!(
+        md.contains("What the pretrained network sees in each cluster"),
+        "{md}"
+    );
+}
