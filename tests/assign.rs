@@ -88,6 +88,8 @@ fn fit() -> Fit {
     let text = pipeline_with(
         &bin_dir(),
         &[
+            "--encoder",
+            "dense",
             "--images",
             s(&train),
             "--test-dir",

@@ -66,6 +66,8 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
     // The GMM's --reg-covar given to both (the images route's default is 1e-4, the IDX
     // routes' 1e-6).
     let common = [
+        "--encoder",
+        "dense",
         "--epochs",
         "2",
         "--seeds",
@@ -148,6 +150,8 @@ fn a_flat_unlabelled_jpeg_folder_gets_a_report_and_one_row_per_file() {
     std::fs::write(flat.join("notes.txt"), "ignored").unwrap();
     let out = tmp.path().join("artifacts");
     let text = pipeline(&[
+        "--encoder",
+        "dense",
         "--images",
         flat.to_str().unwrap(),
         "--k",
@@ -293,6 +297,8 @@ fn rgb_images_tinted_per_class_are_clustered_by_their_tint() {
     }
     let out = tmp.path().join("artifacts");
     pipeline(&[
+        "--encoder",
+        "dense",
         "--images",
         tree.to_str().unwrap(),
         "--test-fraction",

@@ -78,6 +78,8 @@ fn the_report_page_shows_every_image_maps_and_compares_in_a_real_browser() {
     pipeline_with(
         &bin_dir(),
         &[
+            "--encoder",
+            "dense",
             "--images",
             tree.to_str().unwrap(),
             "--k",

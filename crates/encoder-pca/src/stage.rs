@@ -154,6 +154,15 @@ pub fn run(params: &PcaParams, features: &Path, out: &Path, force: bool) -> Resu
             inputs[0].path().display()
         )));
     }
+    if train.dim > train.len() && params.components > train.len() {
+        return Err(PcaError::InvalidParams(format!(
+            "--components {} exceeds the {} train rows of {} (with more features than rows, \
+             there are at most as many principal axes as rows)",
+            params.components,
+            train.len(),
+            inputs[0].path().display()
+        )));
+    }
     check_fits(train.len(), train.dim, inputs[0].path())?;
     let pca = Pca::fit(as_array(&train).view(), params.components, params.whiten);
     let staging = stage.staging()?;
