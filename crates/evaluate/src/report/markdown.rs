@@ -112,8 +112,9 @@ pub(crate) fn k_section(groups: &[GroupSummary]) -> String {
             });
             let _ = writeln!(
                 md,
-                "\nThe seeds disagree: k = {}. Each seed trains its own autoencoder, and \
-                 one seed's codes can split a group that another's keep whole. Compare the \
+                "\nThe seeds disagree: k = {}. Each seed fits its own encoder or embedding \
+                 (an autoencoder, a UMAP), and one seed's can split a group that another's \
+                 keeps whole. Compare the \
                  tree's cuts at k − 1, k and k + 1 below (seed {}), and fix the number you \
                  trust with `--k N`.{majority}\n",
                 g.k_by_seed(),
