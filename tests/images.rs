@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use aeclust_e2e::{bin_dir, pictures, pipeline_with, read_json, subset, write_tree};
+use aeclust_e2e::{bin_dir, group, pictures, pipeline_with, read_json, subset, write_tree};
 use image::{GrayImage, RgbImage};
 
 fn pipeline(args: &[&str]) -> String {
@@ -22,15 +22,6 @@ fn idx(dims: &[usize], data: &[u8]) -> Vec<u8> {
     }
     out.extend_from_slice(data);
     out
-}
-
-fn group<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
-    report["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|g| g["name"] == name)
-        .unwrap_or_else(|| panic!("no group {name} in {report}"))
 }
 
 #[test]

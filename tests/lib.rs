@@ -93,6 +93,16 @@ pub fn subset(split: &str) -> (Vec<Vec<u8>>, Vec<u8>) {
     )
 }
 
+/// The group `name` (a clustering's mean ± sd over seeds) of a `report.json`.
+pub fn group<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == name)
+        .unwrap_or_else(|| panic!("no group {name} in {report}"))
+}
+
 /// Writes `split` of the subset as `tree/class-L/NNNNN.png`, and returns the images and
 /// labels in the order the folder reader lists them (by class folder, then file name).
 pub fn write_tree(tree: &Path, split: &str) -> (Vec<u8>, Vec<u8>) {

@@ -234,13 +234,9 @@ fn the_pipeline_route_clusters_a_folder_on_the_features() {
     assert_eq!(info.details["pretrained"]["input_size"], 64);
     let report = aeclust_e2e::read_json(&out.join("report/report.json"));
     for name in ["kmeans-codes", "gmm-codes", "gmm-umap", "scan"] {
-        let group = report["groups"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|g| g["name"] == name)
-            .unwrap_or_else(|| panic!("no {name} in {text}"));
-        let acc = group["test_acc"]["mean"].as_f64().unwrap();
+        let acc = aeclust_e2e::group(&report, name)["test_acc"]["mean"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{name}: {text}"));
         assert!(acc > 0.4, "{name}: ten classes, chance 0.1: {acc}");
     }
     let md = std::fs::read_to_string(out.join("report/report.md")).unwrap();
