@@ -237,10 +237,11 @@ pub fn run(dirs: &[PathBuf], options: &ReportOptions, out: &Path, force: bool) -
     let captions = captions::section(&runs, &assignments)?;
     let md = markdown::document(
         &table,
-        &markdown::k_section(&summaries),
+        // The captions follow the k section: both read a clustering as a whole.
+        &format!("{}{captions}", markdown::k_section(&summaries)),
         &runs,
         &metrics,
-        &format!("{captions}{}", pictures.markdown),
+        &pictures.markdown,
         &pictures.warnings,
         with_paper,
     );
