@@ -57,6 +57,11 @@
 #   --manifold NAME   umap (default): add the autoencoder -> UMAP -> GMM route; none: skip it
 #   --scan on|off     on (default): add SCAN (neighbours in the codes); off: skip it (a
 #                     folder of 20 train images or fewer: SCAN takes 20 neighbours each)
+#   --selflabel on|off  on: after every SCAN, its self-labelling step (aeclust-selflabel:
+#                     the network trained further on its own confident assignments under
+#                     strong augmentations, for as long as the confident set grows),
+#                     reported beside it as SCAN + self-labelling; off (default): measured
+#                     on Fashion-MNIST it does not beat SCAN (docs/RESULTS.md)
 #   --routes LIST     study (default) and/or n2d: the study's autoencoder and its routes;
 #                     N2D's autoencoder -> GMM, -> UMAP -> GMM, and its codes'
 #                     neighbours -> SCAN
@@ -81,6 +86,7 @@ GMM_N_INIT=10
 REG_COVAR=
 MANIFOLD=umap
 SCAN=on
+SELFLABEL=off
 ROUTES=study
 N2D_EPOCHS=100
 THREADS=()
@@ -110,6 +116,7 @@ while [ $# -gt 0 ]; do
     --reg-covar) REG_COVAR=$2; shift 2 ;;
     --manifold) MANIFOLD=$2; shift 2 ;;
     --scan) SCAN=$2; shift 2 ;;
+    --selflabel) SELFLABEL=$2; shift 2 ;;
     --routes) ROUTES=$2; shift 2 ;;
     --n2d-epochs) N2D_EPOCHS=$2; shift 2 ;;
     --threads) THREADS=(--threads "$2"); shift 2 ;;
@@ -153,6 +160,7 @@ elif [ -n "$INPUT_SIZE" ]; then
 fi
 case "$MANIFOLD" in umap|none) ;; *) echo "pipeline: --manifold must be umap or none" >&2; exit 2 ;; esac
 case "$SCAN" in on|off) ;; *) echo "pipeline: --scan must be on or off" >&2; exit 2 ;; esac
+case "$SELFLABEL" in on|off) ;; *) echo "pipeline: --selflabel must be on or off" >&2; exit 2 ;; esac
 STUDY=; N2D=
 IFS=',' read -r -a route_list <<< "$ROUTES"
 for r in "${route_list[@]}"; do
@@ -286,6 +294,15 @@ fi
 
 clusterings=()
 maps=()
+
+# SCAN at $1 (seed $2) into the report, and its self-labelling beside it (--selflabel).
+scan_routes() {
+  clusterings+=("$1")
+  if [ "$SELFLABEL" = on ]; then
+    "$BIN/aeclust-selflabel" --scan "$1" --out "$1-selflabel" --seed "$2" "${THREADS[@]}" "${FORCE[@]}"
+    clusterings+=("$1-selflabel")
+  fi
+}
 IFS=',' read -r -a seed_list <<< "$SEEDS"
 vote_embeddings
 
@@ -306,7 +323,7 @@ pretrained_routes() {
   fi
   if [ "$SCAN" = on ]; then
     "$BIN/aeclust-cluster-scan" --features "$codes" --neighbours "$codes" --shift 0 --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    clusterings+=("$run/scan")
+    scan_routes "$run/scan" "$seed"
   fi
   if [ ${#maps[@]} -eq 0 ]; then
     "$BIN/aeclust-encode-umap" --data "$codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
@@ -335,7 +352,7 @@ for seed in "${seed_list[@]}"; do
     if [ "$SCAN" = on ]; then
       # SCAN with the GMM's k: on Fashion-MNIST it beats every GMM route.
       "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      clusterings+=("$run/scan")
+      scan_routes "$run/scan" "$seed"
     fi
     if [ ${#maps[@]} -eq 0 ]; then
       # The report page's interactive map: a 2-D UMAP of the codes.
@@ -365,7 +382,7 @@ for seed in "${seed_list[@]}"; do
       # its 20 nearest neighbours among the codes (the consensus of 10 heads kept); its k
       # is the GMM's (--k, or the k proposed for a range).
       "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      clusterings+=("$run/scan")
+      scan_routes "$run/scan" "$seed"
     fi
     if [ "$MANIFOLD" = umap ]; then
       # N2D: a UMAP embedding of the codes (fitted on train, test placed by the fit).
@@ -393,7 +410,7 @@ for seed in "${seed_list[@]}"; do
       # SCAN (Van Gansbeke et al.): a network on the pixels, trained so that every image
       # falls in the cluster of its 20 nearest neighbours among those codes.
       "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes-n2d" --out "$run/scan-n2d" --k-from "$run/gmm-n2d-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      clusterings+=("$run/scan-n2d")
+      scan_routes "$run/scan-n2d" "$seed"
     fi
     if [ ${#maps[@]} -eq 0 ]; then
       "$BIN/aeclust-encode-umap" --data "$run/codes-n2d" --out "$run/codes-n2d-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"

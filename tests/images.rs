@@ -69,6 +69,9 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
         "10",
         "--reg-covar",
         "1e-4",
+        // Self-labelling too: it must also give the same answer on both.
+        "--selflabel",
+        "on",
     ];
     let images_out = tmp.path().join("from-images");
     let text = pipeline(
@@ -103,7 +106,7 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
     );
     let from_images = read_json(&images_out.join("report/report.json"));
     let from_idx = read_json(&idx_out.join("report/report.json"));
-    for name in ["gmm-codes", "scan"] {
+    for name in ["gmm-codes", "scan", "scan-selflabel"] {
         let (a, b) = (group(&from_images, name), group(&from_idx, name));
         for metric in ["test_acc", "test_nmi", "train_acc"] {
             assert_eq!(
@@ -117,7 +120,7 @@ fn a_png_class_tree_scores_exactly_as_the_same_images_in_idx_files() {
     let csv = std::fs::read_to_string(images_out.join("report/assignments.csv")).unwrap();
     assert_eq!(
         csv.lines().count(),
-        1 + 2 * (2000 + 500),
+        1 + 3 * (2000 + 500),
         "one row per image file and clustering"
     );
     let row = csv.lines().nth(1).unwrap();

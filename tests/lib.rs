@@ -10,7 +10,7 @@ use aeclust_dataset::read_idx_file;
 use image::GrayImage;
 
 /// Every stage binary.
-pub const STAGES: [&str; 11] = [
+pub const STAGES: [&str; 12] = [
     "aeclust-dataset",
     "aeclust-train",
     "aeclust-encode",
@@ -19,6 +19,7 @@ pub const STAGES: [&str; 11] = [
     "aeclust-encode-umap",
     "aeclust-cluster",
     "aeclust-cluster-scan",
+    "aeclust-selflabel",
     "aeclust-evaluate",
     "aeclust-similar",
     "aeclust-assign",

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    AssignSeconds, AssignmentInfo, ClusteringInfo, Features, LabelAgreement, MethodFit,
-    NoveltyRule, Split, ASSIGNMENT, DATASET,
+    AssignSeconds, AssignmentInfo, ClusteringInfo, Features, LabelAgreement, NoveltyRule, Split,
+    ASSIGNMENT, DATASET,
 };
 use aeclust_artifact::{
     Artifact, Environment, InputFile, Outcome, Stage, TensorFile, TensorWriter,
@@ -82,8 +82,9 @@ fn open_fitted(dir: &Path) -> Result<Fitted> {
     let mut inputs =
         clustering.inputs(&[ClusteringInfo::MODEL_FILE, ClusteringInfo::ASSIGNMENTS_FILE])?;
     inputs.extend(chain.inputs.iter().cloned());
-    let model = match &info.result {
-        MethodFit::Scan(scan) => {
+    // SCAN and self-labelled SCAN: a network, with novelty in the neighbours' codes.
+    let model = match info.result.scan() {
+        Some(scan) => {
             let near = Artifact::open(&scan.neighbours.artifact.resolve(dir), &Features::KINDS)?;
             let neighbours = Chain::resolve(&near)?;
             if neighbours.dataset.manifest().cache_key != chain.dataset.manifest().cache_key {
@@ -101,7 +102,7 @@ fn open_fitted(dir: &Path) -> Result<Fitted> {
                 neighbours: Box::new(neighbours),
             }
         }
-        _ => Model::Flat(Predictor::open(&clustering)?),
+        None => Model::Flat(Predictor::open(&clustering)?),
     };
     Ok(Fitted {
         clustering,

@@ -14,10 +14,13 @@
 //! - [`predict`]: a fitted SCAN clustering read back, to assign new images.
 //! - [`stage`]: features and neighbours artifacts in, a `clustering` artifact out
 //!   (`aeclust-cluster-scan`).
+//! - [`selflabel`]: SCAN's last step, the network trained further on its own confident
+//!   assignments under strong augmentations (`aeclust-selflabel`).
 
 pub mod model;
 pub mod objective;
 pub mod predict;
+pub mod selflabel;
 pub mod stage;
 pub mod train;
 

@@ -98,8 +98,8 @@ impl ScanHeads {
         ]
     }
 
-    /// Cluster probabilities `[n, heads, k]` of the rows of `x` (`[n, input]`).
-    pub fn probabilities(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// Logits `[n, heads, k]` of the rows of `x` (`[n, input]`).
+    pub fn logits(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let h = x
             .broadcast_sub(&self.input_mean)?
             .broadcast_div(&self.input_scale)?
@@ -109,12 +109,30 @@ impl ScanHeads {
         let logits = h
             .matmul(&self.head_weight.t()?)?
             .broadcast_add(&self.head_bias)?;
-        let n = x.dim(0)?;
+        logits.reshape((x.dim(0)?, self.heads, self.k))
+    }
+
+    /// Cluster probabilities `[n, heads, k]` of the rows of `x` (`[n, input]`).
+    pub fn probabilities(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         // `softmax_last_dim` is a fused op without a backward pass; this one has one.
-        candle_nn::ops::softmax(
-            &logits.reshape((n, self.heads, self.k))?,
-            candle_core::D::Minus1,
-        )
+        candle_nn::ops::softmax(&self.logits(x)?, candle_core::D::Minus1)
+    }
+
+    /// A network of its own (new variables, copied values) with the trunk and only head
+    /// `head`: what self-labelling trains further.
+    pub fn single_head(&self, head: usize) -> candle_core::Result<Self> {
+        let (weight, bias) = self.head(head)?;
+        let copy = |t: &Tensor| Var::from_tensor(&t.copy()?);
+        Ok(Self {
+            input_mean: self.input_mean.copy()?,
+            input_scale: self.input_scale.copy()?,
+            trunk_weight: copy(self.trunk_weight.as_tensor())?,
+            trunk_bias: copy(self.trunk_bias.as_tensor())?,
+            head_weight: copy(&weight)?,
+            head_bias: copy(&bias)?,
+            heads: 1,
+            k: self.k,
+        })
     }
 
     /// The rows of head `h`'s weight and bias, for saving the kept head.

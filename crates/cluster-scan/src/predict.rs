@@ -1,5 +1,5 @@
-//! A SCAN clustering read back from its artifact, to assign new images exactly as the
-//! fit assigned its own.
+//! A SCAN (or self-labelled SCAN) clustering read back from its artifact, to assign new
+//! images exactly as the fit assigned its own.
 
 use aeclust_artifact::kinds::{ClusteringInfo, Features, MethodFit};
 use aeclust_artifact::Artifact;
@@ -20,8 +20,10 @@ impl ScanPredictor {
     /// verified against the manifest).
     pub fn open(clustering: &Artifact) -> Result<Self> {
         let info: ClusteringInfo = clustering.info()?;
-        let scan = match &info.result {
-            MethodFit::Scan(scan) => scan,
+        // Self-labelling keeps one head, the SCAN head it started from.
+        let head = match &info.result {
+            MethodFit::Scan(scan) => scan.head,
+            MethodFit::Selflabel(_) => 0,
             _ => {
                 return Err(ScanError::InvalidData(format!(
                     "{}: not a SCAN clustering",
@@ -31,18 +33,14 @@ impl ScanPredictor {
         };
         let path = clustering.verified_path(ClusteringInfo::MODEL_FILE)?;
         let model = ScanHeads::read(&path, info.k, &Device::Cpu)?;
-        if scan.head >= model.heads {
+        if head >= model.heads {
             return Err(ScanError::InvalidData(format!(
-                "{}: kept head {} of {} heads",
+                "{}: kept head {head} of {} heads",
                 path.display(),
-                scan.head,
                 model.heads
             )));
         }
-        Ok(Self {
-            model,
-            head: scan.head,
-        })
+        Ok(Self { model, head })
     }
 
     /// The kept head's cluster of every row of `features` and its probability.

@@ -12,7 +12,11 @@ use aeclust_artifact::{Manifest, TensorFile};
 const BIN: &str = env!("CARGO_BIN_EXE_aeclust-cluster-scan");
 
 fn run(args: &[&str]) -> (bool, String) {
-    let o = Command::new(BIN).args(args).output().unwrap();
+    run_bin(BIN, args)
+}
+
+fn run_bin(bin: &str, args: &[&str]) -> (bool, String) {
+    let o = Command::new(bin).args(args).output().unwrap();
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
@@ -387,4 +391,120 @@ fn bad_inputs_are_refused_without_an_artifact() {
     );
     // Not an artifact at all.
     rejected(scan(tmp.path(), &data, &out, &[]), &out, "manifest.json");
+}
+
+const SELFLABEL: &str = env!("CARGO_BIN_EXE_aeclust-selflabel");
+
+fn selflabel(args: &[&str]) -> (bool, String) {
+    run_bin(SELFLABEL, args)
+}
+
+/// Train confidences of a clustering's assignments file.
+fn train_confidence(dir: &Path) -> Vec<f32> {
+    TensorFile::open(&dir.join(ClusteringInfo::ASSIGNMENTS_FILE))
+        .unwrap()
+        .read::<f32>("train_confidence", Some(1))
+        .unwrap()
+        .data
+}
+
+#[test]
+fn self_labelling_starts_from_scan_and_keeps_the_largest_confident_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("images");
+    fixtures::dataset(&data, &squares(300, 0), &squares(30, 2)).unwrap();
+    let start = tmp.path().join("scan");
+    let settings = ["--k", "3", "--shift", "1", "--seed", "5", "--epochs", "40"];
+    let (ok, text) = scan(&data, &data, &start, &settings);
+    assert!(ok, "{text}");
+    let out = tmp.path().join("selflabel");
+    let args = [
+        "--scan",
+        s(&start),
+        "--out",
+        s(&out),
+        "--epochs",
+        "6",
+        "--batch-size",
+        "64",
+        "--learning-rate",
+        "1e-3",
+        "--shift",
+        "1",
+        // This small, quick SCAN is right everywhere but not 0.99 sure anywhere.
+        "--threshold",
+        "0.8",
+    ];
+    let (ok, text) = selflabel(&args);
+    assert!(ok, "{text}");
+    let manifest = Manifest::read_dir(&out).unwrap();
+    assert_eq!(manifest.params["method"], "selflabel");
+    assert_eq!(
+        manifest.params["augment"]["flip"], true,
+        "the image defaults"
+    );
+    let info: ClusteringInfo = manifest.info_as(&out).unwrap();
+    let fit = info
+        .result
+        .selflabel()
+        .expect("self-labelling facts")
+        .clone();
+    // Pass 0 is the SCAN network it started from, measured as SCAN's artifact has it.
+    let above = |c: &[f32]| c.iter().filter(|&&p| f64::from(p) > 0.8).count();
+    assert_eq!(fit.history[0].confident, above(&train_confidence(&start)));
+    assert_eq!(fit.history[0].changed, 0);
+    assert!(fit.history[0].confident > 0, "{fit:?}");
+    assert_eq!(fit.history[0].confident_accuracy, Some(1.0));
+    // The kept pass has the largest set, and the written assignments are its.
+    let largest = fit.history.iter().map(|e| e.confident).max().unwrap();
+    assert_eq!(fit.history[fit.kept_epoch].confident, largest);
+    assert_eq!(above(&train_confidence(&out)), largest);
+    assert!(fit.history.len() >= 2 && fit.history.len() <= 7, "{fit:?}");
+    // Its neighbours are SCAN's (for novelty and the report), referred to from here.
+    let near = fit.scan.neighbours.artifact.resolve(&out);
+    assert_eq!(near, std::fs::canonicalize(&data).unwrap());
+    assert_eq!(accuracy(&out, "train", 3), 1.0);
+    assert_eq!(accuracy(&out, "test", 3), 1.0);
+    // The same seed gives the same network and assignments.
+    let again = tmp.path().join("again");
+    let mut args2 = args;
+    args2[3] = s(&again);
+    let (ok, text) = selflabel(&args2);
+    assert!(ok, "{text}");
+    for file in ClusteringInfo::FILES.iter().take(2) {
+        assert_eq!(
+            std::fs::read(out.join(file)).unwrap(),
+            std::fs::read(again.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn self_labelling_refuses_what_it_cannot_do_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = codes(tmp.path(), "codes", |_| {});
+    let start = tmp.path().join("scan");
+    let (ok, text) = scan(&data, &data, &start, &["--k", "4", "--shift", "0"]);
+    assert!(ok, "{text}");
+    let out = tmp.path().join("out");
+    for (extra, want) in [
+        (vec!["--threshold", "1.5"], "--threshold 1.5"),
+        (
+            vec!["--erase", "0.2"],
+            "--erase: the network's input is codes",
+        ),
+        (vec!["--patience", "0"], "--patience 0"),
+        (vec!["--dropout", "1"], "--dropout 1"),
+    ] {
+        let mut args = vec!["--scan", s(&start), "--out", s(&out)];
+        args.extend(extra);
+        let (ok, text) = selflabel(&args);
+        assert!(!ok && text.contains(want), "{want}: {text}");
+        assert!(!out.exists(), "{want}: nothing written");
+    }
+    // Not a SCAN clustering: a codes artifact.
+    let (ok, text) = selflabel(&["--scan", s(&data), "--out", s(&out)]);
+    assert!(!ok && text.contains(s(&data)), "{text}");
+    assert!(!out.exists());
 }

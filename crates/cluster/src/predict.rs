@@ -180,7 +180,7 @@ impl<F: Float> Model<F> {
                     covariances,
                 )?))
             }
-            Method::Scan => {
+            Method::Scan | Method::Selflabel => {
                 return Err(ClusterError::InvalidData(
                     "a SCAN clustering predicts through aeclust-cluster-scan's library".into(),
                 ))

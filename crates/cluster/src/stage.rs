@@ -76,7 +76,7 @@ fn fit_k<F: Float>(
                 .check()?
                 .fit_with_progress(x, progress)?,
         )),
-        MethodParams::Scan(_) => return Err(not_scan()),
+        MethodParams::Scan(_) | MethodParams::Selflabel(_) => return Err(not_scan()),
     })
 }
 

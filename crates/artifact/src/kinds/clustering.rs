@@ -21,6 +21,10 @@ pub enum Method {
     /// cluster of its nearest neighbours in another representation (`aeclust-cluster-scan`).
     #[cfg_attr(feature = "clap", value(skip))]
     Scan,
+    /// SCAN followed by self-labelling (`aeclust-selflabel`): the SCAN network trained
+    /// further on its own confident assignments, seen through strong augmentations.
+    #[cfg_attr(feature = "clap", value(skip))]
+    Selflabel,
 }
 
 /// Shape of a Gaussian mixture's covariances.
@@ -186,6 +190,8 @@ pub enum MethodParams {
     Gmm(GmmOptions),
     /// SCAN.
     Scan(ScanOptions),
+    /// Self-labelling of a SCAN clustering.
+    Selflabel(SelfLabelOptions),
 }
 
 /// Settings of a K-Means fit.
@@ -259,6 +265,77 @@ pub struct ScanOptions {
     pub min_steps: usize,
 }
 
+/// The strong augmentations self-labelling trains on, each drawn anew for every image
+/// of every batch (image options on images only, `dropout` on codes only).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StrongAugment {
+    /// Random whole-pixel translation of up to this many pixels.
+    pub shift: usize,
+    /// Mirror left to right with probability 1/2.
+    pub flip: bool,
+    /// Erase one rectangle of up to this fraction of the image (filled with the image's
+    /// mean) with probability 1/2; 0: never.
+    pub erase: f64,
+    /// Contrast scaled by a factor in 1 ± this and brightness moved by up to ± this / 2
+    /// (pixels in 0..1).
+    pub contrast: f64,
+    /// Gaussian noise of a standard deviation drawn up to this (images: in pixel units
+    /// 0..1; codes: in units of each column's standard deviation).
+    pub noise: f64,
+    /// Fraction of code columns set to 0 (codes only).
+    pub dropout: f64,
+}
+
+impl StrongAugment {
+    /// The defaults for images: shift 3, mirror, erase up to 25 %, contrast ± 0.4,
+    /// noise up to 0.05.
+    pub const IMAGES: Self = Self {
+        shift: 3,
+        flip: true,
+        erase: 0.25,
+        contrast: 0.4,
+        noise: 0.05,
+        dropout: 0.0,
+    };
+    /// The defaults for codes: noise up to 0.5 of each column's spread, 20 % dropout.
+    pub const CODES: Self = Self {
+        shift: 0,
+        flip: false,
+        erase: 0.0,
+        contrast: 0.0,
+        noise: 0.5,
+        dropout: 0.2,
+    };
+}
+
+/// Settings of self-labelling (Van Gansbeke et al.'s last step): the SCAN network's
+/// confident train assignments (probability above `threshold`, on the unaugmented image)
+/// become targets, and the network learns to give them on strong augmentations, for as
+/// long as the confident set grows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfLabelOptions {
+    /// Confidence above which an assignment becomes a target.
+    pub threshold: f64,
+    /// In every cluster where fewer rows pass `threshold`, its most confident share of
+    /// this size becomes targets too (0: SCAN's rule alone).
+    pub per_cluster: f64,
+    /// Most passes over the train split.
+    pub epochs: usize,
+    /// Stop after this many passes without a larger confident set.
+    pub patience: usize,
+    /// Rows per batch (before the unconfident ones are dropped).
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub learning_rate: f64,
+    /// Decoupled weight decay.
+    pub weight_decay: f64,
+    /// Weigh each target class by the inverse of its count in the batch (SCAN's
+    /// class-balanced cross-entropy), so large clusters do not swallow small ones.
+    pub balanced: bool,
+    /// The strong augmentations.
+    pub augment: StrongAugment,
+}
+
 impl MethodParams {
     /// The method.
     pub fn method(&self) -> Method {
@@ -266,15 +343,16 @@ impl MethodParams {
             Self::Kmeans(_) => Method::Kmeans,
             Self::Gmm(_) => Method::Gmm,
             Self::Scan(_) => Method::Scan,
+            Self::Selflabel(_) => Method::Selflabel,
         }
     }
 
-    /// The arithmetic's precision (SCAN: none, its network is f32).
+    /// The arithmetic's precision (SCAN and self-labelling: none, the network is f32).
     pub fn precision(&self) -> Option<Precision> {
         match self {
             Self::Kmeans(m) => Some(m.precision),
             Self::Gmm(g) => Some(g.precision),
-            Self::Scan(_) => None,
+            Self::Scan(_) | Self::Selflabel(_) => None,
         }
     }
 }
@@ -291,6 +369,7 @@ impl ClusteringParams {
             MethodParams::Kmeans(_) => "K-Means".into(),
             MethodParams::Gmm(g) => format!("GMM ({})", g.covariance),
             MethodParams::Scan(_) => "SCAN".into(),
+            MethodParams::Selflabel(_) => "SCAN + self-labelling".into(),
         }
     }
 }
@@ -365,6 +444,8 @@ pub enum MethodFit {
     Gmm(GmmFit),
     /// SCAN: heads, losses and neighbours.
     Scan(ScanFit),
+    /// Self-labelling: the SCAN clustering it started from and how the confident set grew.
+    Selflabel(SelfLabelFit),
 }
 
 impl MethodFit {
@@ -374,6 +455,7 @@ impl MethodFit {
             Self::Kmeans(_) => Method::Kmeans,
             Self::Gmm(_) => Method::Gmm,
             Self::Scan(_) => Method::Scan,
+            Self::Selflabel(_) => Method::Selflabel,
         }
     }
 
@@ -385,13 +467,61 @@ impl MethodFit {
         }
     }
 
-    /// The SCAN facts (SCAN only).
+    /// The SCAN facts: SCAN's own, or those of the SCAN clustering self-labelling
+    /// started from (its neighbours, for novelty and the report's map).
     pub fn scan(&self) -> Option<&ScanFit> {
         match self {
             Self::Scan(s) => Some(s),
+            Self::Selflabel(s) => Some(&s.scan),
             _ => None,
         }
     }
+
+    /// The self-labelling facts (self-labelling only).
+    pub fn selflabel(&self) -> Option<&SelfLabelFit> {
+        match self {
+            Self::Selflabel(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One pass of self-labelling (pass 0: the SCAN network it started from).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfLabelEpoch {
+    /// Pass, 0 for the start.
+    pub epoch: usize,
+    /// Train rows assigned with probability above the threshold (unaugmented).
+    pub confident: usize,
+    /// Train rows per cluster among them.
+    pub confident_per_cluster: Vec<usize>,
+    /// Diagnostic only, never used in training: the fraction of the confident rows whose
+    /// cluster maps to their label (clusters mapped to classes on the whole train split,
+    /// Hungarian); none for unlabelled data.
+    pub confident_accuracy: Option<f64>,
+    /// Diagnostic only: the accuracy of every train row's cluster (Hungarian).
+    pub train_accuracy: Option<f64>,
+    /// Train rows whose cluster differs from the SCAN clustering's.
+    pub changed: usize,
+    /// Mean class-balanced cross-entropy of the pass (none for pass 0).
+    pub loss: Option<f64>,
+    /// Wall seconds of the pass.
+    pub seconds: f64,
+}
+
+/// How self-labelling went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelfLabelFit {
+    /// The SCAN clustering it started from.
+    pub start: crate::ArtifactRef,
+    /// That clustering's SCAN facts (its neighbours serve novelty and the report).
+    pub scan: ScanFit,
+    /// Every pass, the start first.
+    pub history: Vec<SelfLabelEpoch>,
+    /// The pass whose network was kept: the one with the largest confident set.
+    pub kept_epoch: usize,
+    /// Why training stopped.
+    pub stopped: String,
 }
 
 /// How a SCAN clustering was trained and which head was kept.

@@ -119,7 +119,7 @@ fn run_cli(args: Args) -> Result<()> {
                 tol: args.tol.unwrap_or(1e-4),
                 precision: args.precision,
             }),
-            Method::Gmm | Method::Scan => MethodParams::Gmm(GmmOptions {
+            Method::Gmm | Method::Scan | Method::Selflabel => MethodParams::Gmm(GmmOptions {
                 max_iter: args.max_iter,
                 n_init: args.n_init,
                 covariance: args.covariance,
@@ -133,7 +133,7 @@ fn run_cli(args: Args) -> Result<()> {
     bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}").expect("template"));
     let name = match method {
         Method::Kmeans => "k-means: inertia",
-        Method::Gmm | Method::Scan => "gmm: mean log-likelihood",
+        Method::Gmm | Method::Scan | Method::Selflabel => "gmm: mean log-likelihood",
     };
     let search = !params.k.is_single();
     let outcome = run(

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use aeclust_artifact::kinds::{GroupSummary, PerSplit, Stat};
+use aeclust_artifact::kinds::{GroupSummary, MethodFit, PerSplit, Stat};
 
 use super::load::ClusteringRun;
 use crate::metrics::SplitMetrics;
@@ -189,7 +189,10 @@ pub(crate) fn document(
     }
     let scans: Vec<_> = runs
         .iter()
-        .filter_map(|run| Some((run, run.info.result.scan()?)))
+        .filter_map(|run| match &run.info.result {
+            MethodFit::Scan(scan) => Some((run, scan)),
+            _ => None,
+        })
         .collect();
     if !scans.is_empty() {
         md.push_str("\n## SCAN heads\n\nThe head each SCAN clustering kept, and every head's mean adjusted Rand index with the other heads (train split) and loss.\n\n| clustering | seed | kept head | agreement per head | loss per head |\n|---|---|---|---|---|\n");
@@ -209,6 +212,31 @@ pub(crate) fn document(
                 scan.head_loss.len(),
                 list(&scan.head_agreement),
                 list(&scan.head_loss),
+            );
+        }
+    }
+    let selflabelled: Vec<_> = runs
+        .iter()
+        .filter_map(|run| Some((run, run.info.result.selflabel()?)))
+        .collect();
+    if !selflabelled.is_empty() {
+        md.push_str("\n## Self-labelling\n\nThe train images each self-labelled SCAN network assigns with a probability above the threshold, at the start (the SCAN network) and at the pass kept (the largest set); with labels, the fraction of them whose cluster maps to their class (clusters mapped on the whole train split; the labels never train).\n\n| clustering | seed | confident at the start | right | kept pass | confident then | right | train rows moved | why it stopped |\n|---|---|---|---|---|---|---|---|---|\n");
+        let right = |a: Option<f64>| a.map_or("–".into(), |a| format!("{a:.3}"));
+        for (run, fit) in selflabelled {
+            let (first, kept) = (&fit.history[0], &fit.history[fit.kept_epoch]);
+            let _ = writeln!(
+                md,
+                "| `{}` | {} | {} | {} | {} of {} | {} | {} | {} | {} |",
+                run.name,
+                run.seed(),
+                first.confident,
+                right(first.confident_accuracy),
+                fit.kept_epoch,
+                fit.history.len() - 1,
+                kept.confident,
+                right(kept.confident_accuracy),
+                kept.changed,
+                fit.stopped,
             );
         }
     }

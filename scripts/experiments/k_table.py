@@ -3,12 +3,12 @@
 HDBSCAN's count and the silhouette alone would propose, and the k most seeds propose.
 
 Reads `RUNS/FOLDER/seed-S/kmeans-umap/summary.json` of `scripts/pipeline.sh --images`
-runs (or `scripts/k_experiments.sh`). The class count comes from the folder's name
-(`fm5`, `hold4`, `r2027-3-4c` of `scripts/k_folders.py`); the last row counts the runs
+runs (or `scripts/experiments/k_experiments.sh`). The class count comes from the folder's name
+(`fm5`, `hold4`, `r2027-3-4c` of `scripts/experiments/k_folders.py`); the last row counts the runs
 whose k equals it (fm10 left out: no criterion is meant to find its ten), and in
 brackets those within ±1. Prints a Markdown table (docs/RESULTS.md, "A k you can trust").
 
-    python3 scripts/k_table.py --runs artifacts/kr --seeds 72,1,2
+    python3 scripts/experiments/k_table.py --runs artifacts/kr --seeds 72,1,2
 """
 import argparse
 import json

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # The k `scripts/pipeline.sh --images` proposes when several autoencoders vote (each
 # seed's run its own: `--seeds S` alone, so that its voters are S, S+1, …), on folders
-# whose number of groups is known (scripts/k_folders.py). Prints a Markdown table: per
+# whose number of groups is known (scripts/experiments/k_folders.py). Prints a Markdown table: per
 # folder and seed, the k proposed and every voter's count of dense groups.
 #
-# Usage: scripts/k_votes.sh [--folders /tmp/kf] [--names fm3,fm5,digits,tinted3,fm10]
+# Usage: scripts/experiments/k_votes.sh [--folders /tmp/kf] [--names fm3,fm5,digits,tinted3,fm10]
 #          [--seeds 72,100,200] [--k-votes 5] [--out artifacts/kv]
 # A folder named like `r2027-3-4c` (k_folders.py --fresh) gives its class count.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 FOLDERS=/tmp/kf
 NAMES=fm3,fm5,digits,tinted3,fm10
 SEEDS=72,100,200

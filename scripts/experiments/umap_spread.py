@@ -12,8 +12,8 @@ codes, far less noisy than one run), each criterion's correlation with accuracy,
 the accuracy of the run each criterion picks.
 
     scripts/python-env.sh && cargo build --release --bins
-    .venv/bin/python scripts/umap_spread.py --codes artifacts/seed-72/codes --runs 6
-    .venv/bin/python scripts/umap_spread.py --codes DIR --runs 4 -- --metric cosine
+    .venv/bin/python scripts/experiments/umap_spread.py --codes artifacts/seed-72/codes --runs 6
+    .venv/bin/python scripts/experiments/umap_spread.py --codes DIR --runs 4 -- --metric cosine
 
 Arguments after `--` go to aeclust-encode-umap. Embeddings go to a temporary folder.
 """

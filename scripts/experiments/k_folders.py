@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes image folders whose number of groups is known, as flat unlabelled folders of
 PNGs (the class only in the file name, `c3-00042.png`), for measuring how many clusters
-the pipeline proposes without labels (`scripts/k_experiments.sh`):
+the pipeline proposes without labels (`scripts/experiments/k_experiments.sh`):
 
   fm3      Fashion-MNIST trouser, sneaker, bag (3 visually distinct classes)
   fm5      T-shirt/top, trouser, dress, bag, ankle boot (one class per kind of item)

@@ -1,17 +1,17 @@
 #!/usr/bin/env python3
 """The proposed k beside HDBSCAN's number of groups, on the pipeline's own embeddings.
 
-For every folder and seed of a `scripts/k_experiments.sh` or `scripts/pipeline.sh
+For every folder and seed of a `scripts/experiments/k_experiments.sh` or `scripts/pipeline.sh
 --images` run: the k the pipeline proposed (the silhouette of K-Means on the 10-d UMAP
 embedding, `kmeans-umap`), and the number of clusters scikit-learn's HDBSCAN (excess of
 mass) finds in the same embedding with a smallest cluster of 1 %, 2 % and 5 % of the
 images. Prints a Markdown table (docs/RESULTS.md, "A k you can trust").
 
-    .venv/bin/python scripts/k_hdbscan.py --runs artifacts/k5 --folders fm3,fm5,fm10,digits,tinted3
-    .venv/bin/python scripts/k_hdbscan.py --runs artifacts/kh --folders hold4,hold5,hold6
-    .venv/bin/python scripts/k_hdbscan.py --runs artifacts/kr --seeds 72,1,2   # every folder
+    .venv/bin/python scripts/experiments/k_hdbscan.py --runs artifacts/k5 --folders fm3,fm5,fm10,digits,tinted3
+    .venv/bin/python scripts/experiments/k_hdbscan.py --runs artifacts/kh --folders hold4,hold5,hold6
+    .venv/bin/python scripts/experiments/k_hdbscan.py --runs artifacts/kr --seeds 72,1,2   # every folder
 
-A folder of `scripts/k_folders.py --fresh` names its class count (`r2027-3-4c`). The last
+A folder of `scripts/experiments/k_folders.py --fresh` names its class count (`r2027-3-4c`). The last
 row counts, per column, the runs whose count equals the class count.
 """
 import argparse

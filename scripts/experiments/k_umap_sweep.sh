@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Does the proposed k depend on the UMAP run rather than on the codes? For each folder and
-# seed of scripts/k_experiments.sh (its artifacts must exist), the codes are embedded again
+# seed of scripts/experiments/k_experiments.sh (its artifacts must exist), the codes are embedded again
 # with other UMAP seeds (11, 12, 13) and other neighbourhood sizes (15, 30; the default is
 # 20), and K-Means --k auto proposes a k on each. Prints one line per embedding.
 #
-# Usage: scripts/k_umap_sweep.sh [--runs artifacts/k] [--out /tmp/k-umap-sweep]
+# Usage: scripts/experiments/k_umap_sweep.sh [--runs artifacts/k] [--out /tmp/k-umap-sweep]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 RUNS=artifacts/k
 OUT=/tmp/k-umap-sweep
 while [ $# -gt 0 ]; do

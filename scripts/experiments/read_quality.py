@@ -5,7 +5,7 @@ with --transparent, the share of the source files' fully transparent pixels that
 the recorded background colour (files already at the read size only: their pixels map
 one to one).
 
-Usage: .venv/bin/python scripts/read_quality.py DATASET_ARTIFACT [--transparent]
+Usage: .venv/bin/python scripts/experiments/read_quality.py DATASET_ARTIFACT [--transparent]
 Needs numpy and safetensors (scripts/python-env.sh), and Pillow and pypng for --transparent.
 """
 import argparse

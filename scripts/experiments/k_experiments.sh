@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # How many clusters the pipeline proposes without labels, on folders whose number of
-# groups is known (scripts/k_folders.py), per seed and per criterion: the proposal
+# groups is known (scripts/experiments/k_folders.py), per seed and per criterion: the proposal
 # (`kmeans-umap`: HDBSCAN's count of dense groups in a UMAP embedding of the codes, else
 # the silhouette of K-Means there), HDBSCAN's count, what the silhouette,
 # Calinski–Harabasz and Davies–Bouldin would pick there, and what the earlier default
 # picked (the BIC of a GMM on the PCA-whitened codes, one start) with the silhouette in
 # those codes. Prints a Markdown table (docs/RESULTS.md, "A k you can trust").
 #
-# Usage: scripts/k_experiments.sh [--folders /tmp/kf] [--seeds 72,1,2] [--out artifacts/k]
+# Usage: scripts/experiments/k_experiments.sh [--folders /tmp/kf] [--seeds 72,1,2] [--out artifacts/k]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 FOLDERS=/tmp/kf
 SEEDS=72,1,2
 OUT=artifacts/k
@@ -23,7 +23,7 @@ while [ $# -gt 0 ]; do
 done
 if [ ! -d "$FOLDERS/fm3" ]; then
   scripts/python-env.sh >/dev/null
-  .venv/bin/python scripts/k_folders.py --out "$FOLDERS"
+  .venv/bin/python scripts/experiments/k_folders.py --out "$FOLDERS"
 fi
 cargo build --release --quiet --bins
 BIN=target/release

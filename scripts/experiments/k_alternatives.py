@@ -1,12 +1,12 @@
 """Other label-free criteria for k, measured on the same 10-d UMAP embeddings the pipeline's
-proposal uses (scripts/k_experiments.sh must have run): prediction strength (Tibshirani &
+proposal uses (scripts/experiments/k_experiments.sh must have run): prediction strength (Tibshirani &
 Walther 2005: the largest k whose strength is at least 0.8 / 0.9), the gap statistic
 (Tibshirani et al. 2001, the first k within one standard error of the next), the eigengap
 of the k-NN graph's normalised Laplacian, and the number of connected components of the
 k-NN graph (20 neighbours; components of at least 1 % of the rows). Prints one line per
 folder and seed.
 
-Usage: .venv/bin/python scripts/k_alternatives.py [--runs artifacts/k]
+Usage: .venv/bin/python scripts/experiments/k_alternatives.py [--runs artifacts/k]
 """
 
 import argparse

@@ -8,9 +8,9 @@
 #     all 10, and report the `novel` rate on the held-out class and on the 9 others.
 # Folders (made by the commands in scripts/fashion_subset.py's docstring, class-N folders):
 #   TRAIN=/tmp/fm10k-png/train TEST=/tmp/fm10k-png/test HELD_OUT=class-8
-# Usage: scripts/assign_experiments.sh [--seeds 72,1,2] [--out artifacts/assign-exp]
+# Usage: scripts/experiments/assign_experiments.sh [--seeds 72,1,2] [--out artifacts/assign-exp]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SEEDS=72
 OUT=artifacts/assign-exp
 TRAIN=${TRAIN:-/tmp/fm10k-png/train}
