@@ -102,6 +102,8 @@ fn fit() -> Fit {
             "72",
             "--k",
             "10",
+            "--selflabel",
+            "on",
         ],
     );
     assert!(
@@ -165,6 +167,7 @@ fn reproduces_every_method(f: &Fit) {
     for clustering in [
         "seed-72/gmm-codes",
         "seed-72/scan",
+        "seed-72/scan-selflabel",
         "kmeans-pixels",
         "kmeans-pca",
         "gmm-umap",
