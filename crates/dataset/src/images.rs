@@ -169,25 +169,33 @@ impl Listing {
     /// a cache hit then costs one read, and a miss reads them again to decode (holding
     /// a folder of photos compressed in memory would cost more than the second read).
     pub fn digest(&self) -> Result<(String, u64)> {
-        let hashes = self
-            .files
+        Ok(self.combine(&self.file_digests()?))
+    }
+
+    /// Every file's SHA-256 and size, in listing order.
+    pub fn file_digests(&self) -> Result<Vec<([u8; 32], u64)>> {
+        self.files
             .par_iter()
             .map(|(rel, _)| {
                 let path = self.root.join(rel);
                 let bytes =
                     std::fs::read(&path).map_err(|e| DatasetError::Io { path, error: e })?;
-                Ok((Sha256::digest(&bytes), bytes.len() as u64))
+                Ok((Sha256::digest(&bytes).into(), bytes.len() as u64))
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    /// [`Listing::digest`] from the files' own digests (one per file, in order).
+    pub fn combine(&self, digests: &[([u8; 32], u64)]) -> (String, u64) {
         let mut all = Sha256::new();
         let mut total = 0;
-        for ((rel, label), (h, n)) in self.files.iter().zip(&hashes) {
+        for ((rel, label), (h, n)) in self.files.iter().zip(digests) {
             all.update(rel.as_bytes());
             all.update([0, label.map_or(0, |l| 1 + u16::from(l)) as u8]);
             all.update(h);
             total += n;
         }
-        Ok((format!("{:x}", all.finalize()), total))
+        (format!("{:x}", all.finalize()), total)
     }
 
     /// Keeps the files at `keep` (ascending indices).

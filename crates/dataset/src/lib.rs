@@ -10,6 +10,7 @@ mod error;
 mod fashion;
 mod idx;
 pub mod images;
+pub mod shard;
 mod source;
 mod stage;
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::error::invalid;
 use crate::images::{self, Color, DecodeOptions, Listing, ReadSettings};
+use crate::shard::{FileDigest, Shard, ShardFiles};
 use crate::{
     fashion, parse_idx, read_csv_file, read_maybe_gzip, DatasetError, IdxArray, IdxSource, Result,
 };
@@ -49,6 +50,9 @@ pub struct ImagesInput {
     pub skip_bad: bool,
     /// Read sub-folders as part of one unlabelled tree, not as classes.
     pub unlabelled: bool,
+    /// Read only this part of each split (`--shard I/N`), for `--merge` to join.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 /// How classes are named in the manifest and the report.
@@ -429,11 +433,24 @@ fn run_images(
     tick: &(dyn Fn() + Sync),
 ) -> Result<Outcome> {
     check_images_input(input, params)?;
-    let (train_list, test_list) = list_images(input, params.limit)?;
+    let (mut train_list, mut test_list) = list_images(input, params.limit)?;
+    if let Some(shard) = input.shard {
+        if input.read.color.is_none() {
+            return Err(DatasetError::Params(format!(
+                "--shard {shard}: give --color gray or rgb, so that every shard reads the \
+                 images alike"
+            )));
+        }
+        train_list = shard.of(&train_list);
+        test_list = test_list.map(|t| shard.of(&t));
+    }
     let mut digests = Vec::new();
     let mut sources = Vec::new();
+    let mut file_digests = Vec::new();
     for listing in std::iter::once(&train_list).chain(&test_list) {
-        let (digest, bytes) = listing.digest()?;
+        let per_file = listing.file_digests()?;
+        let (digest, bytes) = listing.combine(&per_file);
+        file_digests.push(FileDigest::of(listing, &per_file));
         sources.push(SourceFile {
             path: listing.root.display().to_string(),
             content_sha256: digest.clone(),
@@ -484,6 +501,7 @@ fn run_images(
     );
     let mut skipped: Vec<(String, String)> = train.skipped.clone();
     let mut warnings: Vec<(String, String)> = train.warnings.clone();
+    let train_counts = (skipped.len(), warnings.len());
     let files_train = train.files.clone();
     let (files_test, test_split) = match test {
         Some(t) => {
@@ -566,15 +584,32 @@ fn run_images(
             },
         },
     )?;
-    let manifest = staging.commit(
-        &stage,
-        &[
-            Split::Train.file_name(),
-            Split::Test.file_name(),
-            DatasetInfo::FILES_FILE,
-        ],
-        &info,
-        Environment::here(),
-    )?;
+    let mut written = vec![
+        Split::Train.file_name(),
+        Split::Test.file_name(),
+        DatasetInfo::FILES_FILE,
+    ];
+    if let Some(shard) = input.shard {
+        let folder = info.folder.as_ref().expect("set above");
+        let split_at = |v: &[(String, String)], at: usize| PerSplit {
+            train: v[..at].to_vec(),
+            test: v[at..].to_vec(),
+        };
+        let mut per_split = file_digests.into_iter();
+        staging.write_json(
+            ShardFiles::FILE,
+            &ShardFiles {
+                shard,
+                digests: PerSplit {
+                    train: per_split.next().unwrap_or_default(),
+                    test: per_split.next().unwrap_or_default(),
+                },
+                skipped: split_at(&folder.skipped, train_counts.0),
+                warnings: split_at(&folder.warnings, train_counts.1),
+            },
+        )?;
+        written.push(ShardFiles::FILE);
+    }
+    let manifest = staging.commit(&stage, &written, &info, Environment::here())?;
     Ok(Outcome::built(manifest))
 }

@@ -320,3 +320,99 @@ fn bad_folders_and_files_are_refused_with_the_file_named() {
         &["--size 0x4"],
     );
 }
+
+/// Output files' hashes of an artifact, by name.
+fn outputs(out: &Path) -> Vec<(String, String)> {
+    Manifest::read_dir(out)
+        .unwrap()
+        .outputs
+        .iter()
+        .map(|r| (r.path.clone(), r.sha256.clone()))
+        .collect()
+}
+
+#[test]
+fn shards_merge_into_the_artifact_of_the_whole_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    for (class, value) in [("cats", 10), ("dogs", 90), ("owls", 170)] {
+        for i in 0..7 {
+            grey(
+                &dir.join(format!("{class}/{i:02}.png")),
+                6,
+                5,
+                value + i as u8,
+            );
+        }
+    }
+    // An undecodable file, skipped, and one another tool made.
+    std::fs::write(
+        dir.join("dogs/03-broken.png"),
+        b"\x89PNG\r\n\x1a\nnot really",
+    )
+    .unwrap();
+    let read = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "--images",
+            dir.to_str().unwrap(),
+            "--test-fraction",
+            "0.3",
+            "--color",
+            "gray",
+            "--skip-bad",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let (ok, text) = run(&args);
+        assert!(ok, "{text}");
+    };
+    let whole = tmp.path().join("whole");
+    read(&whole, &[]);
+    let shard_dirs: Vec<PathBuf> = (1..=3).map(|i| tmp.path().join(format!("s{i}"))).collect();
+    for (i, d) in shard_dirs.iter().enumerate() {
+        read(d, &["--shard", &format!("{}/3", i + 1)]);
+    }
+    let (info1, _) = dataset(&shard_dirs[0]);
+    assert!(info1.splits.train.count < dataset(&whole).0.splits.train.count);
+    // Given in any order, the shards merge into the whole folder's files and facts.
+    let merged = tmp.path().join("merged");
+    let list = [&shard_dirs[2], &shard_dirs[0], &shard_dirs[1]]
+        .map(|p| p.to_str().unwrap().to_string())
+        .join(",");
+    let (ok, text) = run(&["--merge", &list, "--out", merged.to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert_eq!(outputs(&merged), outputs(&whole));
+    assert_eq!(dataset(&merged), dataset(&whole));
+    assert_eq!(dataset(&whole).0.folder.unwrap().skipped.len(), 1);
+    // A shard missing, or no --color: refused, nothing written.
+    let out = tmp.path().join("refused");
+    let two = format!("{},{}", shard_dirs[0].display(), shard_dirs[1].display());
+    refused(
+        &["--merge", &two, "--out", out.to_str().unwrap()],
+        &out,
+        &["every shard 1/3 .. 3/3"],
+    );
+    refused(
+        &[
+            "--images",
+            dir.to_str().unwrap(),
+            "--shard",
+            "1/2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+        &["--shard 1/2", "--color"],
+    );
+    refused(
+        &[
+            "--merge",
+            whole.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+        &["not a shard"],
+    );
+}

@@ -59,6 +59,15 @@ struct Args {
     /// Read the sub-folders of --images as one unlabelled tree, not as classes.
     #[arg(long, requires = "images")]
     unlabelled: bool,
+    /// Read only part I of N of --images: the I-th contiguous slice of each split's sorted
+    /// file list (classes and the test split are decided on the whole folder first), for
+    /// --merge to join; needs --color.
+    #[arg(long, requires = "images", value_name = "I/N")]
+    shard: Option<aeclust_dataset::shard::Shard>,
+    /// Join shard artifacts (every part of one --shard I/N reading, repeated or
+    /// comma-separated) into one dataset artifact, identical to the folder read whole.
+    #[arg(long, value_delimiter = ',', num_args = 1.., conflicts_with_all = ["images", "train_csv", "test_csv"])]
+    merge: Vec<PathBuf>,
     /// Training CSV: label first, then one column per pixel; header row optional.
     #[arg(long, requires = "test_csv")]
     train_csv: Option<PathBuf>,
@@ -100,6 +109,19 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run_cli(args: Args) -> Result<()> {
+    if !args.merge.is_empty() {
+        let outcome = aeclust_dataset::shard::merge(&args.merge, &args.out, args.force)
+            .context("merging the shards failed")?;
+        aeclust_cli::announce("dataset", &args.out, &outcome, "same shards");
+        let info: DatasetInfo = outcome.manifest.info_as(&args.out)?;
+        println!(
+            "  merged {} shards: train {} images, test {} images",
+            args.merge.len(),
+            info.splits.train.count,
+            info.splits.test.count
+        );
+        return Ok(());
+    }
     let input = match (args.train_csv, args.test_csv) {
         _ if args.images.is_some() => {
             if args.shape.is_some() {
@@ -122,6 +144,7 @@ fn run_cli(args: Args) -> Result<()> {
                 },
                 skip_bad: args.skip_bad,
                 unlabelled: args.unlabelled,
+                shard: args.shard,
             })
         }
         (Some(train), Some(test)) => Input::Csv {
