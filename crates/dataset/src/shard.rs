@@ -11,11 +11,12 @@ use aeclust_artifact::kinds::{
     self, DatasetInfo, ImageFiles, ImageFolder, ImageSplit, PerSplit, SourceFile, SourceFormat,
     Split,
 };
-use aeclust_artifact::{Artifact, Environment, Outcome, Stage};
+use aeclust_artifact::{Artifact, Outcome, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::error::invalid;
 use crate::images::Listing;
+use crate::stage::commit_folder;
 use crate::{DatasetError, Result};
 
 /// Part `index` (1-based) of `count`.
@@ -313,21 +314,13 @@ pub fn merge(shards: &[PathBuf], out: &Path, force: bool) -> Result<Outcome> {
         warnings,
         ..folder
     });
-    let staging = stage.staging()?;
-    train.write(&staging.file(Split::Train.file_name()))?;
-    test.write(&staging.file(Split::Test.file_name()))?;
-    staging.write_json(DatasetInfo::FILES_FILE, &ImageFiles { files })?;
-    let manifest = staging.commit(
+    commit_folder(
         &stage,
-        &[
-            Split::Train.file_name(),
-            Split::Test.file_name(),
-            DatasetInfo::FILES_FILE,
-        ],
+        &PerSplit { train, test },
+        &ImageFiles { files },
         &info,
-        Environment::here(),
-    )?;
-    Ok(Outcome::built(manifest))
+        None,
+    )
 }
 
 #[cfg(test)]

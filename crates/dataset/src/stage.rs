@@ -450,7 +450,9 @@ fn run_images(
     for listing in std::iter::once(&train_list).chain(&test_list) {
         let per_file = listing.file_digests()?;
         let (digest, bytes) = listing.combine(&per_file);
-        file_digests.push(FileDigest::of(listing, &per_file));
+        if input.shard.is_some() {
+            file_digests.push(FileDigest::of(listing, &per_file));
+        }
         sources.push(SourceFile {
             path: listing.root.display().to_string(),
             content_sha256: digest.clone(),
@@ -572,44 +574,61 @@ fn run_images(
         }),
         warnings,
     });
-    let staging = stage.staging()?;
-    train_split.write(&staging.file(Split::Train.file_name()))?;
-    test_split.write(&staging.file(Split::Test.file_name()))?;
-    staging.write_json(
-        DatasetInfo::FILES_FILE,
-        &ImageFiles {
-            files: PerSplit {
-                train: files_train,
-                test: files_test,
-            },
+    let files = ImageFiles {
+        files: PerSplit {
+            train: files_train,
+            test: files_test,
         },
-    )?;
-    let mut written = vec![
-        Split::Train.file_name(),
-        Split::Test.file_name(),
-        DatasetInfo::FILES_FILE,
-    ];
-    if let Some(shard) = input.shard {
+    };
+    let shard = input.shard.map(|shard| {
         let folder = info.folder.as_ref().expect("set above");
         let split_at = |v: &[(String, String)], at: usize| PerSplit {
             train: v[..at].to_vec(),
             test: v[at..].to_vec(),
         };
         let mut per_split = file_digests.into_iter();
-        staging.write_json(
-            ShardFiles::FILE,
-            &ShardFiles {
-                shard,
-                digests: PerSplit {
-                    train: per_split.next().unwrap_or_default(),
-                    test: per_split.next().unwrap_or_default(),
-                },
-                skipped: split_at(&folder.skipped, train_counts.0),
-                warnings: split_at(&folder.warnings, train_counts.1),
+        ShardFiles {
+            shard,
+            digests: PerSplit {
+                train: per_split.next().unwrap_or_default(),
+                test: per_split.next().unwrap_or_default(),
             },
-        )?;
+            skipped: split_at(&folder.skipped, train_counts.0),
+            warnings: split_at(&folder.warnings, train_counts.1),
+        }
+    });
+    let splits = PerSplit {
+        train: train_split,
+        test: test_split,
+    };
+    commit_folder(&stage, &splits, &files, &info, shard.as_ref())
+}
+
+/// Writes an image folder's dataset artifact (both splits, `files.json`, and a shard's
+/// `shard.json`) and commits it: the one writer of the whole folder, of a shard and of
+/// a merge, so that they stay byte-identical.
+pub(crate) fn commit_folder(
+    stage: &Stage,
+    splits: &PerSplit<ImageSplit>,
+    files: &ImageFiles,
+    info: &DatasetInfo,
+    shard: Option<&ShardFiles>,
+) -> Result<Outcome> {
+    let staging = stage.staging()?;
+    splits
+        .train
+        .write(&staging.file(Split::Train.file_name()))?;
+    splits.test.write(&staging.file(Split::Test.file_name()))?;
+    staging.write_json(DatasetInfo::FILES_FILE, files)?;
+    let mut written = vec![
+        Split::Train.file_name(),
+        Split::Test.file_name(),
+        DatasetInfo::FILES_FILE,
+    ];
+    if let Some(shard) = shard {
+        staging.write_json(ShardFiles::FILE, shard)?;
         written.push(ShardFiles::FILE);
     }
-    let manifest = staging.commit(&stage, &written, &info, Environment::here())?;
+    let manifest = staging.commit(stage, &written, info, Environment::here())?;
     Ok(Outcome::built(manifest))
 }
