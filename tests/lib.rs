@@ -10,8 +10,9 @@ use aeclust_dataset::read_idx_file;
 use image::GrayImage;
 
 /// Every stage binary.
-pub const STAGES: [&str; 12] = [
+pub const STAGES: [&str; 13] = [
     "aeclust-dataset",
+    "aeclust-merge-codes",
     "aeclust-train",
     "aeclust-encode",
     "aeclust-encode-pca",

@@ -1,6 +1,7 @@
 //! End to end: `scripts/workflow.sh` (Snakemake, `workflow/Snakefile`) on a PNG class
-//! tree of the committed subset, read in 1 and in 4 shards: the merged dataset, the
-//! features, the clusterings and every shard's assignments are identical.
+//! tree of the committed subset, read and encoded whole and in 4 shards: the merged
+//! dataset, the merged features, the clusterings and every shard's assignments are
+//! identical; the codes merge refuses shards that do not make up the dataset.
 
 use std::path::Path;
 use std::process::Command;
@@ -14,7 +15,7 @@ fn workflow(images: &Path, out: &Path, shards: usize) {
         .arg(format!("images={}", images.display()))
         .arg(format!("out={}", out.display()))
         .arg(format!("shards={shards}"))
-        .args(["k=10", "size=32x32", "color=gray"])
+        .args(["k=10", "size=32x32", "color=gray", "umap=off", "scan=off"])
         .output()
         .unwrap();
     assert!(
@@ -69,9 +70,9 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     for artifact in [
         "dataset",
         "efficientnet-lite0",
-        "codes-white",
-        "kmeans-codes",
-        "gmm-codes",
+        "seed-72/codes-white",
+        "seed-72/kmeans-codes",
+        "seed-72/gmm-codes",
     ] {
         let a = outputs(&one.join(artifact));
         assert!(!a.is_empty(), "{artifact}");
@@ -95,4 +96,35 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
         .as_f64()
         .unwrap();
     assert!(acc > 0.3, "ten classes, chance 0.1: {acc}");
+
+    // Each shard was encoded where it was read; the merge of their codes refuses a shard
+    // missing, twice, or of another dataset, by name, and writes nothing.
+    let codes = |i: usize| four.join(format!("shards/efficientnet-lite0-{i}"));
+    let merge = |shards: &[std::path::PathBuf], dataset: &Path| {
+        let list: Vec<String> = shards.iter().map(|p| p.display().to_string()).collect();
+        let out = tmp.path().join("refused");
+        let o = Command::new(bin_dir().join("aeclust-merge-codes"))
+            .arg("--shards")
+            .arg(list.join(","))
+            .arg("--dataset")
+            .arg(dataset)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(!o.status.success() && !out.exists());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let whole = four.join("dataset");
+    let text = merge(&[codes(1), codes(2), codes(4)], &whole);
+    assert!(text.contains("got shards [1, 2, 4]"), "{text}");
+    let text = merge(&[codes(1), codes(2), codes(3), codes(3)], &whole);
+    assert!(text.contains("got shards [1, 2, 3, 3]"), "{text}");
+    let text = merge(
+        &[codes(1), codes(2), codes(3), codes(4)],
+        &one.join("dataset"),
+    );
+    assert!(text.contains("not a merge of shards"), "{text}");
+    let text = merge(&[one.join("efficientnet-lite0")], &whole);
+    assert!(text.contains("not one of the shards"), "{text}");
 }

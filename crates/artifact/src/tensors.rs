@@ -151,6 +151,134 @@ impl TensorFile {
     }
 }
 
+/// One tensor of a safetensors file read a range of rows at a time, never whole: what a
+/// stage streaming rows from a file larger than memory uses.
+#[derive(Debug)]
+pub struct TensorRows<T> {
+    path: PathBuf,
+    file: std::fs::File,
+    shape: Vec<usize>,
+    /// Where the tensor's data starts in the file.
+    start: u64,
+    _element: std::marker::PhantomData<T>,
+}
+
+impl<T: Element> TensorRows<T> {
+    /// Opens tensor `name` of `path` (rank 1 or more, dtype `T`), reading only the header.
+    pub fn open(path: &Path, name: &str) -> Result<Self> {
+        use std::io::Read;
+        let err = |message: String| ArtifactError::Tensor {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            message,
+        };
+        let mut file = std::fs::File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+        let size = file
+            .metadata()
+            .map_err(|e| ArtifactError::io(path, e))?
+            .len();
+        let mut len = [0u8; 8];
+        file.read_exact(&mut len)
+            .map_err(|e| ArtifactError::io(path, e))?;
+        let header_len = u64::from_le_bytes(len);
+        if header_len > size.saturating_sub(8) || header_len > 100 << 20 {
+            return Err(err(format!(
+                "header of {header_len} bytes in a file of {size}: not a safetensors file"
+            )));
+        }
+        let mut header = vec![0u8; header_len as usize];
+        file.read_exact(&mut header)
+            .map_err(|e| ArtifactError::io(path, e))?;
+        let header: serde_json::Value =
+            serde_json::from_slice(&header).map_err(|e| err(format!("unreadable header: {e}")))?;
+        let entry = header.get(name).ok_or_else(|| err("missing".into()))?;
+        let dtype = entry.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
+        if dtype != format!("{:?}", T::DTYPE) {
+            return Err(err(format!("dtype {dtype}, expected {:?}", T::DTYPE)));
+        }
+        let numbers = |key: &str| -> Option<Vec<usize>> {
+            entry
+                .get(key)?
+                .as_array()?
+                .iter()
+                .map(|v| v.as_u64().map(|v| v as usize))
+                .collect()
+        };
+        let (Some(shape), Some(offsets)) = (numbers("shape"), numbers("data_offsets")) else {
+            return Err(err("no shape or data offsets".into()));
+        };
+        let bytes = shape.iter().product::<usize>() * std::mem::size_of::<T>();
+        let start = 8 + header_len + offsets.first().copied().unwrap_or(0) as u64;
+        if shape.is_empty()
+            || offsets.len() != 2
+            || offsets[1].checked_sub(offsets[0]) != Some(bytes)
+            || start + bytes as u64 > size
+        {
+            return Err(err(format!(
+                "shape {shape:?} and offsets {offsets:?} do not fit a file of {size} bytes"
+            )));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            shape,
+            start,
+            _element: std::marker::PhantomData,
+        })
+    }
+
+    /// The tensor's shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Rows (the outermost dimension).
+    pub fn rows(&self) -> usize {
+        self.shape[0]
+    }
+
+    /// Elements per row.
+    pub fn row_len(&self) -> usize {
+        self.shape[1..].iter().product()
+    }
+
+    /// Rows `range`, row-major.
+    pub fn read(&mut self, range: std::ops::Range<usize>) -> Result<Vec<T>> {
+        use std::io::{Read, Seek, SeekFrom};
+        assert!(
+            range.end <= self.rows(),
+            "rows {range:?} of {}",
+            self.rows()
+        );
+        let width = std::mem::size_of::<T>();
+        let row_bytes = self.row_len() * width;
+        let mut bytes = vec![0u8; range.len() * row_bytes];
+        self.file
+            .seek(SeekFrom::Start(
+                self.start + (range.start * row_bytes) as u64,
+            ))
+            .and_then(|_| self.file.read_exact(&mut bytes))
+            .map_err(|e| ArtifactError::io(&self.path, e))?;
+        Ok(bytes.chunks_exact(width).map(T::from_le).collect())
+    }
+
+    /// The rows `indices` (ascending), row-major in that order; runs of consecutive rows
+    /// are read at once.
+    pub fn gather(&mut self, indices: &[usize]) -> Result<Vec<T>> {
+        let mut out = Vec::with_capacity(indices.len() * self.row_len());
+        let mut i = 0;
+        while i < indices.len() {
+            let mut j = i + 1;
+            while j < indices.len() && indices[j] == indices[j - 1] + 1 {
+                j += 1;
+            }
+            out.extend(self.read(indices[i]..indices[j - 1] + 1)?);
+            i = j;
+        }
+        Ok(out)
+    }
+}
+
 /// Collects named tensors and writes them to one safetensors file atomically.
 #[derive(Debug, Default)]
 pub struct TensorWriter {
@@ -248,6 +376,42 @@ mod tests {
         assert!(err.contains("rank 2"), "{err}");
         let err = file.read::<u8>("labels", None).unwrap_err().to_string();
         assert!(err.contains("`labels`: missing"), "{err}");
+    }
+
+    #[test]
+    fn rows_are_read_a_range_at_a_time_as_the_whole_file_reads_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("t.safetensors");
+        let codes: Vec<f32> = (0..5 * 3).map(|v| v as f32 * 0.5 - 2.0).collect();
+        TensorWriter::new()
+            .add("labels", &[5], &[4u8, 3, 2, 1, 0])
+            .add("codes", &[5, 3], &codes)
+            .write(&path)
+            .unwrap();
+        let mut rows = TensorRows::<f32>::open(&path, "codes").unwrap();
+        assert_eq!((rows.rows(), rows.row_len()), (5, 3));
+        assert_eq!(rows.read(1..3).unwrap(), codes[3..9]);
+        assert_eq!(rows.read(0..5).unwrap(), codes);
+        assert!(rows.read(4..4).unwrap().is_empty());
+        let gathered = rows.gather(&[0, 2, 3]).unwrap();
+        assert_eq!(gathered, [&codes[0..3], &codes[6..12]].concat());
+        let mut labels = TensorRows::<u8>::open(&path, "labels").unwrap();
+        assert_eq!(labels.read(3..5).unwrap(), vec![1, 0]);
+        let err = TensorRows::<u8>::open(&path, "codes")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dtype F32, expected U8"), "{err}");
+        let err = TensorRows::<f32>::open(&path, "images")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`images`: missing"), "{err}");
+        // A file cut short is refused at opening, before any row is read.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
+        let err = TensorRows::<f32>::open(&path, "codes")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("do not fit"), "{err}");
     }
 
     #[test]

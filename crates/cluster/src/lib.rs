@@ -27,6 +27,7 @@ pub mod predict;
 pub use aeclust_quality as quality;
 mod search;
 pub mod stage;
+pub mod stream;
 pub mod tree;
 
 pub use error::{ClusterError, Result};

@@ -7,7 +7,7 @@ pub use aeclust_artifact::kinds::{ClusteringParams, Method, MethodParams, Precis
 
 use aeclust_artifact::kinds::{
     AssignedSplit, ClusteringInfo, Features, FeaturesRef, FitSummary, GmmFit, InternalMetrics,
-    KMeansFit, KRule, KSearch, MethodFit, NoveltyScore, PerSplit, Split, CLUSTERING,
+    KMeansFit, KMeansOptions, KRule, KSearch, MethodFit, NoveltyScore, PerSplit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, ArtifactRef, Element, Environment, Outcome, Stage, TensorWriter};
 use linfa::{Float, ParamGuard};
@@ -16,7 +16,7 @@ use ndarray::ArrayView2;
 use crate::predict::{to_array, Model, Prediction};
 use crate::quality::internal_metrics;
 use crate::search::{bic, search, Searched, Vote};
-use crate::{ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
+use crate::{stream, ClusterError, GaussianMixture, IterationEvent, KMeans, Result};
 
 /// Columns that are not constant on `f`.
 fn varying_columns(f: &Features) -> Vec<usize> {
@@ -259,6 +259,27 @@ pub fn run(
     let stage = Stage::new(CLUSTERING, env!("CARGO_PKG_VERSION"), params, &inputs, out)?;
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
+    }
+    if let MethodParams::Kmeans(KMeansOptions {
+        batch: Some(batch),
+        n_init,
+        precision,
+        ..
+    }) = &params.method
+    {
+        if !votes.is_empty() {
+            return Err(ClusterError::InvalidParams(
+                "--votes count dense groups for a k search; mini-batch K-Means fits one k".into(),
+            ));
+        }
+        return match precision {
+            Precision::F32 => {
+                stream::run::<f32>(params, *n_init, *batch, &source, &stage, out, progress)
+            }
+            Precision::F64 => {
+                stream::run::<f64>(params, *n_init, *batch, &source, &stage, out, progress)
+            }
+        };
     }
     let PerSplit { train, test } = Features::load_splits(&source)?;
     let train_path = inputs[0].path();

@@ -257,3 +257,124 @@ fn a_clustering_of_the_previous_schema_is_refused_with_the_command_that_rebuilds
     );
     assert!(!follower.exists());
 }
+
+/// Three groups in 2-D, `per` rows each, stored group after group (as a folder sorted by
+/// class is), labelled.
+fn sorted_groups(per: usize, seed: u64) -> CodesSplit {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let (mut codes, mut labels) = (Vec::new(), Vec::new());
+    for (g, c) in [[0.0f32, 0.0], [8.0, 0.0], [0.0, 8.0]].iter().enumerate() {
+        for _ in 0..per {
+            codes.extend([
+                c[0] + rng.gen_range(-1.0..1.0),
+                c[1] + rng.gen_range(-1.0..1.0),
+            ]);
+            labels.push(g as u8);
+        }
+    }
+    CodesSplit {
+        codes,
+        labels: Some(labels),
+        dim: 2,
+    }
+}
+
+/// Stored train and test cluster ids of a clustering artifact.
+fn stored_clusters(out: &Path) -> (Vec<u32>, Vec<u32>) {
+    let file =
+        aeclust_artifact::TensorFile::open(&out.join(ClusteringInfo::ASSIGNMENTS_FILE)).unwrap();
+    let read = |name: &str| file.read::<u32>(name, Some(1)).unwrap().data;
+    (read("train_assignments"), read("test_assignments"))
+}
+
+#[test]
+fn mini_batch_kmeans_streams_the_rows_and_finds_what_full_kmeans_finds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (train, test) = (sorted_groups(400, 1), sorted_groups(10, 2));
+    let codes = tmp.path().join("codes");
+    fixtures::codes(&codes, &train, &test, tmp.path()).unwrap();
+    let streamed = tmp.path().join("mini-batch");
+    let args = [
+        "--k",
+        "3",
+        "--n-init",
+        "3",
+        "--batch-size",
+        "100",
+        "--passes",
+        "2",
+    ];
+    let (ok, text) = run(&codes, &streamed, &args);
+    assert!(ok, "{text}");
+    assert!(text.contains("mini-batch K-Means k=3"), "{text}");
+    let manifest = Manifest::read_dir(&streamed).unwrap();
+    assert_eq!(
+        manifest.params["batch"],
+        serde_json::json!({"batch_size": 100, "passes": 2})
+    );
+    let info: ClusteringInfo = manifest.info_as(&streamed).unwrap();
+    assert_eq!(info.fit.n_iter, 2 * 1200 / 100, "one step a batch");
+    assert_eq!((info.n_train, info.n_test), (1200, 30));
+    assert_eq!(info.cluster_sizes_train, vec![400, 400, 400]);
+    // The same partition as full K-Means, train and test, though the rows are sorted by
+    // group (batches are drawn over the whole split).
+    let full = tmp.path().join("full");
+    let (ok, text) = run(&codes, &full, &["--k", "3", "--n-init", "3"]);
+    assert!(ok, "{text}");
+    assert!(Manifest::read_dir(&full)
+        .unwrap()
+        .params
+        .get("batch")
+        .is_none());
+    let (a, b) = (stored_clusters(&streamed), stored_clusters(&full));
+    let mut map = std::collections::HashMap::new();
+    for (x, y) in a.0.iter().chain(&a.1).zip(b.0.iter().chain(&b.1)) {
+        assert_eq!(*map.entry(*x).or_insert(*y), *y, "partitions differ");
+    }
+    // The fitted model predicts new rows as the stored assignment says.
+    let artifact = aeclust_artifact::Artifact::open(&streamed, &["clustering"]).unwrap();
+    let predictor = aeclust_cluster::Predictor::open(&artifact).unwrap();
+    let features = aeclust_artifact::kinds::Features {
+        values: test.codes.clone(),
+        labels: None,
+        dim: 2,
+        kind: aeclust_artifact::kinds::FeatureKind::Codes,
+    };
+    let predicted: Vec<u32> = predictor
+        .predict(&features)
+        .unwrap()
+        .clusters
+        .iter()
+        .map(|&c| c as u32)
+        .collect();
+    assert_eq!(predicted, a.1);
+    let (ok, text) = run(&codes, &streamed, &args);
+    assert!(ok && text.contains("reused"), "{text}");
+
+    // What it cannot do is refused by name, with no artifact.
+    let out = tmp.path().join("refused");
+    rejected(
+        &codes,
+        &out,
+        &["--k", "2..4", "--batch-size", "100"],
+        "fits one k",
+    );
+    rejected(
+        &codes,
+        &out,
+        &["--k", "3", "--batch-size", "2"],
+        "at least the 3 clusters' rows",
+    );
+    rejected(
+        &codes,
+        &out,
+        &["--method", "gmm", "--k", "3", "--batch-size", "100"],
+        "mini-batches are for --method kmeans",
+    );
+    let nan = tmp.path().join("nan");
+    let mut bad = train.clone();
+    bad.codes[2 * 700 + 1] = f32::NAN;
+    fixtures::codes(&nan, &bad, &test, tmp.path()).unwrap();
+    rejected(&nan, &out, &args[..], "row 700 holds NaN");
+}

@@ -36,6 +36,7 @@ fn kmeans(seed: u64) -> ClusteringParams {
             n_init: 1,
             tol: 1e-4,
             precision: Precision::F32,
+            batch: None,
         }),
     }
 }

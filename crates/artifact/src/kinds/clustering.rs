@@ -205,6 +205,21 @@ pub struct KMeansOptions {
     pub tol: f64,
     /// Precision of the arithmetic.
     pub precision: Precision,
+    /// Mini-batch K-Means instead of Lloyd's, streamed from the features file (absent
+    /// from the params of a full fit, so their cache keys stay as they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<MiniBatch>,
+}
+
+/// Mini-batch K-Means (Sculley 2010) streamed from disk: the centres start from a full
+/// K-Means of the first batch, then every later batch moves them; only a batch of rows
+/// is in memory at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MiniBatch {
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Passes over the train rows.
+    pub passes: usize,
 }
 
 /// Settings of a Gaussian-mixture fit.
@@ -366,6 +381,9 @@ impl ClusteringParams {
     /// The method as people name it: `K-Means`, `GMM (full)`.
     pub fn method_title(&self) -> String {
         match &self.method {
+            MethodParams::Kmeans(KMeansOptions { batch: Some(_), .. }) => {
+                "mini-batch K-Means".into()
+            }
             MethodParams::Kmeans(_) => "K-Means".into(),
             MethodParams::Gmm(g) => format!("GMM ({})", g.covariance),
             MethodParams::Scan(_) => "SCAN".into(),

@@ -28,8 +28,8 @@ pub use clustering::{
     AssignedSplit, ClusterTree, ClusteringInfo, ClusteringParams, CovarianceType, CriterionCurve,
     DensityCount, DensityVote, FeaturesRef, FitSummary, GmmFit, GmmOptions, HeadSelection,
     InternalMetrics, KMeansFit, KMeansOptions, KRange, KRule, KScore, KSearch, Method, MethodFit,
-    MethodParams, NoveltyScore, Precision, ScanFit, ScanOptions, SelfLabelEpoch, SelfLabelFit,
-    SelfLabelOptions, StrongAugment, TreeMerge,
+    MethodParams, MiniBatch, NoveltyScore, Precision, ScanFit, ScanOptions, SelfLabelEpoch,
+    SelfLabelFit, SelfLabelOptions, StrongAugment, TreeMerge,
 };
 pub use codes::{CodesInfo, CodesSplit, Provenance, Recognised, RecognisedSplit};
 pub use dataset::{

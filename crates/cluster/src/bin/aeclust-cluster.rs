@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use aeclust_artifact::kinds::{
     ClusteringInfo, ClusteringParams, CovarianceType, GmmOptions, KMeansOptions, KRange, KRule,
-    Method, MethodParams, Precision,
+    Method, MethodParams, MiniBatch, Precision,
 };
 use aeclust_cluster::stage::run;
 use anyhow::{Context, Result};
@@ -73,6 +73,15 @@ struct Args {
     /// likelihoods to 7 digits on the real codes; f64 for ill-conditioned data).
     #[arg(long, value_enum, default_value = "f32")]
     precision: Precision,
+    /// K-Means only: mini-batch K-Means (Sculley) with batches of this many rows, streamed
+    /// from the codes file (rows drawn at random over the split; only a batch in memory),
+    /// then both splits assigned batch by batch: for more rows than memory holds. The
+    /// centres start from a full K-Means (--n-init restarts) of the first batch.
+    #[arg(long, value_name = "ROWS")]
+    batch_size: Option<usize>,
+    /// With --batch-size: passes over the train rows.
+    #[arg(long, default_value_t = 1, requires = "batch_size")]
+    passes: usize,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -95,6 +104,9 @@ fn main() -> std::process::ExitCode {
 
 fn run_cli(args: Args) -> Result<()> {
     let method = args.method;
+    if args.batch_size.is_some() && method != Method::Kmeans {
+        anyhow::bail!("--batch-size: mini-batches are for --method kmeans");
+    }
     let k = match &args.k_from {
         Some(dir) => KRange::single(
             ClusteringInfo::clusters_of(dir)
@@ -118,6 +130,10 @@ fn run_cli(args: Args) -> Result<()> {
                 n_init: args.n_init,
                 tol: args.tol.unwrap_or(1e-4),
                 precision: args.precision,
+                batch: args.batch_size.map(|batch_size| MiniBatch {
+                    batch_size,
+                    passes: args.passes,
+                }),
             }),
             Method::Gmm | Method::Scan | Method::Selflabel => MethodParams::Gmm(GmmOptions {
                 max_iter: args.max_iter,
