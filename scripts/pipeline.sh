@@ -310,7 +310,9 @@ if [ -n "$PRETRAINED" ]; then
     cfg+=(data="$DATA" report_args=--no-assignments)
   fi
   cores=${THREADS[1]:-$(nproc)}
-  AECLUST_BIN="$BIN" scripts/workflow.sh report --cores "$cores" --quiet all --config "${cfg[@]}"
+  # Snakemake's own bookkeeping lines are left out; its errors and the stages' output stay.
+  AECLUST_BIN="$BIN" scripts/workflow.sh report --cores "$cores" --quiet host progress rules reason \
+    --config "${cfg[@]}" 2> >(grep --line-buffered -v -E '^(Select jobs to execute|Execute [0-9]+ jobs|Complete log|Elapsed time:|Using shell:|Building DAG of jobs|Assuming unrestricted shared filesystem|Provided cores:|Rules claiming more threads|Job stats:|job +count|-+ +-+$|Conda environments:|Nothing to be done)' >&2)
   if [ -n "$IMAGES" ]; then
     keep="$OUT/seed-${seed_list[0]}/gmm-codes"
     [ "$SCAN" = on ] && keep="$OUT/seed-${seed_list[0]}/scan"

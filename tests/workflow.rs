@@ -127,4 +127,60 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     assert!(text.contains("not a merge of shards"), "{text}");
     let text = merge(&[one.join("efficientnet-lite0")], &whole);
     assert!(text.contains("not one of the shards"), "{text}");
+
+    // A trained encoder trains once, on the merged dataset, then encodes every shard
+    // where it was read: the merge of those codes is the merged dataset's codes.
+    let bins = bin_dir();
+    let run = |bin: &str, args: &[&str]| {
+        let o = Command::new(bins.join(bin)).args(args).output().unwrap();
+        assert!(
+            o.status.success(),
+            "{bin} {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let dense = tmp.path().join("dense");
+    let p = |p: &Path| p.to_str().unwrap().to_string();
+    let model = p(&dense.join("model"));
+    let layers = [
+        "--layers",
+        "64,16",
+        "--code-layer",
+        "2",
+        "--epochs",
+        "1",
+        "--threads",
+        "1",
+    ];
+    run(
+        "aeclust-train",
+        &[&["--data", &p(&whole), "--out", &model][..], &layers].concat(),
+    );
+    let encode = |data: &Path, out: &Path| {
+        run(
+            "aeclust-encode",
+            &["--model", &model, "--data", &p(data), "--out", &p(out)],
+        );
+    };
+    encode(&whole, &dense.join("codes"));
+    let shards: Vec<String> = (1..=4)
+        .map(|i| {
+            let out = dense.join(format!("codes-{i}"));
+            encode(&four.join(format!("shards/dataset-{i}")), &out);
+            p(&out)
+        })
+        .collect();
+    let merged = dense.join("merged");
+    run(
+        "aeclust-merge-codes",
+        &[
+            "--shards",
+            &shards.join(","),
+            "--dataset",
+            &p(&whole),
+            "--out",
+            &p(&merged),
+        ],
+    );
+    assert_eq!(outputs(&merged), outputs(&dense.join("codes")));
 }

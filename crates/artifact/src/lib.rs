@@ -36,4 +36,6 @@ pub use hash::{sha256_bytes, sha256_file};
 pub use manifest::{Environment, FileRecord, Manifest, MANIFEST_FILE, SCHEMA_VERSION};
 pub use process::{code_fingerprint, process_alive, program_name};
 pub use stage::{CacheStatus, Outcome, Stage, Staging};
-pub use tensors::{Element, Tensor, TensorFile, TensorRows, TensorWriter};
+pub use tensors::{
+    write_in_pieces, Element, Tensor, TensorFile, TensorRows, TensorSpec, TensorWriter,
+};

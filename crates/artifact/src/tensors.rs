@@ -279,6 +279,125 @@ impl<T: Element> TensorRows<T> {
     }
 }
 
+/// A tensor announced before its bytes: name, dtype and shape (see [`write_in_pieces`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpec {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+}
+
+impl TensorSpec {
+    /// Tensor `name` of elements `T` and `shape`.
+    pub fn of<T: Element>(name: &str, shape: &[usize]) -> Self {
+        Self {
+            name: name.to_string(),
+            dtype: T::DTYPE,
+            shape: shape.to_vec(),
+        }
+    }
+
+    /// Its size in bytes.
+    pub fn bytes(&self) -> usize {
+        self.shape.iter().product::<usize>() * self.dtype.bitsize() / 8
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A tensor whose header entry is made without its bytes.
+struct Announced<'a>(&'a TensorSpec);
+
+impl safetensors::View for Announced<'_> {
+    fn dtype(&self) -> Dtype {
+        self.0.dtype
+    }
+    fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+    fn data(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&[])
+    }
+    fn data_len(&self) -> usize {
+        self.0.bytes()
+    }
+}
+
+/// Writes the safetensors file of `tensors` to `path` atomically, byte-identical to what
+/// [`TensorWriter`] writes for the same tensors, without any tensor in memory whole:
+/// `fill(i, out)` writes tensor `tensors[i]`'s little-endian bytes to `out` in as many
+/// pieces as it likes (rows of one shard after another), called in the file's order.
+pub fn write_in_pieces(
+    path: &Path,
+    tensors: &[TensorSpec],
+    mut fill: impl FnMut(usize, &mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
+    use std::io::Write;
+    let io = |e| ArtifactError::io(path, e);
+    // The header as safetensors makes it: the data section follows, in its order.
+    let header =
+        safetensors::serialize(tensors.iter().map(|t| (t.name.clone(), Announced(t))), None)
+            .map_err(|e| ArtifactError::Safetensors {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
+    let mut order: Vec<usize> = (0..tensors.len()).collect();
+    // Descending alignment, then name: safetensors' order (checked below by the sizes).
+    order.sort_by(|&a, &b| {
+        (tensors[b].dtype, &tensors[a].name).cmp(&(tensors[a].dtype, &tensors[b].name))
+    });
+    let tmp = PathBuf::from(format!("{}.tmp", path.display()));
+    let result = (|| {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+        out.write_all(&header).map_err(io)?;
+        for i in order {
+            let mut counted = Counted {
+                inner: &mut out,
+                bytes: 0,
+            };
+            fill(i, &mut counted)?;
+            if counted.bytes != tensors[i].bytes() {
+                return Err(ArtifactError::Tensor {
+                    path: path.to_path_buf(),
+                    name: tensors[i].name.clone(),
+                    message: format!(
+                        "{} bytes written for a tensor of {}",
+                        counted.bytes,
+                        tensors[i].bytes()
+                    ),
+                });
+            }
+        }
+        out.flush().map_err(io)?;
+        drop(out);
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A writer that counts what passes through it.
+struct Counted<'a, W> {
+    inner: &'a mut W,
+    bytes: usize,
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Collects named tensors and writes them to one safetensors file atomically.
 #[derive(Debug, Default)]
 pub struct TensorWriter {
@@ -412,6 +531,55 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("do not fit"), "{err}");
+    }
+
+    #[test]
+    fn a_file_written_in_pieces_is_the_file_written_whole() {
+        let tmp = tempfile::tempdir().unwrap();
+        let codes: Vec<f32> = (0..4 * 3).map(|v| v as f32 - 5.5).collect();
+        let labels = [3u8, 1, 4, 1];
+        let whole = tmp.path().join("whole.safetensors");
+        TensorWriter::new()
+            .add("labels", &[4], &labels)
+            .add("codes", &[4, 3], &codes)
+            .write(&whole)
+            .unwrap();
+        let pieces = tmp.path().join("pieces.safetensors");
+        let specs = [
+            TensorSpec::of::<u8>("labels", &[4]),
+            TensorSpec::of::<f32>("codes", &[4, 3]),
+        ];
+        write_in_pieces(&pieces, &specs, |i, out| {
+            // Two rows at a time.
+            for rows in 0..2 {
+                let bytes: Vec<u8> = if i == 0 {
+                    labels[2 * rows..2 * rows + 2].to_vec()
+                } else {
+                    codes[6 * rows..6 * rows + 6]
+                        .iter()
+                        .flat_map(|v| v.to_le_bytes())
+                        .collect()
+                };
+                out.write_all(&bytes)
+                    .map_err(|e| ArtifactError::io(Path::new("test"), e))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            std::fs::read(&pieces).unwrap(),
+            std::fs::read(&whole).unwrap()
+        );
+        // A tensor given too few bytes leaves no file.
+        let short = tmp.path().join("short.safetensors");
+        let err = write_in_pieces(&short, &specs[..1], |_, out| {
+            out.write_all(&[1, 2])
+                .map_err(|e| ArtifactError::io(Path::new("test"), e))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("2 bytes written for a tensor of 4"), "{err}");
+        assert!(!short.exists() && !tmp.path().join("short.safetensors.tmp").exists());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    ClusteringInfo, ClusteringParams, FeatureKind, FeaturesRef, FitSummary, KMeansFit, MethodFit,
-    MiniBatch, NoveltyScore, PerSplit, Split, CODES,
+    ClusteringInfo, ClusteringParams, FeatureKind, FeaturesRef, FitSummary, InternalMetrics,
+    KMeansFit, MethodFit, MiniBatch, NoveltyScore, PerSplit, Split, CODES,
 };
 use aeclust_artifact::{
     Artifact, ArtifactError, Element, Environment, Outcome, Stage, TensorRows, TensorWriter,
@@ -22,12 +22,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::kmeans::MiniBatchKMeans;
 use crate::predict::{Model, Prediction};
-use crate::quality::{internal_metrics, sample_rows};
+use crate::quality::{sample_rows, silhouette, Dispersion, SILHOUETTE_SAMPLE};
 use crate::{ClusterError, IterationEvent, Result};
-
-/// Rows the internal metrics (silhouette, Calinski–Harabasz, Davies–Bouldin) are
-/// computed on: a seeded sample of the train split.
-pub const METRICS_SAMPLE: usize = 10_000;
 
 /// One split's rows on disk.
 struct SplitRows {
@@ -200,11 +196,36 @@ pub(crate) fn run<F: Float + Element>(
     let test_p = predict(&mut test, &source.path(Split::Test.file_name())?)?;
     let inertia: f64 = train_p.novelty.iter().map(|&d| f64::from(d).powi(2)).sum();
 
-    // Qualities without labels on a seeded sample of the train rows.
-    let sample = sample_rows(n, METRICS_SAMPLE, params.seed);
+    // Qualities without labels: Calinski–Harabasz and Davies–Bouldin over every train row
+    // (two more passes), the silhouette on the seeded sample the in-memory stage takes.
+    let mut dispersion = Dispersion::new(k, dim);
+    for pass in 0..2 {
+        for start in (0..n).step_by(batch.batch_size) {
+            let idx: Vec<usize> = (start..(start + batch.batch_size).min(n)).collect();
+            let x = train.batch::<F>(&idx, &train_path)?;
+            let labels = &train_p.clusters[start..start + idx.len()];
+            match pass {
+                0 => dispersion.add_to_means(x.view(), labels),
+                _ => dispersion.add_to_spreads(x.view(), labels),
+            }
+        }
+    }
+    let (calinski_harabasz, davies_bouldin) = dispersion.indices();
+    let sample = sample_rows(n, SILHOUETTE_SAMPLE, params.seed);
     let x = train.batch::<F>(&sample, &train_path)?;
     let sample_clusters: Vec<usize> = sample.iter().map(|&i| train_p.clusters[i]).collect();
-    let internal = internal_metrics(x.view(), &sample_clusters, k, params.seed);
+    let internal = InternalMetrics {
+        silhouette: silhouette(
+            x.view(),
+            &sample_clusters,
+            k,
+            SILHOUETTE_SAMPLE,
+            params.seed,
+        ),
+        silhouette_sample: sample.len(),
+        calinski_harabasz,
+        davies_bouldin,
+    };
 
     let mut writer = TensorWriter::new();
     let first = train.codes.read(0..1)?;

@@ -332,6 +332,19 @@ fn mini_batch_kmeans_streams_the_rows_and_finds_what_full_kmeans_finds() {
     for (x, y) in a.0.iter().chain(&a.1).zip(b.0.iter().chain(&b.1)) {
         assert_eq!(*map.entry(*x).or_insert(*y), *y, "partitions differ");
     }
+    // Its qualities without labels are those of the same partition in memory: every row
+    // streamed twice more for Calinski–Harabasz and Davies–Bouldin, the same silhouette
+    // sample.
+    let full_info: ClusteringInfo = Manifest::read_dir(&full).unwrap().info_as(&full).unwrap();
+    let close =
+        |a: Option<f64>, b: Option<f64>| (a.unwrap() - b.unwrap()).abs() < 1e-6 * b.unwrap();
+    let (s, f) = (&info.internal, &full_info.internal);
+    assert!(
+        close(s.calinski_harabasz, f.calinski_harabasz),
+        "{s:?} {f:?}"
+    );
+    assert!(close(s.davies_bouldin, f.davies_bouldin), "{s:?} {f:?}");
+    assert!(close(s.silhouette, f.silhouette), "{s:?} {f:?}");
     // The fitted model predicts new rows as the stored assignment says.
     let artifact = aeclust_artifact::Artifact::open(&streamed, &["clustering"]).unwrap();
     let predictor = aeclust_cluster::Predictor::open(&artifact).unwrap();

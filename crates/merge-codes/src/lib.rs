@@ -10,9 +10,12 @@
 use std::path::{Path, PathBuf};
 
 use aeclust_artifact::kinds::{
-    CodesInfo, CodesSplit, DatasetInfo, PerSplit, Recognised, RecognisedSplit, Split, CODES,
+    CodesInfo, DatasetInfo, PerSplit, Recognised, RecognisedSplit, Split, CODES,
 };
-use aeclust_artifact::{Artifact, Environment, InputFile, Outcome, Stage};
+use aeclust_artifact::{
+    write_in_pieces, Artifact, ArtifactError, Environment, InputFile, Outcome, Stage, TensorRows,
+    TensorSpec,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,6 +47,9 @@ fn invalid(path: &Path, message: impl Into<String>) -> MergeError {
         message: message.into(),
     }
 }
+
+/// Rows copied at a time: what the merge holds of the codes (8,192 × 1280 floats: 40 MiB).
+const BLOCK_ROWS: usize = 8192;
 
 #[derive(Serialize)]
 struct MergeKey<'a> {
@@ -213,38 +219,37 @@ pub fn merge(shards: &[PathBuf], dataset: &Path, out: &Path, force: bool) -> Res
     }
     let staging = stage.staging()?;
     let mut counts = PerSplit::<usize>::default();
+    let dim = first.info.dim;
     for split in Split::ALL {
-        let mut codes = CodesSplit {
-            codes: Vec::new(),
-            labels: Some(Vec::new()),
-            dim: first.info.dim,
-        };
+        // Every part's rows, checked against its manifest from the files' headers.
+        let mut files = Vec::with_capacity(parts.len());
         let mut recognised: Option<RecognisedSplit> = None;
         for p in &parts {
             let path = p.artifact.verified_path(split.file_name())?;
-            let part = CodesSplit::read(&path)?;
-            if part.len() != *p.info.counts.get(split)
-                || (part.dim != codes.dim && !part.is_empty())
+            let rows = TensorRows::<f32>::open(&path, "codes")?;
+            let labelled = match TensorRows::<u8>::open(&path, "labels") {
+                Ok(_) => true,
+                Err(ArtifactError::Tensor { message, .. }) if message == "missing" => false,
+                Err(e) => return Err(e.into()),
+            };
+            if rows.shape().len() != 2
+                || rows.rows() != *p.info.counts.get(split)
+                || (rows.row_len() != dim && rows.rows() > 0)
+                || labelled != whole_info.labelled
             {
                 return Err(invalid(
                     &path,
                     format!(
-                        "{} rows of {} columns, but its manifest says {} of {}",
-                        part.len(),
-                        part.dim,
+                        "codes of shape {:?}{}, but its manifest says {} rows of {dim} \
+                         and the dataset is {}labelled",
+                        rows.shape(),
+                        if labelled { " with labels" } else { "" },
                         p.info.counts.get(split),
-                        codes.dim
+                        if whole_info.labelled { "" } else { "not " }
                     ),
                 ));
             }
-            codes.codes.extend_from_slice(&part.codes);
-            codes.labels = match (codes.labels, part.labels) {
-                (Some(mut l), Some(pl)) => {
-                    l.extend_from_slice(&pl);
-                    Some(l)
-                }
-                _ => None,
-            };
+            files.push((path, rows.rows()));
             if let Some((r, _)) = RecognisedSplit::load(&p.artifact, split)? {
                 let merged = recognised.get_or_insert(RecognisedSplit {
                     classes: Vec::new(),
@@ -255,27 +260,44 @@ pub fn merge(shards: &[PathBuf], dataset: &Path, out: &Path, force: bool) -> Res
                 merged.probabilities.extend_from_slice(&r.probabilities);
             }
         }
+        let total: usize = files.iter().map(|f| f.1).sum();
         let expected = whole_info.splits.get(split).count;
-        if codes.len() != expected {
+        if total != expected {
             return Err(invalid(
                 dataset,
-                format!(
-                    "{expected} {split} images, but the shards' codes have {} rows",
-                    codes.len()
-                ),
-            ));
-        }
-        if whole_info.labelled != codes.labels.is_some() && expected > 0 {
-            return Err(invalid(
-                dataset,
-                "labelled, but the shards' codes are not (or the other way round)",
+                format!("{expected} {split} images, but the shards' codes have {total} rows"),
             ));
         }
         match split {
             Split::Train => counts.train = expected,
             Split::Test => counts.test = expected,
         }
-        codes.write(&staging.file(split.file_name()))?;
+        // The merged file written a block of rows at a time: one block in memory.
+        let mut specs = vec![TensorSpec::of::<f32>("codes", &[total, dim])];
+        if whole_info.labelled {
+            specs.push(TensorSpec::of::<u8>("labels", &[total]));
+        }
+        let target = staging.file(split.file_name());
+        write_in_pieces(&target, &specs, |i, out| {
+            for (path, rows) in &files {
+                let name = specs[i].name();
+                for start in (0..*rows).step_by(BLOCK_ROWS) {
+                    let range = start..(start + BLOCK_ROWS).min(*rows);
+                    let bytes: Vec<u8> = if name == "codes" {
+                        TensorRows::<f32>::open(path, name)?
+                            .read(range)?
+                            .iter()
+                            .flat_map(|v| v.to_le_bytes())
+                            .collect()
+                    } else {
+                        TensorRows::<u8>::open(path, name)?.read(range)?
+                    };
+                    out.write_all(&bytes)
+                        .map_err(|e| ArtifactError::io(&target, e))?;
+                }
+            }
+            Ok(())
+        })?;
         if let Some(r) = recognised {
             r.write(&staging.file(Recognised::file_name(split)))?;
         }

@@ -22,11 +22,12 @@ pub fn internal_metrics<F: Float>(
     k: usize,
     seed: u64,
 ) -> InternalMetrics {
+    let (calinski_harabasz, davies_bouldin) = dispersion(x, labels, k).indices();
     InternalMetrics {
         silhouette: silhouette(x, labels, k, SILHOUETTE_SAMPLE, seed),
         silhouette_sample: x.nrows().min(SILHOUETTE_SAMPLE),
-        calinski_harabasz: calinski_harabasz(x, labels, k),
-        davies_bouldin: davies_bouldin(x, labels, k),
+        calinski_harabasz,
+        davies_bouldin,
     }
 }
 
@@ -112,22 +113,149 @@ pub fn silhouette<F: Float>(
     Some(total / m as f64)
 }
 
-/// Cluster means (f64) and sizes.
-fn centroids<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> (Array2<f64>, Vec<usize>) {
-    let mut c = Array2::<f64>::zeros((k, x.ncols()));
-    let mut sizes = vec![0usize; k];
-    for (row, &l) in x.outer_iter().zip(labels) {
-        sizes[l] += 1;
-        for (o, &v) in c.row_mut(l).iter_mut().zip(row) {
-            *o += v.to_f64().unwrap_or(0.0);
+/// Calinski–Harabasz and Davies–Bouldin over rows seen a batch at a time, in two passes
+/// over the same rows in the same order: [`Dispersion::add_to_means`] with every batch,
+/// then [`Dispersion::add_to_spreads`] with every batch again. The values equal
+/// [`calinski_harabasz`] and [`davies_bouldin`] on all the rows at once; what is held is
+/// `k × dim` sums, whatever the number of rows.
+#[derive(Debug, Clone)]
+pub struct Dispersion {
+    k: usize,
+    sums: Array2<f64>,
+    sizes: Vec<usize>,
+    means: Option<Array2<f64>>,
+    /// Per cluster: summed squared distances to its mean, and summed distances.
+    within: Vec<f64>,
+    spread: Vec<f64>,
+}
+
+impl Dispersion {
+    /// For `k` clusters of rows of `dim` columns.
+    pub fn new(k: usize, dim: usize) -> Self {
+        Self {
+            k,
+            sums: Array2::zeros((k, dim)),
+            sizes: vec![0; k],
+            means: None,
+            within: vec![0.0; k],
+            spread: vec![0.0; k],
         }
     }
-    for (mut row, &s) in c.outer_iter_mut().zip(&sizes) {
-        if s > 0 {
-            row /= s as f64;
+
+    /// First pass: the rows `x` with their clusters `labels` (ids below k).
+    pub fn add_to_means<F: Float>(&mut self, x: ArrayView2<F>, labels: &[usize]) {
+        assert!(self.means.is_none(), "add_to_means after add_to_spreads");
+        for (row, &l) in x.outer_iter().zip(labels) {
+            self.sizes[l] += 1;
+            for (o, &v) in self.sums.row_mut(l).iter_mut().zip(row) {
+                *o += v.to_f64().unwrap_or(0.0);
+            }
         }
     }
-    (c, sizes)
+
+    /// The clusters' means of the first pass.
+    fn means(&mut self) -> &Array2<f64> {
+        let (sums, sizes) = (&self.sums, &self.sizes);
+        self.means.get_or_insert_with(|| {
+            let mut c = sums.clone();
+            for (mut row, &s) in c.outer_iter_mut().zip(sizes) {
+                if s > 0 {
+                    row /= s as f64;
+                }
+            }
+            c
+        })
+    }
+
+    /// Second pass: the same rows and clusters again.
+    pub fn add_to_spreads<F: Float>(&mut self, x: ArrayView2<F>, labels: &[usize]) {
+        self.means();
+        let c = self.means.as_ref().expect("means");
+        for (row, &l) in x.outer_iter().zip(labels) {
+            let d2 = sq_dist(row, c.row(l));
+            self.within[l] += d2;
+            self.spread[l] += d2.sqrt();
+        }
+    }
+
+    /// Calinski–Harabasz and Davies–Bouldin of the rows seen.
+    pub fn indices(mut self) -> (Option<f64>, Option<f64>) {
+        self.means();
+        (self.calinski_harabasz(), self.davies_bouldin())
+    }
+
+    fn calinski_harabasz(&self) -> Option<f64> {
+        let (c, sizes) = (self.means.as_ref().expect("means"), &self.sizes);
+        let n: usize = sizes.iter().sum();
+        let used = sizes.iter().filter(|&&s| s > 0).count();
+        if used < 2 || n <= used {
+            return None;
+        }
+        let mean: Vec<f64> = (0..c.ncols())
+            .map(|j| {
+                c.column(j)
+                    .iter()
+                    .zip(sizes)
+                    .map(|(v, &s)| v * s as f64)
+                    .sum::<f64>()
+                    / n as f64
+            })
+            .collect();
+        let between: f64 = c
+            .outer_iter()
+            .zip(sizes)
+            .map(|(row, &s)| {
+                s as f64
+                    * row
+                        .iter()
+                        .zip(&mean)
+                        .map(|(a, b)| (a - b).powi(2))
+                        .sum::<f64>()
+            })
+            .sum();
+        let within: f64 = self.within.iter().sum();
+        if within == 0.0 {
+            return Some(f64::INFINITY);
+        }
+        Some(between * (n - used) as f64 / (within * (used - 1) as f64))
+    }
+
+    fn davies_bouldin(&self) -> Option<f64> {
+        let (c, sizes) = (self.means.as_ref().expect("means"), &self.sizes);
+        let used: Vec<usize> = (0..self.k).filter(|&i| sizes[i] > 0).collect();
+        if used.len() < 2 {
+            return None;
+        }
+        let spread: Vec<f64> = self
+            .spread
+            .iter()
+            .zip(sizes)
+            .map(|(&s, &n)| if n > 0 { s / n as f64 } else { s })
+            .collect();
+        let total: f64 = used
+            .iter()
+            .map(|&i| {
+                used.iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| {
+                        let dist = c
+                            .row(i)
+                            .iter()
+                            .zip(c.row(j))
+                            .map(|(a, b)| (a - b).powi(2))
+                            .sum::<f64>()
+                            .sqrt();
+                        if dist == 0.0 {
+                            f64::INFINITY
+                        } else {
+                            (spread[i] + spread[j]) / dist
+                        }
+                    })
+                    .fold(0.0, f64::max)
+            })
+            .sum();
+        Some(total / used.len() as f64)
+    }
 }
 
 fn sq_dist<F: Float>(a: ndarray::ArrayView1<F>, b: ndarray::ArrayView1<f64>) -> f64 {
@@ -137,89 +265,25 @@ fn sq_dist<F: Float>(a: ndarray::ArrayView1<F>, b: ndarray::ArrayView1<f64>) -> 
         .sum()
 }
 
+/// Both passes of [`Dispersion`] over `x` at once.
+fn dispersion<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> Dispersion {
+    let mut d = Dispersion::new(k, x.ncols());
+    d.add_to_means(x, labels);
+    d.add_to_spreads(x, labels);
+    d
+}
+
 /// Calinski–Harabasz index: between-cluster over within-cluster dispersion, each per
 /// degree of freedom (higher is better). `None` with fewer than two non-empty clusters
 /// or as many clusters as rows.
 pub fn calinski_harabasz<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> Option<f64> {
-    let n = x.nrows();
-    let (c, sizes) = centroids(x, labels, k);
-    let used = sizes.iter().filter(|&&s| s > 0).count();
-    if used < 2 || n <= used {
-        return None;
-    }
-    let mean: Vec<f64> = (0..x.ncols())
-        .map(|j| {
-            c.column(j)
-                .iter()
-                .zip(&sizes)
-                .map(|(v, &s)| v * s as f64)
-                .sum::<f64>()
-                / n as f64
-        })
-        .collect();
-    let between: f64 = c
-        .outer_iter()
-        .zip(&sizes)
-        .map(|(row, &s)| {
-            s as f64
-                * row
-                    .iter()
-                    .zip(&mean)
-                    .map(|(a, b)| (a - b).powi(2))
-                    .sum::<f64>()
-        })
-        .sum();
-    let within: f64 = x
-        .outer_iter()
-        .zip(labels)
-        .map(|(row, &l)| sq_dist(row, c.row(l)))
-        .sum();
-    if within == 0.0 {
-        return Some(f64::INFINITY);
-    }
-    Some(between * (n - used) as f64 / (within * (used - 1) as f64))
+    dispersion(x, labels, k).indices().0
 }
 
 /// Davies–Bouldin index: the mean over clusters of the worst ratio of summed spreads to
 /// centre distance (lower is better). `None` with fewer than two non-empty clusters.
 pub fn davies_bouldin<F: Float>(x: ArrayView2<F>, labels: &[usize], k: usize) -> Option<f64> {
-    let (c, sizes) = centroids(x, labels, k);
-    let used: Vec<usize> = (0..k).filter(|&i| sizes[i] > 0).collect();
-    if used.len() < 2 {
-        return None;
-    }
-    let mut spread = vec![0.0f64; k];
-    for (row, &l) in x.outer_iter().zip(labels) {
-        spread[l] += sq_dist(row, c.row(l)).sqrt();
-    }
-    for (s, &n) in spread.iter_mut().zip(&sizes) {
-        if n > 0 {
-            *s /= n as f64;
-        }
-    }
-    let total: f64 = used
-        .iter()
-        .map(|&i| {
-            used.iter()
-                .filter(|&&j| j != i)
-                .map(|&j| {
-                    let dist = c
-                        .row(i)
-                        .iter()
-                        .zip(c.row(j))
-                        .map(|(a, b)| (a - b).powi(2))
-                        .sum::<f64>()
-                        .sqrt();
-                    if dist == 0.0 {
-                        f64::INFINITY
-                    } else {
-                        (spread[i] + spread[j]) / dist
-                    }
-                })
-                .fold(0.0, f64::max)
-        })
-        .sum();
-    Some(total / used.len() as f64)
+    dispersion(x, labels, k).indices().1
 }
 
 fn pairs(x: i64) -> f64 {
@@ -313,6 +377,19 @@ mod tests {
         let db = davies_bouldin(x.view(), &l, 2).unwrap();
         let expected_db = 2.0 * (2f64.sqrt() + 2.0 * 5f64.sqrt()) / (9.0 * 50f64.sqrt());
         assert!((db - expected_db).abs() < 1e-12, "{db} vs {expected_db}");
+        // The same rows seen in batches of two, in two passes, give the same indices.
+        let mut d = Dispersion::new(2, 2);
+        for pass in 0..2 {
+            for b in 0..3 {
+                let (rows, labels) = (x.slice(s![2 * b..2 * b + 2, ..]), &l[2 * b..2 * b + 2]);
+                match pass {
+                    0 => d.add_to_means(rows, labels),
+                    _ => d.add_to_spreads(rows, labels),
+                }
+            }
+        }
+        let (ch2, db2) = d.indices();
+        assert!((ch2.unwrap() - 112.5).abs() < 1e-9 && (db2.unwrap() - expected_db).abs() < 1e-12);
     }
 
     #[test]
