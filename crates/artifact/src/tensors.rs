@@ -166,6 +166,16 @@ pub struct TensorRows<T> {
 impl<T: Element> TensorRows<T> {
     /// Opens tensor `name` of `path` (rank 1 or more, dtype `T`), reading only the header.
     pub fn open(path: &Path, name: &str) -> Result<Self> {
+        Self::open_if_present(path, name)?.ok_or_else(|| ArtifactError::Tensor {
+            path: path.to_path_buf(),
+            name: name.to_string(),
+            message: "missing".into(),
+        })
+    }
+
+    /// [`TensorRows::open`], or none when the file holds no tensor `name` (optional
+    /// tensors: a split's labels).
+    pub fn open_if_present(path: &Path, name: &str) -> Result<Option<Self>> {
         use std::io::Read;
         let err = |message: String| ArtifactError::Tensor {
             path: path.to_path_buf(),
@@ -191,7 +201,9 @@ impl<T: Element> TensorRows<T> {
             .map_err(|e| ArtifactError::io(path, e))?;
         let header: serde_json::Value =
             serde_json::from_slice(&header).map_err(|e| err(format!("unreadable header: {e}")))?;
-        let entry = header.get(name).ok_or_else(|| err("missing".into()))?;
+        let Some(entry) = header.get(name) else {
+            return Ok(None);
+        };
         let dtype = entry.get("dtype").and_then(|d| d.as_str()).unwrap_or("?");
         if dtype != format!("{:?}", T::DTYPE) {
             return Err(err(format!("dtype {dtype}, expected {:?}", T::DTYPE)));
@@ -218,13 +230,13 @@ impl<T: Element> TensorRows<T> {
                 "shape {shape:?} and offsets {offsets:?} do not fit a file of {size} bytes"
             )));
         }
-        Ok(Self {
+        Ok(Some(Self {
             path: path.to_path_buf(),
             file,
             shape,
             start,
             _element: std::marker::PhantomData,
-        })
+        }))
     }
 
     /// The tensor's shape.

@@ -44,10 +44,9 @@ impl SplitRows {
             .into());
         }
         // One byte a row: the labels are read whole.
-        let labels = match TensorRows::<u8>::open(&path, "labels") {
-            Ok(mut l) => Some(l.read(0..l.rows())?),
-            Err(ArtifactError::Tensor { message, .. }) if message == "missing" => None,
-            Err(e) => return Err(e.into()),
+        let labels = match TensorRows::<u8>::open_if_present(&path, "labels")? {
+            Some(mut l) => Some(l.read(0..l.rows())?),
+            None => None,
         };
         if labels.as_ref().is_some_and(|l| l.len() != codes.rows()) {
             return Err(ClusterError::InvalidData(format!(
@@ -173,42 +172,45 @@ pub(crate) fn run<F: Float + Element>(
         .model();
     let fit_seconds = started.elapsed().as_secs_f64();
 
-    // The assignment: both splits in order, a batch at a time.
+    // The assignment: both splits in order, a batch at a time; the train rows also feed
+    // the clusters' means (the first of Calinski–Harabasz and Davies–Bouldin's passes).
     let kmeans = Model::KMeans(fitted);
-    let predict = |rows: &mut SplitRows, path: &Path| -> Result<Prediction> {
+    let mut dispersion = Dispersion::new(k, dim);
+    let predict = |rows: &mut SplitRows,
+                   path: &Path,
+                   mut means: Option<&mut Dispersion>|
+     -> Result<Prediction> {
+        let total = rows.codes.rows();
         let mut all = Prediction {
-            clusters: Vec::with_capacity(rows.codes.rows()),
-            confidence: Vec::with_capacity(rows.codes.rows()),
-            novelty: Vec::with_capacity(rows.codes.rows()),
+            clusters: Vec::with_capacity(total),
+            confidence: Vec::with_capacity(total),
+            novelty: Vec::with_capacity(total),
             mean_log_likelihood: None,
         };
-        let total = rows.codes.rows();
         for start in (0..total).step_by(batch.batch_size) {
             let idx: Vec<usize> = (start..(start + batch.batch_size).min(total)).collect();
-            let p = kmeans.predict(rows.batch::<F>(&idx, path)?.view());
+            let x = rows.batch::<F>(&idx, path)?;
+            let p = kmeans.predict(x.view());
+            if let Some(d) = means.as_deref_mut() {
+                d.add_to_means(x.view(), &p.clusters);
+            }
             all.clusters.extend(p.clusters);
             all.confidence.extend(p.confidence);
             all.novelty.extend(p.novelty);
         }
         Ok(all)
     };
-    let train_p = predict(&mut train, &train_path)?;
-    let test_p = predict(&mut test, &source.path(Split::Test.file_name())?)?;
+    let train_p = predict(&mut train, &train_path, Some(&mut dispersion))?;
+    let test_p = predict(&mut test, &source.path(Split::Test.file_name())?, None)?;
     let inertia: f64 = train_p.novelty.iter().map(|&d| f64::from(d).powi(2)).sum();
 
     // Qualities without labels: Calinski–Harabasz and Davies–Bouldin over every train row
-    // (two more passes), the silhouette on the seeded sample the in-memory stage takes.
-    let mut dispersion = Dispersion::new(k, dim);
-    for pass in 0..2 {
-        for start in (0..n).step_by(batch.batch_size) {
-            let idx: Vec<usize> = (start..(start + batch.batch_size).min(n)).collect();
-            let x = train.batch::<F>(&idx, &train_path)?;
-            let labels = &train_p.clusters[start..start + idx.len()];
-            match pass {
-                0 => dispersion.add_to_means(x.view(), labels),
-                _ => dispersion.add_to_spreads(x.view(), labels),
-            }
-        }
+    // (one more pass, for the distances to the means), the silhouette on the seeded sample
+    // the in-memory stage takes.
+    for start in (0..n).step_by(batch.batch_size) {
+        let idx: Vec<usize> = (start..(start + batch.batch_size).min(n)).collect();
+        let x = train.batch::<F>(&idx, &train_path)?;
+        dispersion.add_to_spreads(x.view(), &train_p.clusters[start..start + idx.len()]);
     }
     let (calinski_harabasz, davies_bouldin) = dispersion.indices();
     let sample = sample_rows(n, SILHOUETTE_SAMPLE, params.seed);

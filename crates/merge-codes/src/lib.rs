@@ -227,11 +227,7 @@ pub fn merge(shards: &[PathBuf], dataset: &Path, out: &Path, force: bool) -> Res
         for p in &parts {
             let path = p.artifact.verified_path(split.file_name())?;
             let rows = TensorRows::<f32>::open(&path, "codes")?;
-            let labelled = match TensorRows::<u8>::open(&path, "labels") {
-                Ok(_) => true,
-                Err(ArtifactError::Tensor { message, .. }) if message == "missing" => false,
-                Err(e) => return Err(e.into()),
-            };
+            let labelled = TensorRows::<u8>::open_if_present(&path, "labels")?.is_some();
             if rows.shape().len() != 2
                 || rows.rows() != *p.info.counts.get(split)
                 || (rows.row_len() != dim && rows.rows() > 0)
@@ -279,18 +275,23 @@ pub fn merge(shards: &[PathBuf], dataset: &Path, out: &Path, force: bool) -> Res
         }
         let target = staging.file(split.file_name());
         write_in_pieces(&target, &specs, |i, out| {
+            let name = specs[i].name();
             for (path, rows) in &files {
-                let name = specs[i].name();
+                let (mut codes, mut labels) = if name == "codes" {
+                    (Some(TensorRows::<f32>::open(path, name)?), None)
+                } else {
+                    (None, Some(TensorRows::<u8>::open(path, name)?))
+                };
                 for start in (0..*rows).step_by(BLOCK_ROWS) {
                     let range = start..(start + BLOCK_ROWS).min(*rows);
-                    let bytes: Vec<u8> = if name == "codes" {
-                        TensorRows::<f32>::open(path, name)?
+                    let bytes: Vec<u8> = match (&mut codes, &mut labels) {
+                        (Some(c), _) => c
                             .read(range)?
                             .iter()
                             .flat_map(|v| v.to_le_bytes())
-                            .collect()
-                    } else {
-                        TensorRows::<u8>::open(path, name)?.read(range)?
+                            .collect(),
+                        (_, Some(l)) => l.read(range)?,
+                        _ => unreachable!("one of the two is open"),
                     };
                     out.write_all(&bytes)
                         .map_err(|e| ArtifactError::io(&target, e))?;
