@@ -10,9 +10,10 @@
 # and says so.
 #
 # With --images DIR it clusters your own folder of PNG/JPEG files instead (one sub-folder
-# per class, or any unlabelled tree): autoencoder -> PCA-whitened codes -> GMM, then SCAN
-# with the GMM's k and neighbours in the codes; it prints where report.md and
-# assignments.csv are. The k (--k auto, the default of --images) is proposed without
+# per class, or any unlabelled tree), through workflow/Snakefile (scripts/workflow.sh,
+# one shard): the pretrained network's features, or an autoencoder -> PCA-whitened codes
+# -> GMM, then SCAN with the GMM's k and neighbours in the codes; it prints where
+# report.md and assignments.csv are. The k (--k auto, the default of --images) is proposed without
 # labels: K-Means on a 10-d UMAP embedding of the codes for every k of the range, and the
 # k kept is the number of dense groups HDBSCAN finds there (each of at least 2 % of the
 # images), or the highest silhouette when that number is outside the range (clustering
@@ -139,7 +140,8 @@ if [ -z "$ENCODER" ]; then
 fi
 PRETRAINED=
 case "$ENCODER" in
-  dense|pca) ;;
+  dense) ;;
+  pca) [ -z "$IMAGES" ] || { echo "pipeline: --encoder pca is the Fashion-MNIST study's (--data); for --images use dense or efficientnet-lite0" >&2; exit 2; } ;;
   efficientnet-lite0) PRETRAINED=$ENCODER ;;
   *) echo "pipeline: --encoder must be dense, pca or efficientnet-lite0" >&2; exit 2 ;;
 esac
@@ -199,7 +201,7 @@ propose_k() {
 vote_umaps=()
 vote_embeddings() {
   [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] || return 0
-  if [ -z "$IMAGES" ] && { [ -z "$STUDY" ] || [ "$ENCODER" != dense ]; }; then
+  if [ -z "$STUDY" ] || [ "$ENCODER" != dense ]; then
     echo "pipeline: note: --k-votes needs the dense autoencoder of --images or the study's route; each seed counts its own groups"
     return 0
   fi
@@ -284,16 +286,20 @@ fi
 started=$(date +%s)
 IFS=',' read -r -a seed_list <<< "$SEEDS"
 
-# The routes on a pretrained network's features are defined once, in workflow/Snakefile:
-# the pipeline runs them there (scripts/workflow.sh; Snakemake is installed into .venv on
-# first use). K-Means on the features, the whitened GMM, UMAP -> GMM, and SCAN with the
-# features as its input and neighbours; the features are computed once (they take no seed).
-if [ -n "$PRETRAINED" ]; then
-  [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] && echo "pipeline: note: --k-votes needs the dense autoencoder; with $PRETRAINED each seed counts the groups of its own UMAP of the features"
+# A folder's routes (either encoder) and the routes on a pretrained network's features are
+# defined once, in workflow/Snakefile: the pipeline runs them there (scripts/workflow.sh;
+# Snakemake is installed into .venv on first use), with one shard. Pretrained: K-Means on
+# the features, the whitened GMM, UMAP -> GMM, and SCAN with the features as its input
+# and neighbours (the features are computed once: they take no seed). An autoencoder on a
+# folder: the whitened GMM on its codes, then SCAN on the pixels with the GMM's k and
+# neighbours in the codes (the best GMM route of the benchmark, and what beats it).
+if [ -n "$PRETRAINED" ] || [ -n "$IMAGES" ]; then
+  [ -n "$PRETRAINED" ] && [ -n "$K_SEARCH" ] && [ "$K_VOTES" -gt 1 ] && echo "pipeline: note: --k-votes needs the dense autoencoder; with $PRETRAINED each seed counts the groups of its own UMAP of the features"
   on_off() { if [ "$1" = "$2" ]; then echo on; else echo off; fi; }
-  cfg=(out="$OUT" model="$PRETRAINED" input_size="$INPUT_SIZE" clusters="$K" seeds="$SEEDS"
+  cfg=(out="$OUT" encoder="$ENCODER" clusters="$K" seeds="$SEEDS"
     components="$GMM_COMPONENTS" n_init="$GMM_N_INIT" umap="$(on_off "$MANIFOLD" umap)"
     scan="$SCAN" selflabel="$SELFLABEL")
+  if [ -n "$PRETRAINED" ]; then cfg+=(input_size="$INPUT_SIZE"); else cfg+=(epochs="$EPOCHS" k_votes="$K_VOTES"); fi
   [ -n "$REG_COVAR" ] && cfg+=(reg_covar="$REG_COVAR")
   [ ${#FORCE[@]} -gt 0 ] && cfg+=(force=true)
   if [ -n "$IMAGES" ]; then
@@ -325,11 +331,8 @@ if [ -n "$PRETRAINED" ]; then
   exit 0
 fi
 
-if [ -n "$IMAGES" ]; then
-  "$BIN/aeclust-dataset" --images "$IMAGES" "${IMAGE_ARGS[@]}" --out "$OUT/dataset" "${FORCE[@]}"
-else
-  "$BIN/aeclust-dataset" --source "$DATA" --out "$OUT/dataset" "${FORCE[@]}"
-fi
+# The Fashion-MNIST study's routes (IDX data, the autoencoders or PCA).
+"$BIN/aeclust-dataset" --source "$DATA" --out "$OUT/dataset" "${FORCE[@]}"
 
 clusterings=()
 maps=()
@@ -347,26 +350,6 @@ vote_embeddings
 for seed in "${seed_list[@]}"; do
   run="$OUT/seed-$seed"
   echo "== seed $seed =="
-  if [ -n "$IMAGES" ]; then
-    # Your images: the best GMM route of the benchmark (k by BIC), then SCAN with its k.
-    "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-encode" --model "$run/model" --data "$OUT/dataset" --out "$run/codes" "${THREADS[@]}" "${FORCE[@]}"
-    "$BIN/aeclust-encode-pca" --data "$run/codes" --out "$run/codes-white" --components "$GMM_COMPONENTS" --whiten "${FORCE[@]}"
-    propose_k "$run" "$seed" "$run/codes" "$run/codes-umap"
-    "$BIN/aeclust-cluster" --features "$run/codes-white" --out "$run/gmm-codes" --method gmm "${KARG[@]}" --seed "$seed" --n-init "$GMM_N_INIT" "${REG[@]}" "${THREADS[@]}" "${FORCE[@]}"
-    clusterings+=("$run/gmm-codes")
-    if [ "$SCAN" = on ]; then
-      # SCAN with the GMM's k: on Fashion-MNIST it beats every GMM route.
-      "$BIN/aeclust-cluster-scan" --features "$OUT/dataset" --neighbours "$run/codes" --out "$run/scan" --k-from "$run/gmm-codes" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      scan_routes "$run/scan" "$seed"
-    fi
-    if [ ${#maps[@]} -eq 0 ]; then
-      # The report page's interactive map: a 2-D UMAP of the codes.
-      "$BIN/aeclust-encode-umap" --data "$run/codes" --out "$run/codes-umap-2d" --n-components 2 --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
-      maps+=(--map "$run/codes-umap-2d")
-    fi
-    continue
-  fi
   if [ -n "$STUDY" ]; then
     if [ "$ENCODER" = dense ]; then
       "$BIN/aeclust-train" --data "$OUT/dataset" --out "$run/model" --epochs "$EPOCHS" --seed "$seed" "${THREADS[@]}" "${FORCE[@]}"
@@ -425,16 +408,6 @@ for seed in "${seed_list[@]}"; do
   fi
 done
 
-if [ -n "$IMAGES" ]; then
-  "$BIN/aeclust-evaluate" --out "$OUT/report" "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
-  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html); assignments: $OUT/report/assignments.csv"
-  # The fitted clustering keeps working: the next batch goes into the same clusters.
-  keep="${clusterings[${#clusterings[@]}-1]}"
-  for c in "${clusterings[@]}"; do [[ "$c" == */scan ]] && keep=$c && break; done
-  echo "pipeline: assign the next batch of images to these clusters (one sub-folder of links per cluster with --into):"
-  echo "  $BIN/aeclust-assign --clustering $keep --images NEW_IMAGES_DIR --out $OUT/assign-NAME --into SORTED_DIR"
-else
-  # The benchmark: six routes per seed; one CSV row per image and route would be large.
-  "$BIN/aeclust-evaluate" --out "$OUT/report" --no-assignments "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
-  echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html)"
-fi
+# The benchmark: six routes per seed; one CSV row per image and route would be large.
+"$BIN/aeclust-evaluate" --out "$OUT/report" --no-assignments "${FORCE[@]}" "${maps[@]}" "${clusterings[@]}"
+echo "pipeline: done in $(( $(date +%s) - started )) s; report: $OUT/report/report.md (page: $OUT/report/report.html)"

