@@ -1,0 +1,96 @@
+"""Two questions about SCAN's ceiling on own data (issue 34), answered from artifacts.
+
+  purity CODES...      share of every train image's 20 nearest neighbours (Euclidean)
+                       that have its label, for each codes artifact, and for the
+                       neighbours the artifacts agree on (in m of them, m = 1..n; and the
+                       20 most voted for, ties by mean rank)
+  vote CLUSTERING...   accuracy of each SCAN clustering and of their majority vote
+                       (every clustering's clusters matched to the first's by the
+                       Hungarian method on their co-occurrences; labels only to score)
+
+  .venv/bin/python scripts/experiments/scan_ensemble.py purity artifacts/fm-ae/seed-{72,1,2,3,4}/codes
+  .venv/bin/python scripts/experiments/scan_ensemble.py vote artifacts/fm-ae/seed-{72,1,2,3,4}/scan
+
+A study, not the product: labels are read to score, never to fit.
+"""
+
+import sys
+
+import numpy as np
+from safetensors.numpy import load_file
+from scipy.optimize import linear_sum_assignment
+from sklearn.neighbors import NearestNeighbors
+
+K = 20
+
+
+def knn(x):
+    _, idx = NearestNeighbors(n_neighbors=K + 1, n_jobs=2).fit(x).kneighbors(x)
+    return idx[:, 1:]
+
+
+def share(idx, y):
+    return float((y[idx] == y[:, None]).mean())
+
+
+def purity(dirs):
+    lists = []
+    for d in dirs:
+        t = load_file(f"{d}/train.safetensors")
+        y = t["labels"].astype(int)
+        lists.append(knn(t["codes"]))
+        print(f"{d}: {share(lists[-1], y):.4f} of 20 neighbours share the label")
+    L = np.stack(lists)  # artifacts × rows × K
+    n = len(dirs)
+    rank = np.tile(np.arange(K), n)
+    counted = {m: [0, 0] for m in range(1, n + 1)}
+    top = np.zeros((L.shape[1], K), dtype=np.int64)
+    for i in range(L.shape[1]):
+        u, inv, cnt = np.unique(L[:, i, :].reshape(-1), return_inverse=True, return_counts=True)
+        for m in counted:
+            sel = u[cnt >= m]
+            counted[m][0] += len(sel)
+            counted[m][1] += int((y[sel] == y[i]).sum())
+        ranks = np.zeros(len(u))
+        np.add.at(ranks, inv, rank)
+        top[i] = u[np.argsort(-(cnt * 1000 - ranks / cnt), kind="stable")[:K]]
+    rows = L.shape[1]
+    for m, (tot, right) in counted.items():
+        print(f"in >= {m} of {n}: {tot / rows:.1f} neighbours a row, {right / tot:.4f} share the label")
+    print(f"the 20 most voted for: {share(top, y):.4f} share the label")
+
+
+def accuracy(c, y):
+    k = max(c.max(), y.max()) + 1
+    table = np.zeros((k, k))
+    np.add.at(table, (c, y), 1)
+    r, cc = linear_sum_assignment(-table)
+    return table[r, cc].sum() / len(y)
+
+
+def vote(dirs):
+    runs = [load_file(f"{d}/assignments.safetensors") for d in dirs]
+    for split in ["train", "test"]:
+        y = runs[0][f"{split}_labels"].astype(int)
+        cs = [r[f"{split}_assignments"].astype(int) for r in runs]
+        k = max(c.max() for c in cs) + 1
+        votes = np.zeros((len(y), k))
+        for c in cs:
+            table = np.zeros((k, k))
+            np.add.at(table, (c, cs[0]), 1)
+            r, cc = linear_sum_assignment(-table)
+            to_first = np.zeros(k, dtype=int)
+            to_first[r] = cc
+            votes[np.arange(len(y)), to_first[c]] += 1
+        each = [accuracy(c, y) for c in cs]
+        unanimous = votes.max(1) == len(cs)
+        majority = votes.argmax(1)
+        print(
+            f"{split}: each {' '.join(f'{a:.4f}' for a in each)} (mean {np.mean(each):.4f}),"
+            f" vote {accuracy(majority, y):.4f}; unanimous on {unanimous.mean():.3f},"
+            f" {accuracy(majority[unanimous], y[unanimous]):.4f} right there"
+        )
+
+
+if __name__ == "__main__":
+    {"purity": purity, "vote": vote}[sys.argv[1]](sys.argv[2:])
