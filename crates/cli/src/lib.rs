@@ -107,3 +107,89 @@ pub fn report<E: std::fmt::Display>(result: Result<(), E>) -> ExitCode {
         }
     }
 }
+
+/// Progress as plain lines when stderr is not a terminal (a log file, a workflow's job),
+/// where an indicatif bar draws nothing: one line each time the work passes another
+/// tenth, so a long stage still shows that it advances. Silent on a terminal.
+#[derive(Debug)]
+pub struct TenthLines {
+    label: String,
+    plain: bool,
+    started: std::time::Instant,
+    tenths: std::sync::atomic::AtomicU64,
+}
+
+impl TenthLines {
+    /// Lines start with `label` (e.g. `encode`).
+    pub fn new(label: &str) -> Self {
+        use std::io::IsTerminal;
+        Self::with_output(label, !std::io::stderr().is_terminal())
+    }
+
+    /// As [`TenthLines::new`], printing (`plain`) or not whatever stderr is.
+    pub fn with_output(label: &str, plain: bool) -> Self {
+        Self {
+            label: label.to_owned(),
+            plain,
+            started: std::time::Instant::now(),
+            tenths: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The line for `done` of `total` `unit` (and `extra`, if any), when it passes a
+    /// tenth not yet reported; safe to call from several threads.
+    pub fn line(&self, done: u64, total: u64, unit: &str, extra: &str) -> Option<String> {
+        use std::sync::atomic::Ordering;
+        if total == 0 {
+            return None;
+        }
+        let tenth = (done.min(total) * 10 / total).max(u64::from(done > 0));
+        let before = self.tenths.fetch_max(tenth, Ordering::Relaxed);
+        (tenth > before).then(|| {
+            format!(
+                "  {}: {done}/{total} {unit}{extra}, {:.0} s",
+                self.label,
+                self.started.elapsed().as_secs_f64()
+            )
+        })
+    }
+
+    /// Prints [`TenthLines::line`] to stderr when stderr is not a terminal.
+    pub fn update(&self, done: u64, total: u64, unit: &str, extra: &str) {
+        if self.plain {
+            if let Some(line) = self.line(done, total, unit, extra) {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TenthLines;
+
+    #[test]
+    fn a_line_for_the_first_step_and_each_tenth_once() {
+        let t = TenthLines::with_output("encode", true);
+        let lines: Vec<String> = (0..=1000)
+            .filter_map(|done| t.line(done, 1000, "images", ""))
+            .collect();
+        assert_eq!(lines.len(), 10, "{lines:?}");
+        assert!(
+            lines[0].starts_with("  encode: 1/1000 images, "),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[9].starts_with("  encode: 1000/1000 images, "),
+            "{}",
+            lines[9]
+        );
+        // Out of order (threads) or repeated: never twice for one tenth.
+        assert_eq!(t.line(500, 1000, "images", ""), None);
+        assert_eq!(
+            TenthLines::with_output("x", true).line(0, 0, "rows", ""),
+            None
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! the cluster of its nearest neighbours in another representation.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aeclust_artifact::kinds::{ClusteringInfo, HeadSelection, ScanOptions};
 use aeclust_cluster_scan::stage::{run, Progress};
@@ -116,6 +117,8 @@ fn run_cli(args: Args) -> Result<()> {
             .progress_chars("=> "),
     );
     let last_loss = std::sync::Mutex::new(None::<f64>);
+    let epochs_total = AtomicUsize::new(0);
+    let lines = aeclust_cli::TenthLines::new("scan");
     let outcome = run(
         &settings,
         &args.features,
@@ -134,6 +137,7 @@ fn run_cli(args: Args) -> Result<()> {
                 done,
                 total,
             }) => {
+                epochs_total.store(epochs, Ordering::Relaxed);
                 bar.set_prefix(format!("epoch {epoch}/{epochs}"));
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -141,8 +145,10 @@ fn run_cli(args: Args) -> Result<()> {
                     bar.set_message(format!("loss {l:.4}"));
                 }
             }
-            Progress::Train(Event::Epoch { loss, .. }) => {
-                *last_loss.lock().expect("loss") = Some(loss)
+            Progress::Train(Event::Epoch { epoch, loss }) => {
+                *last_loss.lock().expect("loss") = Some(loss);
+                let epochs = epochs_total.load(Ordering::Relaxed) as u64;
+                lines.update(epoch as u64, epochs, "epochs", &format!(", loss {loss:.4}"));
             }
             Progress::Train(Event::Scoring) => {
                 bar.set_prefix("scoring");

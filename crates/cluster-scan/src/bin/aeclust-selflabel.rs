@@ -1,6 +1,7 @@
 //! `aeclust-selflabel`: SCAN's self-labelling step — a SCAN network trained further on
 //! its own confident assignments, seen through strong augmentations.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use aeclust_artifact::kinds::{ClusteringInfo, FeatureKind, SelfLabelOptions, StrongAugment};
@@ -132,6 +133,7 @@ fn run_cli(args: Args) -> Result<()> {
             .expect("template")
             .progress_chars("=> "),
     );
+    let plain = !std::io::stderr().is_terminal();
     let outcome = run(
         &settings,
         &args.scan,
@@ -148,14 +150,21 @@ fn run_cli(args: Args) -> Result<()> {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
             }
-            Event::Epoch(e) => bar.set_message(format!(
-                "pass {}: {} confident{}",
-                e.epoch,
-                e.confident,
-                e.confident_accuracy
-                    .map(|a| format!(" ({:.1} % right)", 100.0 * a))
-                    .unwrap_or_default()
-            )),
+            Event::Epoch(e) => {
+                let line = format!(
+                    "pass {}: {} confident{}",
+                    e.epoch,
+                    e.confident,
+                    e.confident_accuracy
+                        .map(|a| format!(" ({:.1} % right)", 100.0 * a))
+                        .unwrap_or_default()
+                );
+                // Without a terminal the bar is hidden: a line a pass instead.
+                if plain {
+                    eprintln!("  selflabel: {line}");
+                }
+                bar.set_message(line);
+            }
         },
     )
     .with_context(|| format!("self-labelling {} failed", args.scan.display()))?;

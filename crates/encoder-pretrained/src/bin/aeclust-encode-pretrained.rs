@@ -51,7 +51,8 @@ struct Args {
     force: bool,
 }
 
-struct Bar(ProgressBar);
+/// The bar on a terminal, a line a tenth otherwise.
+struct Bar(ProgressBar, aeclust_cli::TenthLines);
 
 impl Progress for Bar {
     fn start(&self, total: u64) {
@@ -59,6 +60,8 @@ impl Progress for Bar {
     }
     fn set(&self, done: u64) {
         self.0.set_position(done);
+        self.1
+            .update(done, self.0.length().unwrap_or(0), "images", "");
     }
 }
 
@@ -85,7 +88,7 @@ fn run_cli(args: Args) -> Result<()> {
         args.weights.as_deref(),
         &args.out,
         args.force,
-        &Bar(bar.clone()),
+        &Bar(bar.clone(), aeclust_cli::TenthLines::new("encode")),
     )
     .with_context(|| format!("pretrained encoding of {} failed", args.data.display()))?;
     bar.finish_and_clear();
