@@ -4,11 +4,16 @@
                        that have its label, for each codes artifact, and for the
                        neighbours the artifacts agree on (in m of them, m = 1..n; and the
                        20 most voted for, ties by mean rank)
+  hog DATASET          the same share for HOG features of the train images (4x4 and 7x7
+                       cells, 2x2 blocks, 9 orientations; scikit-image)
+  hidden SCAN DATASET  the same share in a SCAN network's hidden layer (and L2-scaled)
   vote CLUSTERING...   accuracy of each SCAN clustering and of their majority vote
                        (every clustering's clusters matched to the first's by the
                        Hungarian method on their co-occurrences; labels only to score)
 
   .venv/bin/python scripts/experiments/scan_ensemble.py purity artifacts/fm-ae/seed-{72,1,2,3,4}/codes
+  .venv/bin/python scripts/experiments/scan_ensemble.py hog artifacts/fm-ae/dataset
+  .venv/bin/python scripts/experiments/scan_ensemble.py hidden artifacts/fm-ae/seed-72/scan-n2d artifacts/fm-ae/dataset
   .venv/bin/python scripts/experiments/scan_ensemble.py vote artifacts/fm-ae/seed-{72,1,2,3,4}/scan
 
 A study, not the product: labels are read to score, never to fit.
@@ -60,6 +65,30 @@ def purity(dirs):
     print(f"the 20 most voted for: {share(top, y):.4f} share the label")
 
 
+def train_images(dataset):
+    d = load_file(f"{dataset}/train.safetensors")
+    return d["images"], d["labels"].astype(int)
+
+
+def hog_features(args):
+    from skimage.feature import hog
+
+    images, y = train_images(args[0])
+    for cell in [4, 7]:
+        f = np.stack([hog(x, orientations=9, pixels_per_cell=(cell, cell), cells_per_block=(2, 2)) for x in images])
+        print(f"HOG, {cell}x{cell} cells ({f.shape[1]} dims): {share(knn(f.astype(np.float32)), y):.4f} share the label")
+
+
+def hidden(args):
+    m = load_file(f"{args[0]}/model.safetensors")
+    images, y = train_images(args[1])
+    x = images.reshape(len(images), -1).astype(np.float32) / 255
+    h = np.maximum(((x - m["input.mean"]) / m["input.scale"]) @ m["trunk.weight"].T + m["trunk.bias"], 0)
+    print(f"{args[0]} hidden layer: {share(knn(h), y):.4f} share the label")
+    h /= np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
+    print(f"  L2-scaled: {share(knn(h), y):.4f}")
+
+
 def accuracy(c, y):
     k = max(c.max(), y.max()) + 1
     table = np.zeros((k, k))
@@ -93,4 +122,4 @@ def vote(dirs):
 
 
 if __name__ == "__main__":
-    {"purity": purity, "vote": vote}[sys.argv[1]](sys.argv[2:])
+    {"purity": purity, "hog": hog_features, "hidden": hidden, "vote": vote}[sys.argv[1]](sys.argv[2:])
