@@ -1,6 +1,7 @@
 //! What every stage binary shares at its edge: process set-up ([`configure`]: threads
-//! and allocator), the one-line result ([`announce`]) and errors to exit codes
-//! ([`report`]). Libraries never call these; binaries do, first and last thing.
+//! and allocator), the one-line result ([`announce`]), progress without a terminal
+//! ([`TenthLines`]) and errors to exit codes ([`report`]). Libraries never call these;
+//! binaries do, first and last thing.
 
 use std::path::Path;
 use std::process::ExitCode;
