@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use aeclust_artifact::kinds::{CodesSplit, DatasetInfo, Features, Split, StrongAugment};
 use aeclust_artifact::Artifact;
-use aeclust_augment::{strong_images, Strong};
+use aeclust_augment::strong_images;
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
@@ -58,7 +58,11 @@ fn represent_all(net: &Net, x: &[f32], dev: &Device) -> candle_core::Result<Vec<
     for start in (0..n).step_by(2000) {
         let end = (start + 2000).min(n);
         let t = Tensor::from_slice(&x[start * 784..end * 784], (end - start, 784), dev)?;
-        out.extend(unit_rows(&net.represent(&t)?)?.flatten_all()?.to_vec1::<f32>()?);
+        out.extend(
+            unit_rows(&net.represent(&t)?)?
+                .flatten_all()?
+                .to_vec1::<f32>()?,
+        );
     }
     Ok(out)
 }
@@ -106,14 +110,7 @@ fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
     )?;
-    let a = StrongAugment::IMAGES;
-    let strong = Strong {
-        shift: a.shift,
-        flip: a.flip,
-        erase: a.erase as f32,
-        contrast: a.contrast as f32,
-        noise: a.noise as f32,
-    };
+    let strong = aeclust_cluster_scan::selflabel::strong_of(&StrongAugment::IMAGES);
     // The other view of row i is row i ± BATCH; a row is never its own negative.
     let targets: Vec<u32> = (0..2 * BATCH)
         .map(|i| ((i + BATCH) % (2 * BATCH)) as u32)

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use aeclust_artifact::kinds::{ClusteringInfo, DatasetInfo, Features, Split, StrongAugment};
 use aeclust_artifact::{Artifact, TensorFile};
-use aeclust_augment::{strong_images, Strong};
+use aeclust_augment::strong_images;
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Conv2dConfig, Optimizer, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
@@ -116,14 +116,7 @@ fn main() -> anyhow::Result<()> {
             ..Default::default()
         },
     )?;
-    let a = StrongAugment::IMAGES;
-    let strong = Strong {
-        shift: a.shift,
-        flip: a.flip,
-        erase: a.erase as f32,
-        contrast: a.contrast as f32,
-        noise: a.noise as f32,
-    };
+    let strong = aeclust_cluster_scan::selflabel::strong_of(&StrongAugment::IMAGES);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let n = train.len();
     let mut order: Vec<usize> = (0..n).collect();

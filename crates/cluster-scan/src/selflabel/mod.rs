@@ -13,7 +13,7 @@ pub mod stage;
 
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{SelfLabelEpoch, SelfLabelOptions};
+use aeclust_artifact::kinds::{SelfLabelEpoch, SelfLabelOptions, StrongAugment};
 use aeclust_augment::{strong_codes, strong_images, Strong};
 use candle_core::{Device, Tensor, D};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -24,6 +24,18 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use crate::model::ScanHeads;
 use crate::train::assign;
 use crate::{Result, ScanError};
+
+/// The image augmentations of `a` as `aeclust-augment` draws them (codes' dropout is
+/// applied separately).
+pub fn strong_of(a: &StrongAugment) -> Strong {
+    Strong {
+        shift: a.shift,
+        flip: a.flip,
+        erase: a.erase as f32,
+        contrast: a.contrast as f32,
+        noise: a.noise as f32,
+    }
+}
 
 /// What to train, and with which seed.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,13 +329,7 @@ pub fn fit(
         )));
     }
     let k = model.k;
-    let strong = Strong {
-        shift: o.augment.shift,
-        flip: o.augment.flip,
-        erase: o.augment.erase as f32,
-        contrast: o.augment.contrast as f32,
-        noise: o.augment.noise as f32,
-    };
+    let strong = strong_of(&o.augment);
     let scale: Vec<f32> = model.input_scale.to_vec1()?;
     let mut optimiser = AdamW::new(
         model.vars(),
