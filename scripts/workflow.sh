@@ -13,8 +13,27 @@
 # folders from one checkout go side by side).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The project's Python environment (Debian: python3-venv, installed here when root).
+make_venv() {
+  [ -x .venv/bin/pip ] && return
+  if [ -e .venv ]; then
+    echo "workflow: .venv exists but has no pip: remove it (or add pip) and run this again" >&2
+    exit 1
+  fi
+  python3 -m venv .venv >/dev/null 2>&1 && return
+  rm -rf .venv  # what the failed attempt left
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "workflow: installing python3-venv (Debian) for the project's .venv"
+    { apt-get install -y -qq python3-venv >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; }; } \
+      && python3 -m venv .venv && return
+  fi
+  echo "workflow: Snakemake is installed into .venv, which needs Python 3 with venv:" >&2
+  echo "  sudo apt-get install -y python3-venv   (then run this again)" >&2
+  exit 1
+}
 if [ ! -x .venv/bin/snakemake ]; then
-  [ -x .venv/bin/python ] || python3 -m venv .venv
+  make_venv
   echo "workflow: installing Snakemake 9.27.1 into .venv (first use)"
   .venv/bin/pip install -q snakemake==9.27.1
 fi
