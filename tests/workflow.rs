@@ -62,6 +62,15 @@ fn assigned(out: &Path, shards: usize) -> Vec<String> {
     rows
 }
 
+/// Each artifact of `a` has output files, and the same ones byte for byte in `b`.
+fn assert_same_outputs(a: &Path, b: &Path, artifacts: &[&str]) {
+    for artifact in artifacts {
+        let files = outputs(&a.join(artifact));
+        assert!(!files.is_empty(), "{artifact}");
+        assert_eq!(files, outputs(&b.join(artifact)), "{artifact}");
+    }
+}
+
 #[test]
 fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     let tmp = tempfile::tempdir().unwrap();
@@ -70,17 +79,17 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     let (one, four) = (tmp.path().join("one"), tmp.path().join("four"));
     workflow(&tree, &one, 1, &[]);
     workflow(&tree, &four, 4, &[]);
-    for artifact in [
-        "dataset",
-        "efficientnet-lite0",
-        "seed-72/codes-white",
-        "seed-72/kmeans-codes",
-        "seed-72/gmm-codes",
-    ] {
-        let a = outputs(&one.join(artifact));
-        assert!(!a.is_empty(), "{artifact}");
-        assert_eq!(a, outputs(&four.join(artifact)), "{artifact}");
-    }
+    assert_same_outputs(
+        &one,
+        &four,
+        &[
+            "dataset",
+            "efficientnet-lite0",
+            "seed-72/codes-white",
+            "seed-72/kmeans-codes",
+            "seed-72/gmm-codes",
+        ],
+    );
     let info = &read_json(&four.join("dataset/manifest.json"))["info"];
     assert_eq!(info["splits"]["train"]["count"], labels.len());
     // Each shard read a quarter, and the shards' assignments are the whole folder's.
@@ -138,17 +147,17 @@ fn one_shard_or_four_give_the_same_artifacts_and_assignments() {
     let dense = ["encoder=dense", "epochs=1"];
     workflow(&tree, &dense_one, 1, &dense);
     workflow(&tree, &dense_four, 4, &dense);
-    for artifact in [
-        "dataset",
-        "seed-72/model",
-        "seed-72/codes",
-        "seed-72/codes-white",
-        "seed-72/gmm-codes",
-    ] {
-        let a = outputs(&dense_one.join(artifact));
-        assert!(!a.is_empty(), "{artifact}");
-        assert_eq!(a, outputs(&dense_four.join(artifact)), "{artifact}");
-    }
+    assert_same_outputs(
+        &dense_one,
+        &dense_four,
+        &[
+            "dataset",
+            "seed-72/model",
+            "seed-72/codes",
+            "seed-72/codes-white",
+            "seed-72/gmm-codes",
+        ],
+    );
     let merged = read_json(&dense_four.join("seed-72/codes/manifest.json"));
     assert_eq!(merged["producer"], "aeclust-merge-codes", "{merged}");
     assert!(dense_four

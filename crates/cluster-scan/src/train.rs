@@ -73,6 +73,8 @@ pub enum Event {
     Epoch {
         /// Epoch, 1-based.
         epoch: usize,
+        /// Epochs in all.
+        epochs: usize,
         /// Mean batch loss over the heads.
         loss: f64,
     },
@@ -254,7 +256,11 @@ pub fn fit(
         }
         loss_history.push(loss);
         epoch_seconds.push(started.elapsed().as_secs_f64());
-        progress(Event::Epoch { epoch, loss });
+        progress(Event::Epoch {
+            epoch,
+            epochs,
+            loss,
+        });
     }
     progress(Event::Scoring);
     let probabilities = all_probabilities(&model, data.x, dim, device)?;

@@ -2,7 +2,6 @@
 //! the cluster of its nearest neighbours in another representation.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aeclust_artifact::kinds::{ClusteringInfo, HeadSelection, ScanOptions};
 use aeclust_cluster_scan::stage::{run, Progress};
@@ -117,7 +116,6 @@ fn run_cli(args: Args) -> Result<()> {
             .progress_chars("=> "),
     );
     let last_loss = std::sync::Mutex::new(None::<f64>);
-    let epochs_total = AtomicUsize::new(0);
     let lines = aeclust_cli::TenthLines::new("scan");
     let outcome = run(
         &settings,
@@ -137,7 +135,6 @@ fn run_cli(args: Args) -> Result<()> {
                 done,
                 total,
             }) => {
-                epochs_total.store(epochs, Ordering::Relaxed);
                 bar.set_prefix(format!("epoch {epoch}/{epochs}"));
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
@@ -145,10 +142,14 @@ fn run_cli(args: Args) -> Result<()> {
                     bar.set_message(format!("loss {l:.4}"));
                 }
             }
-            Progress::Train(Event::Epoch { epoch, loss }) => {
+            Progress::Train(Event::Epoch {
+                epoch,
+                epochs,
+                loss,
+            }) => {
                 *last_loss.lock().expect("loss") = Some(loss);
-                let epochs = epochs_total.load(Ordering::Relaxed) as u64;
-                lines.update(epoch as u64, epochs, "epochs", &format!(", loss {loss:.4}"));
+                let extra = format!(", loss {loss:.4}");
+                lines.update(epoch as u64, epochs as u64, "epochs", &extra);
             }
             Progress::Train(Event::Scoring) => {
                 bar.set_prefix("scoring");
