@@ -14,8 +14,9 @@
 
 use std::path::PathBuf;
 
-use aeclust_artifact::kinds::{DatasetInfo, Features, HeadSelection, ScanOptions, Split, DATASET};
+use aeclust_artifact::kinds::{Features, HeadSelection, ScanOptions, Split};
 use aeclust_artifact::Artifact;
+use aeclust_cluster_scan::stage::image_shape;
 use aeclust_cluster_scan::train::{assign, fit, Event, Settings, TrainingData};
 use candle_core::Device;
 
@@ -23,15 +24,10 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     anyhow::ensure!(
         args.len() >= 3,
-        "DATASET_DIR NEIGHBOURS.u32 M [SEED] [HIDDEN] [OUT]"
+        "DATASET_OR_CODES_DIR NEIGHBOURS.u32 M [SEED] [HIDDEN] [OUT]"
     );
     let dataset = Artifact::open(&PathBuf::from(&args[0]), &Features::KINDS)?;
-    let image = if dataset.kind() == DATASET {
-        let info: DatasetInfo = dataset.info()?;
-        Some((info.image_shape[0], info.image_shape[1], info.channels))
-    } else {
-        None
-    };
+    let image = image_shape(&dataset)?;
     let train = Features::load(&dataset, Split::Train)?;
     let test = Features::load(&dataset, Split::Test)?;
     let m: usize = args[2].parse()?;
@@ -42,6 +38,12 @@ fn main() -> anyhow::Result<()> {
         .chunks_exact(4)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
+    anyhow::ensure!(
+        bytes.len() % 4 == 0 && neighbours.iter().all(|&j| (j as usize) < train.len()),
+        "{}: not u32 indices of the {} train rows",
+        args[1],
+        train.len()
+    );
     anyhow::ensure!(
         neighbours.len() == train.len() * m,
         "{}: {} indices, not {} rows × {m}",

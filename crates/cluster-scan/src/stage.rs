@@ -72,6 +72,20 @@ fn internal_metrics(near: &Features, labels: &[usize], k: usize, seed: u64) -> I
     aeclust_quality::internal_metrics(x, labels, k, seed)
 }
 
+/// `(height, width, channels)` of the network's input when it is a dataset's images
+/// (SCAN and self-labelling shift them); `None` for codes.
+pub fn image_shape(source: &Artifact) -> Result<Option<(usize, usize, usize)>> {
+    if source.kind() != DATASET {
+        return Ok(None);
+    }
+    let info: DatasetInfo = source.info()?;
+    Ok(Some((
+        info.image_shape[0],
+        info.image_shape[1],
+        info.channels,
+    )))
+}
+
 /// Trains SCAN on the train split of `features` with neighbours from the train split of
 /// `neighbours`, assigns both splits, and writes the artifact to `out` (reused when
 /// unchanged unless `force`). `progress` is called from the k-NN search's worker
@@ -121,12 +135,7 @@ pub fn run(
             train.len()
         )));
     }
-    let image = if source.kind() == DATASET {
-        let info: DatasetInfo = source.info()?;
-        Some((info.image_shape[0], info.image_shape[1], info.channels))
-    } else {
-        None
-    };
+    let image = image_shape(&source)?;
     // Parameters first: the k-NN search is the slow part.
     check(settings, train.len(), image)?;
     let m = settings.scan.neighbours;

@@ -6,9 +6,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use aeclust_artifact::kinds::{
-    AssignedSplit, ClusteringInfo, ClusteringParams, DatasetInfo, Features, FeaturesRef,
-    FitSummary, KRange, MethodFit, MethodParams, NoveltyScore, PerSplit, SelfLabelFit, Split,
-    CLUSTERING, DATASET,
+    AssignedSplit, ClusteringInfo, ClusteringParams, Features, FeaturesRef, FitSummary, KRange,
+    MethodFit, MethodParams, NoveltyScore, PerSplit, SelfLabelFit, Split, CLUSTERING,
 };
 use aeclust_artifact::{Artifact, Element, Environment, Outcome, Stage, TensorFile};
 use candle_core::Device;
@@ -68,12 +67,7 @@ pub fn run(
     if let Some(outcome) = stage.reuse(force) {
         return Ok(outcome);
     }
-    let image = if source.kind() == DATASET {
-        let d: DatasetInfo = source.info()?;
-        Some((d.image_shape[0], d.image_shape[1], d.channels))
-    } else {
-        None
-    };
+    let image = crate::stage::image_shape(&source)?;
     check(&settings.options, info.n_train.max(1), image)?;
     let PerSplit { train, test } = Features::load_splits(&source)?;
     let assignments = TensorFile::open(&start.verified_path(ClusteringInfo::ASSIGNMENTS_FILE)?)?;
