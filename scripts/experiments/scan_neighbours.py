@@ -9,6 +9,8 @@
   codes DATASET FEATURES OUT   FEATURES/{,pca-}train.npy etc. as an aeclust codes artifact
                                (manifest written here, outputs hashed) for
                                aeclust-cluster-scan --features/--neighbours
+  wrap DATASET DIR NAME        DIR/{train,test}.safetensors, as the study examples write
+                               them (simclr_conv, contrastive_mlp), as a codes artifact
   lists DATASET CODES FEATURES OUT
                                neighbour lists (raw u32, rows x m) for the example
                                scan_neighbour_list, each with the share of its entries
@@ -99,35 +101,48 @@ def patches(dataset, out):
 def codes(dataset, features, out):
     """Writes features as a codes artifact of `dataset` (a study's manifest: `producer`
     says so; aeclust's stages check the dataset key and every output's hash)."""
-    dm = json.load(open(f"{dataset}/manifest.json"))
     for prefix, name in [("", "patches"), ("pca-", "patches-pca256")]:
         target = f"{out}/{name}"
         os.makedirs(target, exist_ok=True)
-        outputs = []
         for s in ["train", "test"]:
             f = np.load(f"{features}/{prefix}{s}.npy").astype(np.float32)
-            path = f"{target}/{s}.safetensors"
-            save_file({"codes": np.ascontiguousarray(f), "labels": split(dataset, s)["labels"]}, path)
-            outputs.append({"path": f"{s}.safetensors", "bytes": os.path.getsize(path),
-                            "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()})
-        manifest = {
-            "stage": "codes", "schema_version": dm["schema_version"], "tool_version": dm["tool_version"],
-            "producer": "scripts/experiments/scan_neighbours.py", "code_fingerprint": "study",
-            "cache_key": hashlib.sha256((name + outputs[0]["sha256"]).encode()).hexdigest(),
-            "params": {"encoder": name}, "inputs": [], "outputs": outputs,
-            "wall_seconds": 0.0, "created_unix": int(time.time()),
-            "environment": {"os": "linux", "arch": "x86_64", "threads": 2, "device": "Cpu"},
-            "info": {
-                "classes": dm["info"].get("classes"),
-                "counts": {"train": len(split(dataset, "train")["labels"]), "test": len(split(dataset, "test")["labels"])},
-                "dataset": {"absolute_hint": os.path.abspath(dataset), "cache_key": dm["cache_key"],
-                            "path": os.path.relpath(os.path.abspath(dataset), os.path.abspath(target))},
-                "details": {}, "dim": int(f.shape[1]), "encoder": name, "model": None,
-                "principal_axes": False, "recognised": None, "source": None,
-            },
-        }
-        json.dump(manifest, open(f"{target}/manifest.json", "w"), indent=2)
-        print(target)
+            save_file({"codes": np.ascontiguousarray(f), "labels": split(dataset, s)["labels"]},
+                      f"{target}/{s}.safetensors")
+        manifest(dataset, target, name)
+
+
+def wrap(dataset, target, name):
+    """Gives TARGET/{train,test}.safetensors (`codes`, `labels`, as the study examples
+    write them) a codes artifact's manifest, encoder NAME."""
+    manifest(dataset, target, name)
+
+
+def manifest(dataset, target, name):
+    dm = json.load(open(f"{dataset}/manifest.json"))
+    outputs = []
+    for s in ["train", "test"]:
+        path = f"{target}/{s}.safetensors"
+        outputs.append({"path": f"{s}.safetensors", "bytes": os.path.getsize(path),
+                        "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()})
+    dim = int(load_file(f"{target}/test.safetensors")["codes"].shape[1])
+    m = {
+        "stage": "codes", "schema_version": dm["schema_version"], "tool_version": dm["tool_version"],
+        "producer": "scripts/experiments/scan_neighbours.py", "code_fingerprint": "study",
+        "cache_key": hashlib.sha256((name + outputs[0]["sha256"]).encode()).hexdigest(),
+        "params": {"encoder": name}, "inputs": [], "outputs": outputs,
+        "wall_seconds": 0.0, "created_unix": int(time.time()),
+        "environment": {"os": "linux", "arch": "x86_64", "threads": 2, "device": "Cpu"},
+        "info": {
+            "classes": dm["info"].get("classes"),
+            "counts": {"train": len(split(dataset, "train")["labels"]), "test": len(split(dataset, "test")["labels"])},
+            "dataset": {"absolute_hint": os.path.abspath(dataset), "cache_key": dm["cache_key"],
+                        "path": os.path.relpath(os.path.abspath(dataset), os.path.abspath(target))},
+            "details": {}, "dim": dim, "encoder": name, "model": None,
+            "principal_axes": False, "recognised": None, "source": None,
+        },
+    }
+    json.dump(m, open(f"{target}/manifest.json", "w"), indent=2)
+    print(target)
 
 
 def knn(x, k):
@@ -179,4 +194,4 @@ def lists(dataset, codes_dir, features, out):
 
 
 if __name__ == "__main__":
-    {"patches": patches, "codes": codes, "lists": lists}[sys.argv[1]](*sys.argv[2:])
+    {"patches": patches, "codes": codes, "wrap": wrap, "lists": lists}[sys.argv[1]](*sys.argv[2:])
