@@ -13,7 +13,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{CodesSplit, DatasetInfo, Features, Split, StrongAugment};
+mod study;
+
+use aeclust_artifact::kinds::{DatasetInfo, Features, Split, StrongAugment};
 use aeclust_artifact::Artifact;
 use aeclust_augment::strong_images;
 use candle_core::{DType, Device, Module, Tensor};
@@ -21,10 +23,10 @@ use candle_nn::{Optimizer, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use study::{purity, represent_all, unit_rows, SCORED};
 
 const BATCH: usize = 256;
 const TEMPERATURE: f64 = 0.5;
-const SCORED: usize = 10_000;
 
 struct Net {
     l1: candle_nn::Linear,
@@ -45,42 +47,6 @@ impl Net {
     fn represent(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         self.l2.forward(&self.l1.forward(x)?.relu()?)?.relu()
     }
-}
-
-fn unit_rows(z: &Tensor) -> candle_core::Result<Tensor> {
-    z.broadcast_div(&(z.sqr()?.sum_keepdim(1)? + 1e-12)?.sqrt()?)
-}
-
-/// Representations of every row of `x` (`n × 784`), scaled to unit length.
-fn represent_all(net: &Net, x: &[f32], dev: &Device) -> candle_core::Result<Vec<f32>> {
-    let n = x.len() / 784;
-    let mut out = Vec::with_capacity(n * 512);
-    for start in (0..n).step_by(2000) {
-        let end = (start + 2000).min(n);
-        let t = Tensor::from_slice(&x[start * 784..end * 784], (end - start, 784), dev)?;
-        out.extend(
-            unit_rows(&net.represent(&t)?)?
-                .flatten_all()?
-                .to_vec1::<f32>()?,
-        );
-    }
-    Ok(out)
-}
-
-/// Share of the 20 nearest neighbours (of the first `SCORED` rows, among themselves)
-/// that have the row's label.
-fn purity(values: &[f32], dim: usize, labels: &[u8]) -> f64 {
-    let n = SCORED.min(labels.len());
-    let nn = aeclust_knn::nearest_others(&values[..n * dim], dim, 20, &|_| {});
-    let same = (0..n)
-        .map(|i| {
-            nn.row(i)
-                .iter()
-                .filter(|&&j| labels[j as usize] == labels[i])
-                .count()
-        })
-        .sum::<usize>();
-    same as f64 / (n * 20) as f64
 }
 
 fn main() -> anyhow::Result<()> {
@@ -144,7 +110,7 @@ fn main() -> anyhow::Result<()> {
         }
         let seconds = t.elapsed().as_secs_f64();
         let scored = if epoch % 5 == 0 || epoch == epochs || epoch == 1 {
-            let r = represent_all(&net, &train.values[..SCORED * 784], &dev)?;
+            let r = represent_all(&|x| net.represent(x), &train.values[..SCORED * 784], &dev)?;
             format!(", {:.4} share the label", purity(&r, 512, &labels))
         } else {
             String::new()
@@ -155,16 +121,7 @@ fn main() -> anyhow::Result<()> {
         );
     }
     if let Some(out) = out {
-        std::fs::create_dir_all(&out)?;
-        for (split, f) in [("train", &train), ("test", &test)] {
-            CodesSplit {
-                codes: represent_all(&net, &f.values, &dev)?,
-                labels: f.labels.clone(),
-                dim: 512,
-            }
-            .write(&out.join(format!("{split}.safetensors")))?;
-        }
-        println!("wrote {}", out.display());
+        study::write_codes(&|x| net.represent(x), 512, (&train, &test), &out, &dev)?;
     }
     Ok(())
 }

@@ -22,7 +22,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use aeclust_artifact::kinds::{CodesSplit, DatasetInfo, Features, Split};
+mod study;
+
+use aeclust_artifact::kinds::{DatasetInfo, Features, Split};
 use aeclust_artifact::Artifact;
 use aeclust_augment::{strong_images, Strong};
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, DType, Device, Layout, Module, Shape, Tensor};
@@ -31,10 +33,10 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
+use study::{purity, represent_all, unit_rows, SCORED};
 
 const BATCH: usize = 256;
 const TEMPERATURE: f64 = 0.5;
-const SCORED: usize = 10_000;
 const SIDE: usize = 28;
 const MIN_SCALE: f32 = 0.35;
 
@@ -88,6 +90,24 @@ fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout) -> candle_core::Resul
     }
 }
 
+/// Calls `f(column, pixel)` for every tap of one image's 3×3 convolution (padding 1,
+/// stride `s`) that falls inside the `h × w` image: `column` indexes the image's
+/// `oh · ow · 9` columns (tap-major within an output position), `pixel` its input pixels.
+fn for_each_tap(h: usize, w: usize, s: usize, mut f: impl FnMut(usize, usize)) {
+    let (oh, ow) = (out_side(h, s), out_side(w, s));
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for tap in 0..9 {
+                let iy = (oy * s + tap / 3) as isize - 1;
+                let ix = (ox * s + tap % 3) as isize - 1;
+                if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
+                    f((oy * ow + ox) * 9 + tap, iy as usize * w + ix as usize);
+                }
+            }
+        }
+    }
+}
+
 /// The columns of a 3×3 convolution with padding 1 (im2col) of an NHWC tensor
 /// `(b, h, w, c)`: `(b · oh · ow, 9 · c)`, tap-major; its backward is [`Col2Im`].
 struct Im2Col {
@@ -112,20 +132,9 @@ impl CustomOp1 for Im2Col {
         out.par_chunks_mut(oh * ow * 9 * c)
             .zip(x.par_chunks(h * w * c))
             .for_each(|(o, image)| {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        for tap in 0..9 {
-                            let iy = (oy * s + tap / 3) as isize - 1;
-                            let ix = (ox * s + tap % 3) as isize - 1;
-                            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                                continue;
-                            }
-                            let from = (iy as usize * w + ix as usize) * c;
-                            let to = ((oy * ow + ox) * 9 + tap) * c;
-                            o[to..to + c].copy_from_slice(&image[from..from + c]);
-                        }
-                    }
-                }
+                for_each_tap(h, w, s, |col, px| {
+                    o[col * c..(col + 1) * c].copy_from_slice(&image[px * c..(px + 1) * c]);
+                });
             });
         Ok((CpuStorage::F32(out), Shape::from((b * oh * ow, 9 * c))))
     }
@@ -180,22 +189,12 @@ impl CustomOp1 for Col2Im {
         out.par_chunks_mut(h * w * c)
             .zip(g.par_chunks(oh * ow * 9 * c))
             .for_each(|(image, cols)| {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        for tap in 0..9 {
-                            let iy = (oy * s + tap / 3) as isize - 1;
-                            let ix = (ox * s + tap % 3) as isize - 1;
-                            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
-                                continue;
-                            }
-                            let to = (iy as usize * w + ix as usize) * c;
-                            let from = ((oy * ow + ox) * 9 + tap) * c;
-                            for (a, v) in image[to..to + c].iter_mut().zip(&cols[from..from + c]) {
-                                *a += v;
-                            }
-                        }
+                for_each_tap(h, w, s, |col, px| {
+                    let column = &cols[col * c..(col + 1) * c];
+                    for (a, v) in image[px * c..(px + 1) * c].iter_mut().zip(column) {
+                        *a += v;
                     }
-                }
+                });
             });
         Ok((CpuStorage::F32(out), Shape::from((b, h, w, c))))
     }
@@ -509,42 +508,6 @@ fn resized_crop(src: &[f32], out: &mut [f32], rng: &mut impl Rng) {
     }
 }
 
-fn unit_rows(z: &Tensor) -> candle_core::Result<Tensor> {
-    z.broadcast_div(&(z.sqr()?.sum_keepdim(1)? + 1e-12)?.sqrt()?)
-}
-
-/// Representations of every row of `x` (`n × 784`), scaled to unit length.
-fn represent_all(net: &Net, x: &[f32], dev: &Device) -> candle_core::Result<Vec<f32>> {
-    let n = x.len() / 784;
-    let mut out = Vec::with_capacity(n * net.dim);
-    for start in (0..n).step_by(2000) {
-        let end = (start + 2000).min(n);
-        let t = Tensor::from_slice(&x[start * 784..end * 784], (end - start, 784), dev)?;
-        out.extend(
-            unit_rows(&net.represent(&t)?)?
-                .flatten_all()?
-                .to_vec1::<f32>()?,
-        );
-    }
-    Ok(out)
-}
-
-/// Share of the 20 nearest neighbours (of the first `SCORED` rows, among themselves)
-/// that have the row's label.
-fn purity(values: &[f32], dim: usize, labels: &[u8]) -> f64 {
-    let n = SCORED.min(labels.len());
-    let nn = aeclust_knn::nearest_others(&values[..n * dim], dim, 20, &|_| {});
-    let same = (0..n)
-        .map(|i| {
-            nn.row(i)
-                .iter()
-                .filter(|&&j| labels[j as usize] == labels[i])
-                .count()
-        })
-        .sum::<usize>();
-    same as f64 / (n * 20) as f64
-}
-
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args[1] == "bench" {
@@ -620,7 +583,7 @@ fn main() -> anyhow::Result<()> {
         }
         let seconds = t.elapsed().as_secs_f64();
         let scored = if epoch % 5 == 0 || epoch == epochs || epoch == 1 {
-            let r = represent_all(&net, &train.values[..SCORED * 784], &dev)?;
+            let r = represent_all(&|x| net.represent(x), &train.values[..SCORED * 784], &dev)?;
             format!(", {:.4} share the label", purity(&r, net.dim, &labels))
         } else {
             String::new()
@@ -632,29 +595,9 @@ fn main() -> anyhow::Result<()> {
         );
         if let Some(out) = &out {
             if epoch % 5 == 0 || epoch == epochs {
-                write_codes(&net, &train, &test, out, &dev)?;
+                study::write_codes(&|x| net.represent(x), net.dim, (&train, &test), out, &dev)?;
             }
         }
     }
-    Ok(())
-}
-
-fn write_codes(
-    net: &Net,
-    train: &Features,
-    test: &Features,
-    out: &std::path::Path,
-    dev: &Device,
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(out)?;
-    for (split, f) in [("train", train), ("test", test)] {
-        CodesSplit {
-            codes: represent_all(net, &f.values, dev)?,
-            labels: f.labels.clone(),
-            dim: net.dim,
-        }
-        .write(&out.join(format!("{split}.safetensors")))?;
-    }
-    println!("wrote {}", out.display());
     Ok(())
 }
