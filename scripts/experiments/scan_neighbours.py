@@ -11,6 +11,9 @@
                                aeclust-cluster-scan --features/--neighbours
   wrap DATASET DIR NAME        DIR/{train,test}.safetensors, as the study examples write
                                them (simclr_conv, contrastive_mlp), as a codes artifact
+  nearest DATASET CODES OUT.u32 [M]
+                               CODES' M-NN (20 by default) of the train rows as a list,
+                               what aeclust-cluster-scan --neighbours CODES draws from
   lists DATASET CODES FEATURES OUT
                                neighbour lists (raw u32, rows x m) for the example
                                scan_neighbour_list, each with the share of its entries
@@ -150,6 +153,17 @@ def knn(x, k):
     return idx[:, 1:].astype(np.uint32)
 
 
+def share(rows, y):
+    return (y[rows] == y[:, None]).mean()
+
+
+def nearest(dataset, codes_dir, out, m="20"):
+    y = split(dataset, "train")["labels"].astype(int)
+    rows = knn(load_file(f"{codes_dir}/train.safetensors")["codes"], int(m))
+    rows.tofile(out)
+    print(f"{out}: {rows.shape[1]} a row, {share(rows, y):.4f} share the label")
+
+
 def lists(dataset, codes_dir, features, out):
     os.makedirs(out, exist_ok=True)
     y = split(dataset, "train")["labels"].astype(int)
@@ -161,7 +175,7 @@ def lists(dataset, codes_dir, features, out):
     def write(name, rows):
         rows = np.ascontiguousarray(rows, dtype=np.uint32)
         rows.tofile(f"{out}/{name}.u32")
-        print(f"{name}: {rows.shape[1]} a row, {(y[rows] == y[:, None]).mean():.4f} share the label")
+        print(f"{name}: {rows.shape[1]} a row, {share(rows, y):.4f} share the label")
 
     def cycled(choose):
         rows = np.zeros((n, 20), np.uint32)
@@ -194,4 +208,4 @@ def lists(dataset, codes_dir, features, out):
 
 
 if __name__ == "__main__":
-    {"patches": patches, "codes": codes, "wrap": wrap, "lists": lists}[sys.argv[1]](*sys.argv[2:])
+    {"patches": patches, "codes": codes, "wrap": wrap, "nearest": nearest, "lists": lists}[sys.argv[1]](*sys.argv[2:])

@@ -9,19 +9,116 @@
 //! test accuracy (labels only to score), and writes the test clusters to OUT (a `u8` per
 //! test image) when given.
 //!
+//! `--augment NAME` varies the anchors and their neighbours otherwise (images only):
+//! `shift` (the stage's), `flip` (shift and mirror), `strong` (self-labelling's strong
+//! augmentations), `crop` (a random resized crop of 0.6..1 of the area, mirrored),
+//! `crop-strong` (that crop, then contrast, erasing and noise); `--epochs N` trains
+//! longer (15 by default).
+//!
 //! `cargo run --release -p aeclust-cluster-scan --example scan_neighbour_list --
-//! DATASET_OR_CODES_DIR NEIGHBOURS.u32 M [SEED] [HIDDEN] [OUT]`
+//! DATASET_OR_CODES_DIR NEIGHBOURS.u32 M [SEED] [HIDDEN] [OUT] [--augment NAME] [--epochs N]`
 
 use std::path::PathBuf;
 
+mod study;
+
 use aeclust_artifact::kinds::{Features, HeadSelection, ScanOptions, Split};
 use aeclust_artifact::Artifact;
+use aeclust_augment::{shift_images, strong_images, Strong};
 use aeclust_cluster_scan::stage::image_shape;
-use aeclust_cluster_scan::train::{assign, fit, Event, Settings, TrainingData};
+use aeclust_cluster_scan::train::{assign, fit_augmented, Event, Settings, TrainingData};
 use candle_core::Device;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use study::resized_crop;
+
+/// The smallest share of the area `crop` keeps.
+const CROP_SCALE: f32 = 0.6;
+
+/// The `--augment` choices.
+const AUGMENTS: [&str; 5] = ["shift", "flip", "strong", "crop", "crop-strong"];
+
+/// Self-labelling's strong augmentations.
+const STRONG: Strong = Strong {
+    shift: 2,
+    flip: true,
+    erase: 0.25,
+    contrast: 0.4,
+    noise: 0.05,
+};
+
+/// Applies the augmentation `name` to every image of `batch`.
+fn vary(
+    name: &str,
+    batch: &mut [f32],
+    shape: (usize, usize, usize),
+    rng: &mut Xoshiro256PlusPlus,
+    scratch: &mut Vec<f32>,
+) {
+    let crop = |batch: &mut [f32], rng: &mut Xoshiro256PlusPlus| {
+        let mut out = vec![0f32; 784];
+        for row in batch.chunks_exact_mut(784) {
+            resized_crop(row, &mut out, CROP_SCALE, rng);
+            row.copy_from_slice(&out);
+        }
+    };
+    match name {
+        "shift" => shift_images(batch, shape, 2, rng, scratch),
+        "flip" => {
+            let flip = Strong {
+                erase: 0.0,
+                contrast: 0.0,
+                noise: 0.0,
+                ..STRONG
+            };
+            strong_images(batch, shape, &flip, rng, scratch)
+        }
+        "strong" => strong_images(batch, shape, &STRONG, rng, scratch),
+        "crop" => crop(batch, rng),
+        _ => {
+            crop(batch, rng);
+            let colour = Strong {
+                shift: 0,
+                flip: false,
+                ..STRONG
+            };
+            strong_images(batch, shape, &colour, rng, scratch)
+        }
+    }
+}
+
+/// `--name value` options as `(name, value)`.
+type Options = Vec<(String, String)>;
+
+/// Splits `--name value` options from the positional arguments.
+fn options(all: Vec<String>) -> anyhow::Result<(Vec<String>, Options)> {
+    let (mut args, mut opts) = (Vec::new(), Vec::new());
+    let mut it = all.into_iter();
+    while let Some(a) = it.next() {
+        match a.strip_prefix("--") {
+            Some(name) => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--{name} needs a value"))?;
+                opts.push((name.to_string(), v));
+            }
+            None => args.push(a),
+        }
+    }
+    Ok((args, opts))
+}
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (args, opts) = options(std::env::args().skip(1).collect())?;
+    let mut augment = "shift".to_string();
+    let mut epochs = 15;
+    for (name, v) in opts {
+        match name.as_str() {
+            "augment" => augment = v,
+            "epochs" => epochs = v.parse()?,
+            _ => anyhow::bail!("unknown option --{name}"),
+        }
+    }
     anyhow::ensure!(
         args.len() >= 3,
         "DATASET_OR_CODES_DIR NEIGHBOURS.u32 M [SEED] [HIDDEN] [OUT]"
@@ -56,7 +153,7 @@ fn main() -> anyhow::Result<()> {
         seed,
         scan: ScanOptions {
             heads: 10,
-            epochs: 15,
+            epochs,
             neighbours: m,
             entropy_weight: 5.0,
             hidden,
@@ -76,7 +173,23 @@ fn main() -> anyhow::Result<()> {
         image,
     };
     let device = Device::Cpu;
-    let trained = fit(&settings, &data, &device, &mut |e| {
+    anyhow::ensure!(
+        AUGMENTS.contains(&augment.as_str()),
+        "--augment {augment}: one of {AUGMENTS:?}"
+    );
+    anyhow::ensure!(
+        !augment.starts_with("crop") || image == Some((28, 28, 1)),
+        "--augment {augment}: crops are for 28x28 grey images"
+    );
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5ca4_0002);
+    let mut scratch = Vec::new();
+    let mut augment_batch = |batch: &mut [f32]| {
+        if let Some(shape) = image {
+            vary(&augment, batch, shape, &mut rng, &mut scratch);
+        }
+    };
+    println!("augment {augment}, {epochs} epochs");
+    let trained = fit_augmented(&settings, &data, &mut augment_batch, &device, &mut |e| {
         if let Event::Epoch {
             epoch,
             epochs,

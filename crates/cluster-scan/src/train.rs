@@ -174,10 +174,31 @@ pub fn check(settings: &Settings, n: usize, image: Option<(usize, usize, usize)>
 
 /// Trains `settings.scan.heads` heads on `data` and keeps the one `settings.scan.select`
 /// chooses: the consensus of the heads, or the lowest loss over every row and each of its
-/// neighbours (unshifted).
+/// neighbours (unshifted). Images are shifted by up to `settings.scan.shift` pixels.
 pub fn fit(
     settings: &Settings,
     data: &TrainingData,
+    device: &Device,
+    progress: &mut dyn FnMut(Event),
+) -> Result<Trained> {
+    // Its own stream: the order and neighbours drawn do not depend on the shifts.
+    let mut shifts = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5ca4_0002);
+    let mut scratch = Vec::new();
+    let shift = settings.scan.shift;
+    let mut augment = |batch: &mut [f32]| {
+        if let Some(shape) = data.image {
+            shift_images(batch, shape, shift, &mut shifts, &mut scratch);
+        }
+    };
+    fit_augmented(settings, data, &mut augment, device, progress)
+}
+
+/// [`fit`] with another augmentation: `augment` varies every batch of inputs (the
+/// anchors, then one neighbour of each, as rows of `data.dim`) before the step.
+pub fn fit_augmented(
+    settings: &Settings,
+    data: &TrainingData,
+    augment: &mut dyn FnMut(&mut [f32]),
     device: &Device,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Trained> {
@@ -208,12 +229,9 @@ pub fn fit(
             ..ParamsAdamW::default()
         },
     )?;
-    // Separate streams: the order and neighbours drawn do not depend on the shifts.
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5ca4_0001);
-    let mut shifts = Xoshiro256PlusPlus::seed_from_u64(settings.seed ^ 0x5ca4_0002);
     let mut order: Vec<usize> = (0..n).collect();
     let mut batch = Vec::with_capacity(2 * s.batch_size * dim);
-    let mut scratch = Vec::new();
     let batches = n.div_ceil(s.batch_size);
     let epochs = settings.epochs_for(n);
     let mut loss_history = Vec::with_capacity(epochs);
@@ -231,9 +249,7 @@ pub fn fit(
                 let j = data.neighbours[i * m + rng.gen_range(0..m)] as usize;
                 batch.extend_from_slice(&data.x[j * dim..(j + 1) * dim]);
             }
-            if let Some(shape) = data.image {
-                shift_images(&mut batch, shape, s.shift, &mut shifts, &mut scratch);
-            }
+            augment(&mut batch);
             let b = rows.len();
             let x = Tensor::from_slice(&batch, (2 * b, dim), device)?;
             let p = model.probabilities(&x)?;

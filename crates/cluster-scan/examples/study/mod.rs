@@ -1,11 +1,17 @@
+#![allow(dead_code)] // each study uses its own part of what is here
 //! What the representation-learning studies (`contrastive_mlp`, `simclr_conv`) share:
 //! unit-length rows, the representation of a whole split, the share of nearest
 //! neighbours with the row's label, and writing train and test representations.
+
+pub mod conv;
 
 use std::path::Path;
 
 use aeclust_artifact::kinds::{CodesSplit, Features};
 use candle_core::{Device, Tensor};
+use rand::Rng;
+
+const SIDE: usize = 28;
 
 /// Rows scored by [`purity`]: the first this many train images.
 pub const SCORED: usize = 10_000;
@@ -71,4 +77,34 @@ pub fn write_codes(
     }
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Writes into `out` a random resized crop of the 28×28 image `src` (scale `min_scale..1`
+/// of the area, aspect 3/4..4/3, bilinear, edges clamped), mirrored with probability 1/2.
+pub fn resized_crop(src: &[f32], out: &mut [f32], min_scale: f32, rng: &mut impl Rng) {
+    let side = SIDE as f32;
+    let area = rng.gen_range(min_scale..=1.0) * side * side;
+    let ratio = rng.gen_range((0.75f32).ln()..=(4.0f32 / 3.0).ln()).exp();
+    let cw = (area * ratio).sqrt().min(side);
+    let ch = (area / ratio).sqrt().min(side);
+    let x0 = rng.gen_range(0.0..=side - cw);
+    let y0 = rng.gen_range(0.0..=side - ch);
+    let mirror = rng.gen_bool(0.5);
+    let at = |y: isize, x: isize| {
+        let y = y.clamp(0, SIDE as isize - 1) as usize;
+        let x = x.clamp(0, SIDE as isize - 1) as usize;
+        src[y * SIDE + x]
+    };
+    for oy in 0..SIDE {
+        let sy = y0 + (oy as f32 + 0.5) * ch / side - 0.5;
+        let (iy, fy) = (sy.floor() as isize, sy - sy.floor());
+        for ox in 0..SIDE {
+            let from = if mirror { SIDE - 1 - ox } else { ox };
+            let sx = x0 + (from as f32 + 0.5) * cw / side - 0.5;
+            let (ix, fx) = (sx.floor() as isize, sx - sx.floor());
+            let top = at(iy, ix) * (1.0 - fx) + at(iy, ix + 1) * fx;
+            let bottom = at(iy + 1, ix) * (1.0 - fx) + at(iy + 1, ix + 1) * fx;
+            out[oy * SIDE + ox] = top * (1.0 - fy) + bottom * fy;
+        }
+    }
 }

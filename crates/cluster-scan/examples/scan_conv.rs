@@ -1,0 +1,191 @@
+//! A study (issue 34): SCAN trained through a small convolutional network from scratch
+//! instead of the stage's MLP, on the pixels with a neighbour list
+//! (`scripts/experiments/scan_neighbours.py nearest`): does a convolution's bias split
+//! the classes the neighbours leave open better than an MLP's? Three 3×3 convolutions
+//! (WIDTH, 2·WIDTH stride 2, 4·WIDTH stride 2; batch norm, ReLU; `study::conv`), the
+//! 7×7 map flattened into 128 ReLU units, 10 heads of 10 clusters; SCAN's loss (entropy
+//! weight 5) on every image and one of its neighbours, both shifted by up to 2 pixels;
+//! Adam 1e-3, weight decay 1e-4, batches of 256 images. Prints every head's test
+//! accuracy after each pass and, at the end, the head the others agree with most, as
+//! the stage keeps it (labels only to score). Seed 72, N2D's neighbours, width 16: 0.566
+//! test accuracy after 8 passes (heads 0.558–0.677; 126–140 s a pass on 2 cores), against
+//! the MLP's 0.729 (docs/RESULTS.md).
+//!
+//! `cargo run --release -p aeclust-cluster-scan --example scan_conv -- DATASET_DIR
+//! NEIGHBOURS.u32 M [SEED] [WIDTH] [EPOCHS]`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+mod study;
+
+use aeclust_artifact::kinds::{DatasetInfo, Features, HeadSelection, Split};
+use aeclust_artifact::Artifact;
+use aeclust_augment::shift_images;
+use aeclust_cluster_scan::objective::{batch_loss, score_heads};
+use aeclust_cluster_scan::train::{agreement, choose};
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{Optimizer, VarBuilder, VarMap};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use study::conv::Trunk;
+
+const BATCH: usize = 256;
+const HEADS: usize = 10;
+const K: usize = 10;
+const ENTROPY_WEIGHT: f64 = 5.0;
+
+struct Net {
+    trunk: Trunk,
+    hidden: candle_nn::Linear,
+    heads: candle_nn::Linear,
+}
+
+impl Net {
+    fn new(width: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+        let trunk = Trunk::new(width, vb.clone())?;
+        Ok(Self {
+            trunk,
+            hidden: candle_nn::linear(49 * 4 * width, 128, vb.pp("hidden"))?,
+            heads: candle_nn::linear(128, HEADS * K, vb.pp("heads"))?,
+        })
+    }
+
+    /// Cluster probabilities `[n, heads, k]` of `x` (`n × 784`).
+    fn probabilities(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let n = x.dim(0)?;
+        let h = self.trunk.forward(&x.reshape((n, 28, 28, 1))?)?;
+        let h = self.hidden.forward(&h.flatten_from(1)?)?.relu()?;
+        let logits = self.heads.forward(&h)?.reshape((n, HEADS, K))?;
+        candle_nn::ops::softmax(&logits, D::Minus1)
+    }
+
+    /// Probabilities of every row of `x`, in batches of 2,000 (batch statistics).
+    fn all(&self, x: &[f32], dev: &Device) -> candle_core::Result<Vec<f32>> {
+        let mut out = Vec::with_capacity(x.len() / 784 * HEADS * K);
+        for block in x.chunks(2000 * 784) {
+            let t = Tensor::from_slice(block, (block.len() / 784, 784), dev)?;
+            out.extend(self.probabilities(&t)?.flatten_all()?.to_vec1::<f32>()?);
+        }
+        Ok(out)
+    }
+}
+
+/// Head `h`'s cluster of every row of `p` (`[n, heads, k]`).
+fn clusters(p: &[f32], h: usize) -> Vec<usize> {
+    p.chunks_exact(HEADS * K)
+        .map(|row| {
+            let q = &row[h * K..(h + 1) * K];
+            (0..K)
+                .max_by(|&a, &b| q[a].total_cmp(&q[b]))
+                .expect("k > 0")
+        })
+        .collect()
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    anyhow::ensure!(
+        args.len() >= 3,
+        "DATASET_DIR NEIGHBOURS.u32 M [SEED] [WIDTH] [EPOCHS]"
+    );
+    let dataset = Artifact::open_as::<DatasetInfo>(&PathBuf::from(&args[0]))?.0;
+    let train = Features::load(&dataset, Split::Train)?;
+    let test = Features::load(&dataset, Split::Test)?;
+    anyhow::ensure!(train.dim == 784, "28x28 grey images");
+    let m: usize = args[2].parse()?;
+    let seed: u64 = args.get(3).map_or(Ok(72), |s| s.parse())?;
+    let width: usize = args.get(4).map_or(Ok(16), |s| s.parse())?;
+    let epochs: usize = args.get(5).map_or(Ok(10), |s| s.parse())?;
+    let neighbours: Vec<u32> = std::fs::read(&args[1])?
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    anyhow::ensure!(
+        neighbours.len() == train.len() * m
+            && neighbours.iter().all(|&j| (j as usize) < train.len()),
+        "{}: not {} rows × {m} u32 indices of the train rows",
+        args[1],
+        train.len()
+    );
+    let dev = Device::Cpu;
+    let varmap = VarMap::new();
+    let net = Net::new(width, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
+    let mut opt = candle_nn::AdamW::new(
+        varmap.all_vars(),
+        candle_nn::ParamsAdamW {
+            lr: 1e-3,
+            weight_decay: 1e-4,
+            ..Default::default()
+        },
+    )?;
+    let classes: Vec<u8> = (0..10).collect();
+    let test_labels = test.labels.clone().expect("labelled");
+    let accuracy =
+        |ids: &[usize], labels: &[u8]| aeclust_metrics::evaluate(ids, labels, K, &classes).acc;
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut shifts = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5ca4_0002);
+    let (mut order, mut scratch): (Vec<usize>, Vec<f32>) = ((0..train.len()).collect(), Vec::new());
+    let mut batch = Vec::with_capacity(2 * BATCH * 784);
+    println!(
+        "width {width}, {epochs} passes, {} threads",
+        rayon::current_num_threads()
+    );
+    for epoch in 1..=epochs {
+        let started = Instant::now();
+        order.shuffle(&mut rng);
+        let (mut sum, mut steps) = (0f64, 0usize);
+        for rows in order.chunks_exact(BATCH) {
+            batch.clear();
+            for &i in rows {
+                batch.extend_from_slice(train.row(i));
+            }
+            for &i in rows {
+                batch
+                    .extend_from_slice(train.row(neighbours[i * m + rng.gen_range(0..m)] as usize));
+            }
+            shift_images(&mut batch, (28, 28, 1), 2, &mut shifts, &mut scratch);
+            let x = Tensor::from_slice(&batch, (2 * BATCH, 784), &dev)?;
+            let p = net.probabilities(&x)?;
+            let (total, _, _) = batch_loss(
+                &p.narrow(0, 0, BATCH)?,
+                &p.narrow(0, BATCH, BATCH)?,
+                ENTROPY_WEIGHT,
+            )?;
+            opt.backward_step(&total)?;
+            sum += f64::from(total.to_scalar::<f32>()?);
+            steps += 1;
+            if epoch == 1 && steps % 50 == 0 {
+                println!(
+                    "  step {steps}: {:.2} s a step",
+                    started.elapsed().as_secs_f64() / steps as f64
+                );
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let p = net.all(&test.values, &dev)?;
+        let heads: Vec<String> = (0..HEADS)
+            .map(|h| format!("{:.3}", accuracy(&clusters(&p, h), &test_labels)))
+            .collect();
+        println!(
+            "pass {epoch}: loss {:.4}, {seconds:.0} s; test accuracy of every head: {}",
+            sum / (steps * HEADS) as f64,
+            heads.join(" ")
+        );
+    }
+    let p = net.all(&train.values, &dev)?;
+    let scores = score_heads(&p, (HEADS, K), &neighbours, m, ENTROPY_WEIGHT);
+    let per_head: Vec<Vec<usize>> = (0..HEADS).map(|h| clusters(&p, h)).collect();
+    let head = choose(HeadSelection::Agreement, &scores, &agreement(&per_head, K));
+    let train_labels = train.labels.as_ref().expect("labelled");
+    let test_ids = clusters(&net.all(&test.values, &dev)?, head);
+    let s = aeclust_metrics::evaluate(&test_ids, &test_labels, K, &classes);
+    println!(
+        "head {head} kept: train accuracy {:.4}; test accuracy {:.4}, NMI {:.4}",
+        accuracy(&per_head[head], train_labels),
+        s.acc,
+        s.nmi
+    );
+    Ok(())
+}
