@@ -23,13 +23,14 @@ use aeclust_artifact::kinds::{DatasetInfo, Features, HeadSelection, Split};
 use aeclust_artifact::Artifact;
 use aeclust_augment::shift_images;
 use aeclust_cluster_scan::objective::{batch_loss, score_heads};
-use aeclust_cluster_scan::train::{agreement, choose};
+use aeclust_cluster_scan::train::{agreement, choose, head_clusters};
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Optimizer, VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use study::conv::Trunk;
+use study::read_neighbours;
 
 const BATCH: usize = 256;
 const HEADS: usize = 10;
@@ -72,18 +73,6 @@ impl Net {
     }
 }
 
-/// Head `h`'s cluster of every row of `p` (`[n, heads, k]`).
-fn clusters(p: &[f32], h: usize) -> Vec<usize> {
-    p.chunks_exact(HEADS * K)
-        .map(|row| {
-            let q = &row[h * K..(h + 1) * K];
-            (0..K)
-                .max_by(|&a, &b| q[a].total_cmp(&q[b]))
-                .expect("k > 0")
-        })
-        .collect()
-}
-
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     anyhow::ensure!(
@@ -98,17 +87,7 @@ fn main() -> anyhow::Result<()> {
     let seed: u64 = args.get(3).map_or(Ok(72), |s| s.parse())?;
     let width: usize = args.get(4).map_or(Ok(16), |s| s.parse())?;
     let epochs: usize = args.get(5).map_or(Ok(10), |s| s.parse())?;
-    let neighbours: Vec<u32> = std::fs::read(&args[1])?
-        .chunks_exact(4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    anyhow::ensure!(
-        neighbours.len() == train.len() * m
-            && neighbours.iter().all(|&j| (j as usize) < train.len()),
-        "{}: not {} rows × {m} u32 indices of the train rows",
-        args[1],
-        train.len()
-    );
+    let neighbours = read_neighbours(&args[1], train.len(), m)?;
     let dev = Device::Cpu;
     let varmap = VarMap::new();
     let net = Net::new(width, VarBuilder::from_varmap(&varmap, DType::F32, &dev))?;
@@ -166,7 +145,12 @@ fn main() -> anyhow::Result<()> {
         let seconds = started.elapsed().as_secs_f64();
         let p = net.all(&test.values, &dev)?;
         let heads: Vec<String> = (0..HEADS)
-            .map(|h| format!("{:.3}", accuracy(&clusters(&p, h), &test_labels)))
+            .map(|h| {
+                format!(
+                    "{:.3}",
+                    accuracy(&head_clusters(&p, (HEADS, K), h).0, &test_labels)
+                )
+            })
             .collect();
         println!(
             "pass {epoch}: loss {:.4}, {seconds:.0} s; test accuracy of every head: {}",
@@ -176,10 +160,12 @@ fn main() -> anyhow::Result<()> {
     }
     let p = net.all(&train.values, &dev)?;
     let scores = score_heads(&p, (HEADS, K), &neighbours, m, ENTROPY_WEIGHT);
-    let per_head: Vec<Vec<usize>> = (0..HEADS).map(|h| clusters(&p, h)).collect();
+    let per_head: Vec<Vec<usize>> = (0..HEADS)
+        .map(|h| head_clusters(&p, (HEADS, K), h).0)
+        .collect();
     let head = choose(HeadSelection::Agreement, &scores, &agreement(&per_head, K));
     let train_labels = train.labels.as_ref().expect("labelled");
-    let test_ids = clusters(&net.all(&test.values, &dev)?, head);
+    let test_ids = head_clusters(&net.all(&test.values, &dev)?, (HEADS, K), head).0;
     let s = aeclust_metrics::evaluate(&test_ids, &test_labels, K, &classes);
     println!(
         "head {head} kept: train accuracy {:.4}; test accuracy {:.4}, NMI {:.4}",

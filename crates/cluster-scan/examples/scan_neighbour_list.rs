@@ -30,13 +30,10 @@ use aeclust_cluster_scan::train::{assign, fit_augmented, Event, Settings, Traini
 use candle_core::Device;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
-use study::resized_crop;
+use study::{read_neighbours, resized_crop};
 
 /// The smallest share of the area `crop` keeps.
 const CROP_SCALE: f32 = 0.6;
-
-/// The `--augment` choices.
-const AUGMENTS: [&str; 5] = ["shift", "flip", "strong", "crop", "crop-strong"];
 
 /// Self-labelling's strong augmentations.
 const STRONG: Strong = Strong {
@@ -47,42 +44,63 @@ const STRONG: Strong = Strong {
     noise: 0.05,
 };
 
-/// Applies the augmentation `name` to every image of `batch`.
-fn vary(
-    name: &str,
-    batch: &mut [f32],
-    shape: (usize, usize, usize),
-    rng: &mut Xoshiro256PlusPlus,
-    scratch: &mut Vec<f32>,
-) {
-    let crop = |batch: &mut [f32], rng: &mut Xoshiro256PlusPlus| {
-        let mut out = vec![0f32; 784];
-        for row in batch.chunks_exact_mut(784) {
-            resized_crop(row, &mut out, CROP_SCALE, rng);
-            row.copy_from_slice(&out);
-        }
-    };
-    match name {
-        "shift" => shift_images(batch, shape, 2, rng, scratch),
-        "flip" => {
-            let flip = Strong {
-                erase: 0.0,
-                contrast: 0.0,
-                noise: 0.0,
-                ..STRONG
-            };
-            strong_images(batch, shape, &flip, rng, scratch)
-        }
-        "strong" => strong_images(batch, shape, &STRONG, rng, scratch),
-        "crop" => crop(batch, rng),
-        _ => {
-            crop(batch, rng);
-            let colour = Strong {
+/// What `--augment` does to both images of every pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Augment {
+    /// The stage's shift of up to 2.
+    Shift,
+    /// `strong_images` with these settings.
+    Strong(Strong),
+    /// A random resized crop, then these settings.
+    Crop(Strong),
+}
+
+impl Augment {
+    fn parse(name: &str) -> anyhow::Result<Self> {
+        let nothing = Strong {
+            shift: 0,
+            flip: false,
+            erase: 0.0,
+            contrast: 0.0,
+            noise: 0.0,
+        };
+        Ok(match name {
+            "shift" => Self::Shift,
+            "flip" => Self::Strong(Strong {
+                shift: 2,
+                flip: true,
+                ..nothing
+            }),
+            "strong" => Self::Strong(STRONG),
+            "crop" => Self::Crop(nothing),
+            "crop-strong" => Self::Crop(Strong {
                 shift: 0,
                 flip: false,
                 ..STRONG
-            };
-            strong_images(batch, shape, &colour, rng, scratch)
+            }),
+            _ => anyhow::bail!("--augment {name}: one of shift, flip, strong, crop, crop-strong"),
+        })
+    }
+
+    /// Applies it to every image of `batch`.
+    fn apply(
+        self,
+        batch: &mut [f32],
+        shape: (usize, usize, usize),
+        rng: &mut Xoshiro256PlusPlus,
+        scratch: &mut Vec<f32>,
+    ) {
+        match self {
+            Self::Shift => shift_images(batch, shape, 2, rng, scratch),
+            Self::Strong(strong) => strong_images(batch, shape, &strong, rng, scratch),
+            Self::Crop(then) => {
+                scratch.resize(784, 0.0);
+                for row in batch.chunks_exact_mut(784) {
+                    resized_crop(row, scratch, CROP_SCALE, rng);
+                    row.copy_from_slice(scratch);
+                }
+                strong_images(batch, shape, &then, rng, scratch)
+            }
         }
     }
 }
@@ -110,11 +128,11 @@ fn options(all: Vec<String>) -> anyhow::Result<(Vec<String>, Options)> {
 
 fn main() -> anyhow::Result<()> {
     let (args, opts) = options(std::env::args().skip(1).collect())?;
-    let mut augment = "shift".to_string();
+    let mut augment = Augment::Shift;
     let mut epochs = 15;
     for (name, v) in opts {
         match name.as_str() {
-            "augment" => augment = v,
+            "augment" => augment = Augment::parse(&v)?,
             "epochs" => epochs = v.parse()?,
             _ => anyhow::bail!("unknown option --{name}"),
         }
@@ -130,24 +148,7 @@ fn main() -> anyhow::Result<()> {
     let m: usize = args[2].parse()?;
     let seed: u64 = args.get(3).map_or(Ok(72), |s| s.parse())?;
     let hidden: usize = args.get(4).map_or(Ok(512), |s| s.parse())?;
-    let bytes = std::fs::read(&args[1])?;
-    let neighbours: Vec<u32> = bytes
-        .chunks_exact(4)
-        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    anyhow::ensure!(
-        bytes.len() % 4 == 0 && neighbours.iter().all(|&j| (j as usize) < train.len()),
-        "{}: not u32 indices of the {} train rows",
-        args[1],
-        train.len()
-    );
-    anyhow::ensure!(
-        neighbours.len() == train.len() * m,
-        "{}: {} indices, not {} rows × {m}",
-        args[1],
-        neighbours.len(),
-        train.len()
-    );
+    let neighbours = read_neighbours(&args[1], train.len(), m)?;
     let settings = Settings {
         k: 10,
         seed,
@@ -174,21 +175,17 @@ fn main() -> anyhow::Result<()> {
     };
     let device = Device::Cpu;
     anyhow::ensure!(
-        AUGMENTS.contains(&augment.as_str()),
-        "--augment {augment}: one of {AUGMENTS:?}"
-    );
-    anyhow::ensure!(
-        !augment.starts_with("crop") || image == Some((28, 28, 1)),
-        "--augment {augment}: crops are for 28x28 grey images"
+        !matches!(augment, Augment::Crop(_)) || image == Some((28, 28, 1)),
+        "--augment {augment:?}: crops are for 28x28 grey images"
     );
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5ca4_0002);
     let mut scratch = Vec::new();
     let mut augment_batch = |batch: &mut [f32]| {
         if let Some(shape) = image {
-            vary(&augment, batch, shape, &mut rng, &mut scratch);
+            augment.apply(batch, shape, &mut rng, &mut scratch);
         }
     };
-    println!("augment {augment}, {epochs} epochs");
+    println!("augment {augment:?}, {epochs} epochs");
     let trained = fit_augmented(&settings, &data, &mut augment_batch, &device, &mut |e| {
         if let Event::Epoch {
             epoch,

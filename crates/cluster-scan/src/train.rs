@@ -376,7 +376,7 @@ pub fn assign(
 
 /// Head `head`'s cluster of every row of `probabilities` (`[n, heads, k]`) and its
 /// probability.
-fn head_clusters(
+pub fn head_clusters(
     probabilities: &[f32],
     (heads, k): (usize, usize),
     head: usize,

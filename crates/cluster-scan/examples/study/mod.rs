@@ -13,6 +13,26 @@ use rand::Rng;
 
 const SIDE: usize = 28;
 
+/// A neighbour list (`scripts/experiments/scan_neighbours.py`): raw little-endian `u32`
+/// indices, `rows × m`, every one a train row.
+pub fn read_neighbours(path: &str, rows: usize, m: usize) -> anyhow::Result<Vec<u32>> {
+    let bytes = std::fs::read(path)?;
+    let list: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    anyhow::ensure!(
+        bytes.len() % 4 == 0 && list.iter().all(|&j| (j as usize) < rows),
+        "{path}: not u32 indices of the {rows} train rows"
+    );
+    anyhow::ensure!(
+        list.len() == rows * m,
+        "{path}: {} indices, not {rows} rows × {m}",
+        list.len()
+    );
+    Ok(list)
+}
+
 /// Rows scored by [`purity`]: the first this many train images.
 pub const SCORED: usize = 10_000;
 
