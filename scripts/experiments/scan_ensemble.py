@@ -10,11 +10,20 @@
   vote CLUSTERING...   accuracy of each SCAN clustering and of their majority vote
                        (every clustering's clusters matched to the first's by the
                        Hungarian method on their co-occurrences; labels only to score)
+  overcluster CLUSTERING CODES [K]
+                       a SCAN clustering with more clusters than classes (aeclust-
+                       cluster-scan --k 20): the best any merge of its clusters could
+                       score (each cluster given its majority label), and K (10) groups
+                       merged without labels from CODES' 20-NN graph on the train split
+                       (spectral clustering of the clusters' edge counts over the square
+                       root of their sizes; greedy merging of the pair with most edges
+                       per pair of members)
 
   .venv/bin/python scripts/experiments/scan_ensemble.py purity artifacts/fm-ae/seed-{72,1,2,3,4}/codes
   .venv/bin/python scripts/experiments/scan_ensemble.py hog artifacts/fm-ae/dataset
   .venv/bin/python scripts/experiments/scan_ensemble.py hidden artifacts/fm-ae/seed-72/scan-n2d artifacts/fm-ae/dataset
   .venv/bin/python scripts/experiments/scan_ensemble.py vote artifacts/fm-ae/seed-{72,1,2,3,4}/scan
+  .venv/bin/python scripts/experiments/scan_ensemble.py overcluster /tmp/k20 artifacts/seed-72/codes-n2d
 
 A study, not the product: labels are read to score, never to fit.
 """
@@ -121,5 +130,42 @@ def vote(dirs):
         )
 
 
+def overcluster(args):
+    from sklearn.cluster import SpectralClustering
+
+    run = load_file(f"{args[0]}/assignments.safetensors")
+    groups = int(args[2]) if len(args) > 2 else 10
+    c = {s: run[f"{s}_assignments"].astype(int) for s in ["train", "test"]}
+    y = {s: run[f"{s}_labels"].astype(int) for s in ["train", "test"]}
+    k = max(c["train"].max(), c["test"].max()) + 1
+    for s in ["train", "test"]:
+        table = np.zeros((k, y[s].max() + 1))
+        np.add.at(table, (c[s], y[s]), 1)
+        print(f"{s}: {k} clusters, each given its majority label: {table.max(1).sum() / len(y[s]):.4f}")
+    nn = knn(load_file(f"{args[1]}/train.safetensors")["codes"])
+    edges = np.zeros((k, k))
+    np.add.at(edges, (np.repeat(c["train"], K), c["train"][nn.ravel()]), 1)
+    edges += edges.T
+    np.fill_diagonal(edges, 0)
+    size = np.bincount(c["train"], minlength=k).astype(float)
+    merges = {
+        "spectral": SpectralClustering(groups, affinity="precomputed", random_state=0).fit_predict(
+            edges / np.sqrt(np.outer(size, size))
+        )
+    }
+    label, alive = np.arange(k), list(range(k))
+    while len(alive) > groups:
+        _, i, j = max((edges[i, j] / (size[i] * size[j]), i, j) for i in alive for j in alive if i < j)
+        edges[i] += edges[j]
+        edges[:, i] += edges[:, j]
+        edges[i, i], size[i] = 0, size[i] + size[j]
+        alive.remove(j)
+        label[label == j] = i
+    merges["greedy"] = np.unique(label, return_inverse=True)[1]
+    for name, m in merges.items():
+        print(f"{name} merge to {groups}: " + ", ".join(f"{s} {accuracy(m[c[s]], y[s]):.4f}" for s in ["train", "test"]))
+
+
 if __name__ == "__main__":
-    {"purity": purity, "hog": hog_features, "hidden": hidden, "vote": vote}[sys.argv[1]](sys.argv[2:])
+    commands = {"purity": purity, "hog": hog_features, "hidden": hidden, "vote": vote, "overcluster": overcluster}
+    commands[sys.argv[1]](sys.argv[2:])
