@@ -13,7 +13,8 @@
 //! test accuracy after each pass and, at the end, the head the others agree with most,
 //! as the stage keeps it, and the head of lowest SCAN loss (labels only to score). Seed
 //! 72, N2D's neighbours, width 16, 8 passes: 0.566 (heads 0.558–0.677; 126–140 s a pass
-//! on 2 cores), standardised 0.608 (heads 0.559–0.728), against the MLP's 0.729
+//! on 2 cores), standardised 0.608 (heads 0.559–0.728; 15 passes: 0.658, the lowest-loss
+//! head 0.730), against the MLP's 0.729
 //! (docs/RESULTS.md).
 //!
 //! `cargo run --release -p aeclust-cluster-scan --example scan_conv -- DATASET_DIR
