@@ -89,7 +89,7 @@ impl Net {
     ) -> anyhow::Result<Self> {
         let mut weights = candle_core::safetensors::load(model, &Device::Cpu)?;
         if let Some((mean, scale)) = &input {
-            // W·((x − mean) / scale)·scale + b + W·mean = W·x + b.
+            // (W·diag(scale))·((x − mean) / scale) + (b + W·mean) = W·x + b.
             let w = weights["encoder.0.weight"].clone();
             let b = (&weights["encoder.0.bias"] + w.matmul(&mean.unsqueeze(1)?)?.squeeze(1)?)?;
             weights.insert("encoder.0.weight".into(), w.broadcast_mul(scale)?);
@@ -99,6 +99,7 @@ impl Net {
             .take_while(|i| weights.contains_key(&format!("encoder.{i}.weight")))
             .count();
         anyhow::ensure!(layers >= 2, "{model}: no encoder.N.weight layers");
+        anyhow::ensure!(depth >= 1, "--depth {depth}: at least one layer");
         let mut linears = Vec::new();
         let layers = layers.min(depth + 1);
         for i in 0..layers - 1 {
